@@ -1,0 +1,46 @@
+# The two commands a newcomer runs on a fresh machine; each sets up .venv itself first.
+#   make demo   recon end to end against the bundled Starship sandbox
+#   make test   lint, then the whole test suite (what CI runs)
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+
+.DEFAULT_GOAL := test
+.PHONY: demo test lint format fixtures clean help
+
+help:
+	@echo "make demo      set up, then run recon end to end against the bundled sandbox"
+	@echo "make test      set up, then lint and run every test (CI runs this)"
+	@echo "make format    apply ruff's formatting and import order"
+	@echo "make fixtures  regenerate data/fixtures from the scenario generator"
+	@echo "make clean     remove the virtual environment and caches"
+
+$(READY): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "recon needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(READY)
+	$(BIN)/recon demo
+
+lint: $(READY)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest
+
+format: $(READY)
+	$(BIN)/ruff check --fix --select I .
+	$(BIN)/ruff format .
+
+fixtures: $(READY)
+	$(BIN)/recon sandbox scenario --out data/fixtures
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis dist build

@@ -1,0 +1,49 @@
+"""One error root for everything recon knows can go wrong.
+
+The CLI catches `ReconError` once and exits with its `exit_code`; anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ReconError(Exception):
+    """A failure recon understands and can explain in one line."""
+
+    exit_code = 2
+
+
+class ConfigError(ReconError):
+    """The configuration file or an option is wrong."""
+
+
+class InputError(ReconError):
+    """An input file (ledger export, fixture) cannot be used."""
+
+
+class ApiError(ReconError):
+    """The Starship API answered with an error, or could not be reached."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        trace_id: str | None = None,
+        request: str | None = None,
+    ) -> None:
+        detail = message
+        if request:
+            detail = f"{request}: {detail}"
+        if trace_id:
+            detail = f"{detail} (X-Trace-ID {trace_id})"
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.trace_id = trace_id
+        self.request = request
+
+
+class MoneyError(InputError):
+    """An amount or currency is not valid money."""
