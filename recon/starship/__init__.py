@@ -1,0 +1,1 @@
+"""The Starship Rewards API: URLs, signing, and (from the extract issue) the client."""
