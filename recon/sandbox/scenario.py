@@ -1,0 +1,999 @@
+"""A partner's week with Starship, generated from a seed.
+
+One `Scenario` holds both sides of the books for a scenario date D:
+
+* Starship's side, as the sandbox serves it: the orders of D and the six days before it (every
+  lifecycle path of seed 004), the wallet transactions with `balance_after`, the wallet balances,
+  and the planned `/reconciliation/D` answer;
+* the partner's side: its ledger export for D, with planted discrepancies of every check in the
+  design's vocabulary, plus dirty rows that must be quarantined;
+* the answer key: exactly which findings a correct reconciliation of D reports.
+
+The sandbox serves the state as it stands 30 minutes after D ends (`snapshot_at`). Same seed,
+same arguments: same bytes, always (no wall clock, no set ordering, one `random.Random`).
+
+Sandbox rule, stated because the docs leave it open: the wallet is debited when an order is
+created, on both the cache-hit and the PENDING path; a cancellation credits it back (`REFUND`)
+unless the sub-status is `NOT_REFUNDED`. Transaction amounts are signed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from recon.money import format_amount, minor_unit
+
+DEFAULT_DATE = date(2026, 4, 14)
+DEFAULT_SEED = 20260414
+DEFAULT_ORDERS_PER_DAY = 10
+WEEK_DAYS = 7
+LEDGER_TIMEZONE = "Europe/Berlin"  # the partner books in local time, without an offset
+GRACE_MINUTES = 60  # an order this close to midnight may land on tomorrow's export
+STUCK_PENDING_HOURS = 24
+LOW_WALLET_FLOORS = {"USD": "1000.00", "KWD": "1000.000"}
+
+# The ledger export's own column names: not ours, mapped through [ledger.columns].
+LEDGER_COLUMNS = {
+    "entry_id": "Entry ID",
+    "order_id": "Starship Order",
+    "reference": "Our Ref",
+    "amount": "Amount",
+    "currency": "Ccy",
+    "status": "Status",
+    "booked_at": "Booked At",
+}
+LEDGER_MEMO_COLUMN = "Memo"  # an extra column recon must ignore
+LEDGER_STATUS_MAP = {
+    "delivered": "DELIVERED",
+    "refunded": "CANCELLED",
+    "cancelled": "CANCELLED",
+    "pending": "PENDING",
+}
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    name: str
+    category: str
+    vendor: str
+    currency: str
+    country: str
+    denominations: tuple[str, ...]
+    delivery_time: str = "INSTANT"
+
+
+PRODUCTS: tuple[Product, ...] = (
+    Product(
+        "amazon-gift-usd",
+        "Amazon.com Gift Card",
+        "shopping",
+        "voucherkart",
+        "USD",
+        "US",
+        ("10.00", "25.00", "50.00", "100.00", "500.00"),
+    ),
+    Product(
+        "starbucks-eur",
+        "Starbucks Card",
+        "food-and-drink",
+        "bamboo",
+        "EUR",
+        "DE",
+        ("5.00", "10.00", "25.00"),
+    ),
+    Product(
+        "zalando-eur",
+        "Zalando Gift Card",
+        "shopping",
+        "bamboo",
+        "EUR",
+        "DE",
+        ("25.00", "50.00", "100.00"),
+        "DELAYED",
+    ),
+    Product(
+        "apple-jpy",
+        "Apple Gift Card",
+        "entertainment",
+        "pinelabs",
+        "JPY",
+        "JP",
+        ("1000", "3000", "5000", "10000"),
+    ),
+    Product(
+        "talabat-kwd",
+        "Talabat Voucher",
+        "food-and-drink",
+        "voucherkart",
+        "KWD",
+        "KW",
+        ("2.500", "5.000", "10.000", "20.000"),
+    ),
+)
+PRODUCTS_BY_ID = {product.product_id: product for product in PRODUCTS}
+
+# Opening balances: large enough that no week goes negative, except KWD, which is meant to sit
+# below its floor (the low_wallet_balance alert).
+OPENING_BALANCES = {"USD": "25000.00", "EUR": "8000.00", "JPY": "1500000", "KWD": "750.000"}
+
+BACKGROUND_PATHS = (  # (path, weight): the common shapes of seed 004
+    ("instant", 60),
+    ("pending_delivered", 15),
+    ("pending_cancelled", 10),
+    ("gv_link", 8),
+    ("reconciled", 7),
+)
+UNKNOWN_SUB_STATUS = "VOUCHER_REISSUED"  # not in seed 004's table: recon must keep it
+UNKNOWN_TRANSACTION_TYPE = "FX_ADJUSTMENT"
+
+
+@dataclass
+class Item:
+    item_id: str
+    status: str
+    voucher_code: str | None = None  # a secret: served by the sandbox, never kept by recon
+    pin: str | None = None
+    expiry: str | None = None
+
+
+@dataclass
+class Order:
+    order_id: str
+    product_id: str
+    denomination: Decimal
+    quantity: int
+    currency: str
+    status: str
+    sub_status: str
+    fulfilled_from: str | None
+    client_reference: str
+    idempotency_key: str
+    created_at: datetime
+    updated_at: datetime
+    items: list[Item] = field(default_factory=list)
+    path: str = "instant"  # the lifecycle path that produced it (for humans; not served)
+    planted: bool = False  # carries a planted discrepancy, so no other plant may reuse it
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.denomination * self.quantity
+
+
+@dataclass
+class Transaction:
+    transaction_id: str
+    type: str
+    order_id: str | None
+    amount: Decimal  # signed: debits negative
+    currency: str
+    created_at: datetime
+    balance_after: Decimal | None = None
+    description: str = ""
+
+
+@dataclass
+class Scenario:
+    seed: int
+    date: date
+    orders_per_day: int
+    snapshot_at: datetime
+    products: tuple[Product, ...]
+    orders: list[Order]
+    transactions: list[Transaction]  # as served: the balance_gap plant is already removed
+    wallets: dict[str, Decimal]  # the true balances at snapshot_at
+    reconciliation: dict[str, Any]  # GET /reconciliation/{date}
+    ledger_rows: list[dict[str, str]]
+    answer_key: dict[str, Any]
+
+    def ledger_csv(self) -> str:
+        """The partner's ledger export for the scenario date, as CSV text."""
+        out = io.StringIO()
+        headers = [*LEDGER_COLUMNS.values(), LEDGER_MEMO_COLUMN]
+        writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.ledger_rows)
+        return out.getvalue()
+
+    def answer_key_json(self) -> str:
+        return json.dumps(self.answer_key, indent=2, sort_keys=False) + "\n"
+
+    def write_fixture(self, folder: Path) -> list[Path]:
+        """Write the ledger export and the answer key into `folder`; return the paths."""
+        folder.mkdir(parents=True, exist_ok=True)
+        ledger = folder / f"ledger-{self.date.isoformat()}.csv"
+        key = folder / f"answer-key-{self.date.isoformat()}.json"
+        ledger.write_text(self.ledger_csv(), encoding="utf-8", newline="")
+        key.write_text(self.answer_key_json(), encoding="utf-8", newline="")
+        return [ledger, key]
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO 8601 with a Z, to the second, as the API writes timestamps."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _Builder:
+    """Holds the random source and the growing books while a scenario is made."""
+
+    def __init__(self, seed: int, scenario_date: date, orders_per_day: int) -> None:
+        self.rng = random.Random(seed)
+        self.date = scenario_date
+        self.orders_per_day = orders_per_day
+        self.day_start = datetime.combine(scenario_date, time(), tzinfo=UTC)
+        self.day_end = self.day_start + timedelta(days=1)
+        self.snapshot_at = self.day_end + timedelta(minutes=30)
+        self.orders: list[Order] = []
+        self.transactions: list[Transaction] = []
+        self.findings: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+        self.references = 0
+
+    # -- identifiers ---------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        while True:
+            candidate = f"{prefix}_{self.rng.getrandbits(64):016x}"
+            if candidate not in self.ids:
+                self.ids.add(candidate)
+                return candidate
+
+    def new_reference(self, created_at: datetime) -> str:
+        self.references += 1
+        return f"po-{created_at:%Y%m%d}-{self.references:05d}"
+
+    def voucher_code(self) -> str:
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+        groups = ("".join(self.rng.choice(alphabet) for _ in range(4)) for _ in range(4))
+        return "-".join(groups)
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def moment(
+        self, day: date, earliest: time = time(0, 5), latest: time = time(22, 55)
+    ) -> datetime:
+        start = datetime.combine(day, earliest, tzinfo=UTC)
+        end = datetime.combine(day, latest, tzinfo=UTC)
+        return start + timedelta(seconds=self.rng.randrange(int((end - start).total_seconds())))
+
+    def place(
+        self,
+        created_at: datetime,
+        *,
+        product: Product | None = None,
+        quantity: int | None = None,
+        reference: str | None = None,
+        denomination: Decimal | None = None,
+    ) -> Order:
+        """An order as POST /orders creates it, with its wallet debit; delivered from cache."""
+        product = product or self.rng.choice(PRODUCTS)
+        denomination = denomination or Decimal(self.rng.choice(product.denominations))
+        quantity = quantity or self.rng.choice((1, 1, 1, 2, 3))
+        order = Order(
+            order_id=self.new_id("ord"),
+            product_id=product.product_id,
+            denomination=denomination,
+            quantity=quantity,
+            currency=product.currency,
+            status="DELIVERED",
+            sub_status="COMPLETED",
+            fulfilled_from="cache",
+            client_reference=reference or self.new_reference(created_at),
+            idempotency_key=f"idem-{self.rng.getrandbits(96):024x}",
+            created_at=created_at,
+            updated_at=created_at + timedelta(milliseconds=self.rng.randrange(200, 800)),
+        )
+        self.orders.append(order)
+        self.debit(order)
+        return order
+
+    def debit(self, order: Order) -> None:
+        self.transactions.append(
+            Transaction(
+                self.new_id("txn"),
+                "ORDER_DEBIT",
+                order.order_id,
+                -order.total_amount,
+                order.currency,
+                order.created_at,
+                description=f"Order {order.client_reference}",
+            )
+        )
+
+    def deliver(self, order: Order, *, count: int | None = None) -> None:
+        """Allocate vouchers to the first `count` units (all by default), the rest pending."""
+        delivered = order.quantity if count is None else count
+        expiry = (order.created_at + timedelta(days=365)).date().isoformat()
+        order.items = [
+            Item(
+                self.new_id("itm"),
+                "DELIVERED",
+                self.voucher_code(),
+                f"{self.rng.randrange(10_000):04d}",
+                expiry,
+            )
+            if unit < delivered
+            else Item(self.new_id("itm"), "PENDING")
+            for unit in range(order.quantity)
+        ]
+
+    def park(self, order: Order, sub_status: str = "VENDOR_ORDER_PENDING") -> None:
+        order.status, order.sub_status, order.fulfilled_from = "PENDING", sub_status, None
+        order.items = []
+
+    def cancel(self, order: Order, at: datetime, *, refunded: bool = True) -> None:
+        order.status = "CANCELLED"
+        order.sub_status = "REFUNDED" if refunded else "NOT_REFUNDED"
+        order.updated_at = at
+        for item in order.items:
+            item.status = "CANCELLED"
+        if refunded:
+            self.transactions.append(
+                Transaction(
+                    self.new_id("txn"),
+                    "REFUND",
+                    order.order_id,
+                    order.total_amount,
+                    order.currency,
+                    at,
+                    description=f"Refund {order.client_reference}",
+                )
+            )
+
+    def background_order(self, day: date, path: str | None = None) -> Order:
+        """One order of an ordinary day, on one of seed 004's common paths; always clean."""
+        path = (
+            path
+            or self.rng.choices(
+                [p for p, _ in BACKGROUND_PATHS], weights=[w for _, w in BACKGROUND_PATHS]
+            )[0]
+        )
+        order = self.place(self.moment(day))
+        order.path = path
+        if path == "instant":
+            order.sub_status = self.rng.choice(("COMPLETED", "INVENTORY_FULFILLED"))
+            self.deliver(order)
+        elif path == "gv_link":
+            order.sub_status = self.rng.choice(("GV_LINK_UNCLAIMED", "GV_LINK_CLAIMED"))
+            self.deliver(order)
+        elif path == "reconciled":
+            order.sub_status = "RECONCILED"
+            self.deliver(order)
+        else:
+            resolved_at = order.created_at + timedelta(minutes=self.rng.randrange(20, 360))
+            if resolved_at >= self.snapshot_at:  # not resolved yet: a fresh PENDING, not stuck
+                self.park(order)
+                order.path = "pending"
+            elif path == "pending_delivered":
+                order.fulfilled_from, order.updated_at = "vendor", resolved_at
+                self.deliver(order)
+            else:
+                self.park(order, "VENDOR_ORDER_FAILED")
+                self.cancel(order, resolved_at)
+        return order
+
+    # -- findings ------------------------------------------------------------------------------
+
+    def expect(self, check: str, note: str, **keys: Any) -> None:
+        finding = {"check": check, "severity": SEVERITY[check], "state": keys.pop("state", "new")}
+        finding.update({key: value for key, value in keys.items() if value is not None})
+        finding["note"] = note
+        self.findings.append(finding)
+
+
+SEVERITY = {
+    "missing_in_ledger": "error",
+    "missing_at_starship": "error",
+    "amount_mismatch": "error",
+    "currency_mismatch": "error",
+    "status_mismatch": "error",
+    "duplicate_order": "error",
+    "duplicate_ledger_entry": "error",
+    "wallet_mismatch": "error",
+    "balance_gap": "error",
+    "stuck_pending": "warning",
+    "low_wallet_balance": "warning",
+    "starship_reported_drift": "warning",
+    "unknown_status": "info",
+}
+
+
+def generate(
+    seed: int = DEFAULT_SEED,
+    scenario_date: date = DEFAULT_DATE,
+    orders_per_day: int = DEFAULT_ORDERS_PER_DAY,
+) -> Scenario:
+    """Make the scenario for `scenario_date`: the same arguments always give the same bytes."""
+    b = _Builder(seed, scenario_date, orders_per_day)
+    d = scenario_date
+    days = [d - timedelta(days=back) for back in range(WEEK_DAYS - 1, -1, -1)]
+
+    for day in days:
+        # Yesterday takes each common path once, so every seed exercises all of them.
+        forced = [p for p, _ in BACKGROUND_PATHS] if day == d - timedelta(days=1) else []
+        for number in range(orders_per_day):
+            b.background_order(day, forced[number] if number < len(forced) else None)
+
+    _plant_starship_side(b, d)
+    ledger_orders = _plant_ledger_side(b, d)
+    transactions, gap = _chain_transactions(b)
+    _plant_balance_gap(b, transactions, gap)
+    wallets = _wallet_balances(b.transactions)
+    _plant_low_balance(b, wallets)
+    reconciliation = _reconciliation(b, d)
+    ledger_rows, quarantine = _ledger_rows(b, ledger_orders)
+
+    b.orders.sort(key=lambda o: (o.created_at, o.order_id))
+    day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
+    answer_key = {
+        "about": (
+            "Findings a correct reconciliation of the scenario date reports, given the "
+            "settings below. Generated by recon.sandbox.scenario; do not edit by hand."
+        ),
+        "scenario": {
+            "seed": seed,
+            "date": d.isoformat(),
+            "orders_per_day": orders_per_day,
+            "snapshot_at": iso(b.snapshot_at),
+        },
+        "settings": {
+            "ledger_timezone": LEDGER_TIMEZONE,
+            "ledger_columns": LEDGER_COLUMNS,
+            "ledger_status_map": LEDGER_STATUS_MAP,
+            "stuck_pending_hours": STUCK_PENDING_HOURS,
+            "grace_minutes": GRACE_MINUTES,
+            "low_wallet_balance": LOW_WALLET_FLOORS,
+            "lookback_days": WEEK_DAYS,
+            "tolerance": "exact",
+        },
+        "counts": {
+            "starship_orders_on_date": len(day_orders),
+            "starship_orders_in_window": len(b.orders),
+            "transactions_on_date": sum(
+                b.day_start <= t.created_at < b.day_end for t in transactions
+            ),
+            "ledger_rows": len(ledger_rows),
+            "quarantined": len(quarantine),
+        },
+        "findings": sorted(b.findings, key=lambda f: (f["check"], json.dumps(f, sort_keys=True))),
+        "quarantine": quarantine,
+        "clean_but_tricky": _clean_but_tricky(b, ledger_rows),
+    }
+    return Scenario(
+        seed,
+        d,
+        orders_per_day,
+        b.snapshot_at,
+        PRODUCTS,
+        b.orders,
+        transactions,
+        wallets,
+        reconciliation,
+        ledger_rows,
+        answer_key,
+    )
+
+
+# -- Starship's side --------------------------------------------------------------------------
+
+
+def _plant_starship_side(b: _Builder, d: date) -> None:
+    """Orders on the paths that must be recognised, each recorded in the answer key."""
+    usd, eur = PRODUCTS_BY_ID["amazon-gift-usd"], PRODUCTS_BY_ID["starbucks-eur"]
+
+    # A late cancellation: delivered two days ago, cancelled and refunded today. Clean: the
+    # refund nets the debit, and D's ledger never held it.
+    late = b.place(b.moment(d - timedelta(days=2), time(9), time(12)), product=usd)
+    late.path = "late_cancellation"
+    b.deliver(late)
+    b.cancel(late, b.moment(d, time(10), time(12)))
+
+    # Stuck PENDING from earlier days (older than 24 h at the end of D), each its own shape.
+    stuck = b.place(b.moment(d - timedelta(days=3), time(8), time(12)), product=eur)
+    stuck.path = "stuck_pending"
+    b.park(stuck)
+    reprocess = b.place(
+        datetime.combine(d - timedelta(days=1), time(6), tzinfo=UTC),
+        product=PRODUCTS_BY_ID["apple-jpy"],
+    )
+    reprocess.path = "stuck_pending"
+    b.park(reprocess, "PENDING_REPROCESS")
+    bulk = b.place(b.moment(d - timedelta(days=2), time(13), time(15)), product=usd, quantity=60)
+    bulk.path = "bulk"  # qty > 50: PENDING with no items yet (seed 002)
+    b.park(bulk, "INITIAL")
+    partial = b.place(
+        b.moment(d - timedelta(days=2), time(8), time(10)),
+        product=PRODUCTS_BY_ID["talabat-kwd"],
+        quantity=3,
+    )
+    partial.path = "partially_delivered"
+    partial.status, partial.sub_status = "PARTIALLY_DELIVERED", "PARTIAL"
+    b.deliver(partial, count=1)
+    for order, why in (
+        (stuck, "PENDING at the vendor for three days"),
+        (reprocess, "queued for reprocess since yesterday morning"),
+        (bulk, "bulk order (qty 60) never allocated"),
+        (partial, "1 of 3 vouchers delivered two days ago"),
+    ):
+        b.expect(
+            "stuck_pending",
+            why,
+            order_id=order.order_id,
+            reference=order.client_reference,
+            currency=order.currency,
+            starship_amount=format_amount(order.total_amount, order.currency),
+            starship_status=order.status,
+            starship_sub_status=order.sub_status,
+        )
+
+
+def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]]]:
+    """D's orders as the partner booked them, with a planted discrepancy of each kind.
+
+    Returns (order, overrides) pairs in booking order; an override changes what the ledger row
+    says (amount, currency, status, order id) or drops the row.
+    """
+    rng = b.rng
+    day_clean = [
+        o
+        for o in b.orders
+        if b.day_start <= o.created_at < b.day_end
+        and o.path in ("instant", "gv_link", "reconciled")
+    ]
+    usd, kwd = PRODUCTS_BY_ID["amazon-gift-usd"], PRODUCTS_BY_ID["talabat-kwd"]
+    entries: list[tuple[Order, dict[str, str]]] = []
+    planted: set[str] = set()
+
+    def fresh(product: Product | None = None, **kwargs: Any) -> Order:
+        order = b.place(b.moment(d), product=product, **kwargs)
+        b.deliver(order)
+        return order
+
+    # missing_in_ledger: charged at Starship, never booked.
+    lost = fresh(usd)
+    planted.add(lost.order_id)
+    b.expect(
+        "missing_in_ledger",
+        "delivered and charged; no ledger entry",
+        order_id=lost.order_id,
+        reference=lost.client_reference,
+        currency=lost.currency,
+        starship_amount=format_amount(lost.total_amount, lost.currency),
+        starship_status=lost.status,
+    )
+
+    # ... and one placed three minutes before midnight: tomorrow's export will carry it.
+    late_night = b.place(b.day_end - timedelta(minutes=3), product=usd)
+    b.deliver(late_night)
+    planted.add(late_night.order_id)
+    b.expect(
+        "missing_in_ledger",
+        "placed 3 minutes before the cut-off; expected on the next export",
+        state="expected",
+        order_id=late_night.order_id,
+        reference=late_night.client_reference,
+        currency=late_night.currency,
+        starship_amount=format_amount(late_night.total_amount, late_night.currency),
+        starship_status=late_night.status,
+    )
+
+    # amount_mismatch: 0.05 too much in USD; one minor unit (0.001) short in KWD.
+    for product, delta in ((usd, Decimal("0.05")), (kwd, Decimal("-0.001"))):
+        order = fresh(product)
+        booked = order.total_amount + delta
+        entries.append((order, {"amount": format_amount(booked, order.currency)}))
+        planted.add(order.order_id)
+        b.expect(
+            "amount_mismatch",
+            f"ledger off by {delta} {order.currency}",
+            order_id=order.order_id,
+            reference=order.client_reference,
+            currency=order.currency,
+            starship_amount=format_amount(order.total_amount, order.currency),
+            ledger_amount=format_amount(booked, order.currency),
+            delta=format_amount(booked - order.total_amount, order.currency),
+        )
+
+    # currency_mismatch: booked in EUR, charged in USD.
+    wrong_ccy = fresh(usd)
+    entries.append((wrong_ccy, {"currency": "EUR"}))
+    planted.add(wrong_ccy.order_id)
+    b.expect(
+        "currency_mismatch",
+        "charged in USD, booked in EUR",
+        order_id=wrong_ccy.order_id,
+        reference=wrong_ccy.client_reference,
+        currency=wrong_ccy.currency,
+        starship_amount=format_amount(wrong_ccy.total_amount, "USD"),
+        ledger_amount=format_amount(wrong_ccy.total_amount, "USD"),
+    )
+
+    # status_mismatch: delivered in the morning, cancelled and refunded in the afternoon; the
+    # partner missed the order.cancelled webhook and still books it delivered.
+    recalled = b.place(b.moment(d, time(2), time(6)), product=usd)
+    b.deliver(recalled)
+    b.cancel(recalled, b.moment(d, time(14), time(18)))
+    entries.append((recalled, {"status": "delivered"}))
+    planted.add(recalled.order_id)
+    b.expect(
+        "status_mismatch",
+        "Starship cancelled and refunded it; ledger says delivered",
+        order_id=recalled.order_id,
+        reference=recalled.client_reference,
+        currency=recalled.currency,
+        starship_status="CANCELLED",
+        starship_sub_status="REFUNDED",
+        ledger_status="DELIVERED",
+    )
+
+    # duplicate_order: a timed-out POST retried with a fresh Idempotency-Key: two orders for one
+    # reference, both charged. The ledger booked the order whose response arrived.
+    first = fresh(usd)
+    retry = b.place(
+        first.created_at + timedelta(seconds=31),
+        product=usd,
+        quantity=first.quantity,
+        reference=first.client_reference,
+        denomination=first.denomination,
+    )
+    b.deliver(retry)
+    entries.append((retry, {}))
+    planted.update((first.order_id, retry.order_id))
+    b.expect(
+        "duplicate_order",
+        "retry without the original Idempotency-Key charged twice",
+        order_id=first.order_id,
+        reference=first.client_reference,
+        currency=first.currency,
+        starship_amount=format_amount(first.total_amount, first.currency),
+    )
+
+    # wallet_mismatch: cancelled, but the refund never came (NOT_REFUNDED). The ledger agrees
+    # it is cancelled; only the wallet shows the money is still owed.
+    unrefunded = fresh(PRODUCTS_BY_ID["starbucks-eur"])
+    b.cancel(unrefunded, unrefunded.created_at + timedelta(hours=2), refunded=False)
+    entries.append((unrefunded, {}))
+    planted.add(unrefunded.order_id)
+    b.expect(
+        "wallet_mismatch",
+        "cancelled NOT_REFUNDED: the debit was never credited back",
+        order_id=unrefunded.order_id,
+        reference=unrefunded.client_reference,
+        currency=unrefunded.currency,
+        starship_amount=format_amount(unrefunded.total_amount, unrefunded.currency),
+        starship_status="CANCELLED",
+        starship_sub_status="NOT_REFUNDED",
+    )
+
+    # wallet_mismatch: a debit for an order Starship does not list.
+    ghost = Transaction(
+        b.new_id("txn"),
+        "ORDER_DEBIT",
+        b.new_id("ord"),
+        Decimal("-25.00"),
+        "USD",
+        b.moment(d),
+        description="Order (no such order)",
+    )
+    b.transactions.append(ghost)
+    b.expect(
+        "wallet_mismatch",
+        "a debit for an order that does not exist",
+        transaction_id=ghost.transaction_id,
+        order_id=ghost.order_id,
+        currency="USD",
+        starship_amount="-25.00",
+    )
+
+    # unknown_status: a sub-status seed 004 does not know; and a transaction type.
+    novel = fresh(PRODUCTS_BY_ID["apple-jpy"])
+    novel.sub_status = UNKNOWN_SUB_STATUS
+    entries.append((novel, {}))
+    planted.add(novel.order_id)
+    b.expect(
+        "unknown_status",
+        f"sub-status {UNKNOWN_SUB_STATUS} is not in seed 004's table",
+        order_id=novel.order_id,
+        reference=novel.client_reference,
+        currency=novel.currency,
+        starship_status=novel.status,
+        starship_sub_status=UNKNOWN_SUB_STATUS,
+    )
+    fx = Transaction(
+        b.new_id("txn"),
+        UNKNOWN_TRANSACTION_TYPE,
+        None,
+        Decimal("0.37"),
+        "EUR",
+        b.moment(d),
+        description="FX rounding",
+    )
+    b.transactions.append(fx)
+    b.expect(
+        "unknown_status",
+        f"transaction type {UNKNOWN_TRANSACTION_TYPE} is not known",
+        transaction_id=fx.transaction_id,
+        currency="EUR",
+        starship_amount="0.37",
+    )
+
+    # A PENDING placed this evening: 4 hours old at the cut-off, booked pending. Clean.
+    evening = b.place(datetime.combine(d, time(20), tzinfo=UTC), product=kwd)
+    evening.path = "pending"
+    b.park(evening)
+    entries.append((evening, {}))
+    planted.add(evening.order_id)
+
+    # missing_at_starship: the partner booked an order Starship never created.
+    phantom = Order(
+        b.new_id("ord"),
+        usd.product_id,
+        Decimal("50.00"),
+        1,
+        "USD",
+        "DELIVERED",
+        "COMPLETED",
+        "cache",
+        b.new_reference(b.moment(d)),
+        "",
+        b.moment(d),
+        b.moment(d),
+    )
+    entries.append((phantom, {"phantom": "yes"}))
+
+    # Every other order of D is booked as it is; one twice, one without the order id (the
+    # partner booked before the response came back; it must match on the reference).
+    ordinary = [
+        o for o in b.orders if b.day_start <= o.created_at < b.day_end and o.order_id not in planted
+    ]
+    entries.extend((order, {}) for order in ordinary)
+    twice, no_id = rng.sample([o for o in day_clean if o.order_id not in planted], 2)
+    entries.append((twice, {"again": "yes"}))
+    no_id_index = next(i for i, (o, _) in enumerate(entries) if o is no_id)
+    entries[no_id_index] = (no_id, {"order_id": ""})
+    entries.sort(key=lambda pair: (pair[0].created_at, "again" in pair[1], pair[0].order_id))
+    for order in (*(o for o in b.orders if o.order_id in planted), twice, no_id):
+        order.planted = True
+    return entries
+
+
+def _chain_transactions(b: _Builder) -> tuple[list[Transaction], Transaction]:
+    """Opening top-ups, one mid-week top-up on D, and a running balance per wallet.
+
+    Returns the full chain and the top-up that the sandbox will not serve (the balance gap).
+    """
+    week_start = b.day_start - timedelta(days=WEEK_DAYS)
+    for currency, opening in OPENING_BALANCES.items():
+        b.transactions.append(
+            Transaction(
+                b.new_id("txn"),
+                "TOPUP",
+                None,
+                Decimal(opening),
+                currency,
+                week_start,
+                description="Opening balance",
+            )
+        )
+    gap = Transaction(
+        b.new_id("txn"),
+        "TOPUP",
+        None,
+        Decimal("5000.00"),
+        "USD",
+        b.moment(b.date, time(9), time(10)),
+        description="Wallet top-up",
+    )
+    b.transactions.append(gap)
+    chain = sorted(b.transactions, key=lambda t: (t.created_at, t.transaction_id))
+    balances: dict[str, Decimal] = {}
+    for txn in chain:
+        balances[txn.currency] = balances.get(txn.currency, Decimal(0)) + txn.amount
+        txn.balance_after = balances[txn.currency]
+    return chain, gap
+
+
+def _plant_balance_gap(b: _Builder, chain: list[Transaction], gap: Transaction) -> None:
+    index = chain.index(gap)
+    after = next(t for t in chain[index + 1 :] if t.currency == gap.currency)
+    chain.remove(gap)
+    b.expect(
+        "balance_gap",
+        "a USD top-up of 5000.00 is missing from the transaction list: the "
+        "running balance does not chain",
+        transaction_id=after.transaction_id,
+        currency=gap.currency,
+        delta=format_amount(gap.amount, gap.currency),
+    )
+
+
+def _wallet_balances(transactions: list[Transaction]) -> dict[str, Decimal]:
+    balances: dict[str, Decimal] = {}
+    for txn in transactions:
+        balances[txn.currency] = balances.get(txn.currency, Decimal(0)) + txn.amount
+    return dict(sorted(balances.items()))
+
+
+def _plant_low_balance(b: _Builder, wallets: dict[str, Decimal]) -> None:
+    for currency, floor in LOW_WALLET_FLOORS.items():
+        if wallets[currency] < Decimal(floor):
+            b.expect(
+                "low_wallet_balance",
+                f"balance below the configured floor {floor}",
+                currency=currency,
+                starship_amount=format_amount(wallets[currency], currency),
+            )
+
+
+def _reconciliation(b: _Builder, d: date) -> dict[str, Any]:
+    """Seed 001's planned /reconciliation/{date} answer, with one drifted allocation."""
+    day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
+    delivered = [o for o in day_orders if o.status == "DELIVERED" and o.items and not o.planted]
+    vouchers = sum(1 for o in day_orders for i in o.items if i.voucher_code)
+    drifted = sorted(delivered, key=lambda o: o.order_id)[0]
+    b.expect(
+        "starship_reported_drift",
+        "Starship's own reconciliation flags this allocation "
+        "(only when the sandbox serves /reconciliation)",
+        state="new",
+        order_id=drifted.order_id,
+        reference=drifted.client_reference,
+        currency=drifted.currency,
+        requires="reconciliation",
+    )
+    return {
+        "date": d.isoformat(),
+        "summary": {
+            "orders_total": len(day_orders),
+            "vouchers_allocated": vouchers,
+            "matched": vouchers - 1,
+            "drifted": 1,
+            "unmatched": 0,
+        },
+        "drifts": [
+            {
+                "order_id": drifted.order_id,
+                "vendor": PRODUCTS_BY_ID[drifted.product_id].vendor,
+                "product_id": drifted.product_id,
+                "our_allocation": drifted.items[0].voucher_code,
+                "vendor_record": b.voucher_code(),
+                "detected_at": iso(drifted.created_at + timedelta(hours=1)),
+                "resolution": "pending",
+            }
+        ],
+        "generated_at": iso(b.snapshot_at),
+    }
+
+
+def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Rows and orders that look odd but must not be flagged: precision, not only recall."""
+    cols = LEDGER_COLUMNS
+    tricky: list[dict[str, str]] = []
+    for order in b.orders:
+        if order.path == "late_cancellation":
+            tricky.append(
+                {
+                    "order_id": order.order_id,
+                    "why": "delivered two days before D, "
+                    "cancelled and refunded on D: the refund on D nets its debit",
+                }
+            )
+        elif order.path == "pending" and b.day_start <= order.created_at < b.day_end:
+            tricky.append(
+                {
+                    "order_id": order.order_id,
+                    "why": "PENDING, but younger than "
+                    f"{STUCK_PENDING_HOURS} h at the end of D; booked pending",
+                }
+            )
+    for line, row in enumerate(rows, start=2):
+        if not row[cols["order_id"]] and row[cols["reference"]].startswith("po-"):
+            tricky.append(
+                {
+                    "ledger_entry_id": row[cols["entry_id"]],
+                    "line": str(line),
+                    "why": "no Starship order id: matches on the reference",
+                }
+            )
+    return tricky
+
+
+# -- the partner's ledger export ----------------------------------------------------------------
+
+
+def _ledger_amount(amount: Decimal, currency: str) -> str:
+    """As a finance system exports it: thousands separators on large amounts."""
+    return f"{amount:,.{minor_unit(currency)}f}"
+
+
+def _ledger_status(order: Order) -> str:
+    if order.status == "CANCELLED":
+        return "refunded" if order.sub_status == "REFUNDED" else "cancelled"
+    if order.status in ("PENDING", "PLACED"):
+        return "pending"
+    return "delivered"
+
+
+def _ledger_rows(
+    b: _Builder, entries: list[tuple[Order, dict[str, str]]]
+) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    local = ZoneInfo(LEDGER_TIMEZONE)
+    rows: list[dict[str, str]] = []
+    entry_number = 4000
+    cols = LEDGER_COLUMNS
+    for order, change in entries:
+        entry_number += b.rng.randrange(1, 4)
+        entry_id = f"LE-{entry_number}"
+        booked = order.created_at + timedelta(seconds=b.rng.randrange(1, 90))
+        amount = Decimal(change["amount"]) if "amount" in change else order.total_amount
+        rows.append(
+            {
+                cols["entry_id"]: entry_id,
+                cols["order_id"]: change.get("order_id", order.order_id),
+                cols["reference"]: order.client_reference,
+                cols["amount"]: _ledger_amount(amount, order.currency),
+                cols["currency"]: change.get("currency", order.currency),
+                cols["status"]: change.get("status", _ledger_status(order)),
+                cols["booked_at"]: booked.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"),
+                LEDGER_MEMO_COLUMN: f"{PRODUCTS_BY_ID[order.product_id].name} x{order.quantity}",
+            }
+        )
+        if change.get("phantom"):
+            b.expect(
+                "missing_at_starship",
+                "booked, but Starship has no such order",
+                ledger_entry_id=entry_id,
+                order_id=order.order_id,
+                reference=order.client_reference,
+                currency=order.currency,
+                ledger_amount=format_amount(amount, order.currency),
+            )
+        if change.get("again"):
+            b.expect(
+                "duplicate_ledger_entry",
+                "the same order booked a second time",
+                ledger_entry_id=entry_id,
+                order_id=order.order_id,
+                reference=order.client_reference,
+                currency=order.currency,
+                ledger_amount=format_amount(amount, order.currency),
+            )
+
+    # Dirty rows a finance export really has; each must be quarantined with its reason.
+    dirty = [
+        ({"amount": ""}, "blank amount"),
+        ({"currency": "USX"}, "unknown currency"),
+        ({"booked_at": "2026-04-31 25:61:00"}, "unparsable timestamp"),
+        ({"entry_id": ""}, "missing entry id"),
+        ({"amount": "1,500.5", "currency": "JPY"}, "more decimals than the currency allows"),
+    ]
+    quarantine: list[dict[str, Any]] = []
+    for change, reason in dirty:
+        template = dict(b.rng.choice(rows))
+        entry_number += 1
+        template[cols["entry_id"]] = f"LE-{entry_number}"
+        template[cols["order_id"]] = b.new_id("ord")
+        template[cols["reference"]] = f"manual-{entry_number}"
+        template[LEDGER_MEMO_COLUMN] = "manual adjustment"
+        for key, value in change.items():
+            template[cols[key]] = value
+        position = b.rng.randrange(len(rows) + 1)
+        rows.insert(position, template)
+        quarantine.append({"entry_id": template[cols["entry_id"]], "reason": reason})
+    line_of = {row[cols["entry_id"]]: line for line, row in enumerate(rows, start=2)}
+    for item in quarantine:  # line numbers count the header as line 1
+        item["line"] = line_of[item["entry_id"]]
+    for finding in b.findings:
+        if "ledger_entry_id" in finding:
+            finding["line"] = line_of[finding["ledger_entry_id"]]
+    quarantine.sort(key=lambda q: q["line"])
+    return rows, quarantine

@@ -1,0 +1,213 @@
+"""POST /orders over HTTP: HMAC exactly as seed 001 says, idempotency, both fulfilment paths.
+
+Signatures here are computed with hmac/hashlib in the test, independently of recon's signer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+from typing import Any
+
+import requests
+
+from recon.sandbox.server import Sandbox
+from tests.conftest import MakeSandbox
+
+PATH = "/api/v1/orders"
+
+
+def signed_post(
+    sandbox: Sandbox,
+    order: dict[str, Any],
+    *,
+    key: str | None = "k-1",
+    ts: int | None = None,
+    body: bytes | None = None,
+    sign_body: bytes | None = None,
+) -> requests.Response:
+    """POST /orders signed over `sign_body` (default: the body sent)."""
+    body = body if body is not None else json.dumps(order).encode()
+    ts = int(time.time()) if ts is None else ts
+    secret = sandbox.options.api_secret.encode()
+    message = f"{ts}POST{PATH}".encode() + (sign_body if sign_body is not None else body)
+    digest = hmac.new(secret, message, hashlib.sha256).hexdigest()
+    headers = {
+        **sandbox.auth_headers(),
+        "X-Timestamp": str(ts),
+        "X-Signature": f"t={ts},v1={digest}",
+        "Content-Type": "application/json",
+    }
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return requests.post(f"{sandbox.base_url}/orders", data=body, headers=headers)
+
+
+def debits(sandbox: Sandbox, order_id: str) -> list[dict[str, Any]]:
+    return requests.get(
+        f"{sandbox.base_url}/transactions",
+        params={"order_id": order_id},
+        headers=sandbox.auth_headers(),
+    ).json()["data"]
+
+
+def wallet(sandbox: Sandbox, currency: str) -> Decimal:
+    wallets = requests.get(f"{sandbox.base_url}/wallets", headers=sandbox.auth_headers())
+    return next(Decimal(w["balance"]) for w in wallets.json()["data"] if w["currency"] == currency)
+
+
+USD_25 = {
+    "product_id": "amazon-gift-usd",
+    "denomination": "25.00",
+    "quantity": 2,
+    "client_reference": "po-test-1",
+}
+
+
+def test_cache_hit_delivers_at_once_and_debits_the_wallet(sandbox: Sandbox) -> None:
+    before = wallet(sandbox, "USD")
+    answer = signed_post(sandbox, USD_25)
+    assert answer.status_code == 200, answer.text
+    order = answer.json()["data"]
+    assert (order["status"], order["fulfilled_from"]) == ("DELIVERED", "cache")
+    assert order["total_amount"] == "50.00"
+    assert order["client_reference"] == "po-test-1"
+    assert len(order["items"]) == 2 and all(i["voucher_code"] for i in order["items"])
+    assert wallet(sandbox, "USD") == before - Decimal("50.00")
+    [debit] = debits(sandbox, order["order_id"])
+    assert (debit["type"], debit["amount"]) == ("ORDER_DEBIT", "-50.00")
+    assert Decimal(debit["balance_after"]) == before - Decimal("50.00")
+
+
+def test_cache_miss_parks_the_order_pending_and_still_debits(sandbox: Sandbox) -> None:
+    before = wallet(sandbox, "EUR")
+    delayed = {"product_id": "zalando-eur", "denomination": "50.00", "quantity": 1}
+    order = signed_post(sandbox, delayed).json()["data"]
+    assert (order["status"], order["sub_status"]) == ("PENDING", "VENDOR_ORDER_PENDING")
+    assert order["fulfilled_from"] is None
+    assert not any(item.get("voucher_code") for item in order["items"])
+    assert wallet(sandbox, "EUR") == before - Decimal("50.00")
+
+
+def test_inventory_runs_out_then_orders_park(sandbox: Sandbox) -> None:
+    statuses = [
+        signed_post(
+            sandbox,
+            {"product_id": "apple-jpy", "denomination": "1000", "quantity": 10},
+            key=f"k-{n}",
+        ).json()["data"]["status"]
+        for n in range(3)
+    ]
+    assert statuses == ["DELIVERED", "DELIVERED", "PENDING"]  # 25 in stock: 10 + 10, then 10
+
+
+def test_bulk_order_is_pending_with_no_items(sandbox: Sandbox) -> None:
+    bulk = {"product_id": "amazon-gift-usd", "denomination": "10.00", "quantity": 51}
+    order = signed_post(sandbox, bulk).json()["data"]
+    assert (order["status"], order["items"]) == ("PENDING", [])
+    assert order["total_amount"] == "510.00"
+
+
+def test_a_replayed_key_returns_the_original_and_never_debits_twice(sandbox: Sandbox) -> None:
+    before = wallet(sandbox, "USD")
+    first = signed_post(sandbox, USD_25, key="retry-me")
+    again = signed_post(sandbox, USD_25, key="retry-me")
+    assert again.status_code == first.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert first.headers["X-Trace-ID"] != again.headers["X-Trace-ID"]
+    assert len(debits(sandbox, first.json()["data"]["order_id"])) == 1
+    assert wallet(sandbox, "USD") == before - Decimal("50.00")
+    assert sandbox.stats["orders_created"] == 1
+
+
+def test_a_key_reused_with_another_body_is_refused(sandbox: Sandbox) -> None:
+    signed_post(sandbox, USD_25, key="same")
+    other = signed_post(sandbox, {**USD_25, "quantity": 3}, key="same")
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "E_IDEMPOTENCY_KEY_REUSED"
+
+
+def test_without_a_key_a_retry_charges_twice_which_is_why_keys_are_required(
+    sandbox: Sandbox,
+) -> None:
+    missing = signed_post(sandbox, USD_25, key=None)
+    assert missing.status_code == 400
+    assert missing.json()["error"]["code"] == "E_VALIDATION_FAILURE"
+    a = signed_post(sandbox, USD_25, key="a").json()["data"]
+    b = signed_post(sandbox, USD_25, key="b").json()["data"]
+    assert a["order_id"] != b["order_id"]  # a fresh key is a fresh order: the double charge
+
+
+def test_tampered_body_is_rejected(sandbox: Sandbox) -> None:
+    sent = json.dumps({**USD_25, "quantity": 20}).encode()
+    answer = signed_post(sandbox, USD_25, body=sent, sign_body=json.dumps(USD_25).encode())
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "E_SIGNATURE_INVALID"
+    assert sandbox.stats.get("orders_created", 0) == 0
+
+
+def test_stale_and_future_timestamps_are_rejected(sandbox: Sandbox) -> None:
+    for skew in (-301, 301):
+        answer = signed_post(sandbox, USD_25, ts=int(time.time()) + skew, key=f"k{skew}")
+        assert answer.status_code == 401
+        assert "300 s" in answer.json()["error"]["message"]
+    assert signed_post(sandbox, USD_25, ts=int(time.time()) - 240).status_code == 200
+
+
+def test_unsigned_post_is_rejected(sandbox: Sandbox) -> None:
+    answer = requests.post(
+        f"{sandbox.base_url}/orders",
+        json=USD_25,
+        headers={**sandbox.auth_headers(), "Idempotency-Key": "x"},
+    )
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "E_SIGNATURE_INVALID"
+
+
+def test_invalid_orders_name_every_problem(sandbox: Sandbox) -> None:
+    answer = signed_post(
+        sandbox,
+        {
+            "product_id": "amazon-gift-usd",
+            "denomination": "26.00",
+            "quantity": 0,
+            "currency": "EUR",
+        },
+    )
+    assert answer.status_code == 422
+    messages = " ".join(answer.json()["error"]["messages"])
+    assert "quantity" in messages and "denomination" in messages and "currency" in messages
+    unknown = signed_post(sandbox, {"product_id": "nope"}, key="k-2")
+    assert "product_id" in unknown.json()["error"]["messages"][0]
+
+
+def test_an_empty_wallet_answers_payment_required(make_sandbox: MakeSandbox) -> None:
+    sandbox = make_sandbox()
+    sandbox.state.wallets["KWD"] = Decimal("1.000")
+    answer = signed_post(sandbox, {"product_id": "talabat-kwd", "denomination": "2.500"})
+    assert answer.status_code == 402
+    assert answer.json()["error"]["code"] == "PAYMENT_REQUIRED"
+
+
+def test_json_number_denomination_is_exact(sandbox: Sandbox) -> None:
+    body = b'{"product_id": "talabat-kwd", "denomination": 2.500, "quantity": 3}'
+    order = signed_post(sandbox, {}, body=body).json()["data"]
+    assert order["total_amount"] == "7.500"
+
+
+def test_a_created_order_is_listed_and_fetchable(sandbox: Sandbox) -> None:
+    order = signed_post(sandbox, USD_25).json()["data"]
+    fetched = requests.get(
+        f"{sandbox.base_url}/orders/{order['order_id']}", headers=sandbox.auth_headers()
+    ).json()["data"]
+    assert fetched == order
+    listed = requests.get(
+        f"{sandbox.base_url}/orders",
+        params={"from": order["created_at"]},
+        headers=sandbox.auth_headers(),
+    ).json()["data"]
+    assert order["order_id"] in {o["order_id"] for o in listed}
