@@ -1,0 +1,272 @@
+"""The `recon` command: a thin click layer over the library.
+
+Each command parses its options, calls one library function, and prints. A `ReconError`
+becomes a one-line message and its exit code (2); anything else is a bug and keeps its
+traceback. Exit codes, like diff(1): 0 the books agree, 1 breaks found, 2 the run failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recon import __version__
+from recon.errors import ReconError
+
+
+class ReconFailure(click.ClickException):
+    """A ReconError on its way out of click: `recon: message`, exit code from the error."""
+
+    def __init__(self, error: ReconError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"recon: {self.format_message()}", err=True)
+
+
+class ReconGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReconError as error:
+            raise ReconFailure(error) from error
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.group(cls=ReconGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="recon")
+def cli() -> None:
+    """Reconcile a partner's books against the Starship Rewards API, every night."""
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("recon-demo"),
+    show_default=True,
+    help="Folder for the demo's files.",
+)
+def demo(out_dir: Path) -> None:
+    """Run recon end to end against the bundled Starship sandbox and fixture ledger."""
+    from recon.demo import run_demo
+
+    for line in run_demo(out_dir).lines():
+        click.echo(line)
+
+
+@cli.group()
+def sandbox() -> None:
+    """The bundled Starship sandbox: a local API that behaves like the documented one."""
+
+
+@sandbox.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8642, show_default=True, type=int)
+@click.option("--seed", type=int, help="Scenario seed.  [default: 20260414]")
+@click.option("--date", "scenario_date", callback=_date, help="Scenario date (YYYY-MM-DD).")
+@click.option("--orders-per-day", type=click.IntRange(1), help="Background orders a day.")
+@click.option(
+    "--api-key",
+    envvar="STARSHIP_API_KEY",
+    show_envvar=True,
+    help="The key clients must send.  [default: pk_test_sandbox]",
+)
+@click.option(
+    "--api-secret",
+    envvar="STARSHIP_API_SECRET",
+    show_envvar=True,
+    help="The secret clients must send and sign with.  [default: sk_test_sandbox]",
+)
+@click.option(
+    "--page-cap",
+    type=click.IntRange(1),
+    default=100,
+    show_default=True,
+    help="Largest page the server returns, whatever `limit` asks.",
+)
+@click.option(
+    "--meta-style",
+    type=click.Choice(["snake", "camel"]),
+    default="snake",
+    show_default=True,
+    help="Paging meta keys: per_page or perPage.",
+)
+@click.option(
+    "--next-links/--no-next-links",
+    default=True,
+    show_default=True,
+    help="Include meta.next_page_url.",
+)
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0),
+    default=25.0,
+    show_default=True,
+    help="Requests a second per key (token bucket); 0 turns it off.",
+)
+@click.option("--burst", type=click.IntRange(1), default=50, show_default=True)
+@click.option(
+    "--retry-after-format",
+    type=click.Choice(["seconds", "http-date"]),
+    default="seconds",
+    show_default=True,
+)
+@click.option(
+    "--reconciliation/--no-reconciliation",
+    default=False,
+    show_default=True,
+    help="Serve the planned GET /reconciliation/{date} (404 otherwise).",
+)
+@click.option("--latency-ms", type=click.IntRange(0), default=0, help="Fault: added latency.")
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: probability of a 5xx (gateway ones in HTML).",
+)
+@click.option(
+    "--slow-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: probability of a response stalled --slow-seconds.",
+)
+@click.option("--slow-seconds", type=click.FloatRange(0), default=5.0, show_default=True)
+@click.option(
+    "--throttle-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    help="Fault: probability of a 429 (a storm).",
+)
+@click.option(
+    "--page-drift",
+    type=click.IntRange(0),
+    default=0,
+    help="Fault: orders inserted into /orders while a client pages it.",
+)
+@click.option("--numeric-amounts", is_flag=True, help="Fault: amounts as JSON numbers.")
+@click.option("--extra-fields", is_flag=True, help="Fault: unknown keys everywhere.")
+@click.option("--new-enum-values", is_flag=True, help="Fault: undocumented enum values.")
+@click.option("--field-aliases", is_flag=True, help="Fault: id / amount / subStatus names.")
+@click.option("--fault-seed", type=int, default=0, show_default=True)
+def serve(
+    host: str,
+    port: int,
+    seed: int | None,
+    scenario_date: date | None,
+    orders_per_day: int | None,
+    api_key: str | None,
+    api_secret: str | None,
+    page_cap: int,
+    meta_style: str,
+    next_links: bool,
+    rate_limit: float,
+    burst: int,
+    retry_after_format: str,
+    reconciliation: bool,
+    latency_ms: int,
+    error_rate: float,
+    slow_rate: float,
+    slow_seconds: float,
+    throttle_rate: float,
+    page_drift: int,
+    numeric_amounts: bool,
+    extra_fields: bool,
+    new_enum_values: bool,
+    field_aliases: bool,
+    fault_seed: int,
+) -> None:
+    """Serve the Starship sandbox until interrupted."""
+    from recon.sandbox import scenario as scenarios
+    from recon.sandbox.faults import Faults
+    from recon.sandbox.server import (
+        DEFAULT_API_KEY,
+        DEFAULT_API_SECRET,
+        Sandbox,
+        SandboxOptions,
+    )
+
+    scenario = scenarios.generate(
+        scenarios.DEFAULT_SEED if seed is None else seed,
+        scenario_date or scenarios.DEFAULT_DATE,
+        orders_per_day or scenarios.DEFAULT_ORDERS_PER_DAY,
+    )
+    faults = Faults(
+        latency_ms=latency_ms,
+        error_rate=error_rate,
+        slow_rate=slow_rate,
+        slow_seconds=slow_seconds,
+        throttle_rate=throttle_rate,
+        page_drift=page_drift,
+        numeric_amounts=numeric_amounts,
+        extra_fields=extra_fields,
+        new_enum_values=new_enum_values,
+        field_aliases=field_aliases,
+        seed=fault_seed,
+    )
+    options = SandboxOptions(
+        api_key=api_key or DEFAULT_API_KEY,
+        api_secret=api_secret or DEFAULT_API_SECRET,
+        page_cap=page_cap,
+        meta_style=meta_style,  # type: ignore[arg-type]
+        next_links=next_links,
+        rate_limit=rate_limit,
+        burst=burst,
+        retry_after_format=retry_after_format,  # type: ignore[arg-type]
+        reconciliation=reconciliation,
+        faults=faults,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    server = Sandbox(scenario, options, host=host, port=port)
+    click.echo(
+        f"Starship sandbox on {server.base_url} (scenario {scenario.date}, seed "
+        f"{scenario.seed}, key {options.api_key}); Ctrl-C stops it.",
+        err=True,
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+@sandbox.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write the ledger export and answer key into.",
+)
+@click.option("--seed", type=int, default=20260414, show_default=True)
+@click.option(
+    "--date", "scenario_date", callback=_date, help="Scenario date.  [default: 2026-04-14]"
+)
+@click.option("--orders-per-day", type=click.IntRange(1), default=10, show_default=True)
+def scenario(out_dir: Path, seed: int, scenario_date: date | None, orders_per_day: int) -> None:
+    """Write a scenario's partner ledger export and answer key (same seed, same bytes)."""
+    from recon.sandbox.scenario import DEFAULT_DATE, generate
+
+    for path in generate(seed, scenario_date or DEFAULT_DATE, orders_per_day).write_fixture(
+        out_dir
+    ):
+        click.echo(str(path))
+
+
+def main() -> None:
+    cli(prog_name="recon")
