@@ -1,0 +1,297 @@
+"""Load and validate `recon.toml` before any work starts.
+
+Every key of the design's configuration is declared here with its type; an unknown key, a
+wrong type or a missing required key is a `ConfigError` naming the key and the file. Paths are
+relative to the configuration file's folder. Secrets are never in the file: it names the
+environment variables that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from recon.errors import ConfigError, MoneyError
+from recon.money import parse_amount
+
+DEFAULT_CONFIG = Path("recon.toml")
+SANDBOX_BASE_URL = "https://api-playground.starshiprewards.com/api/v1"
+
+
+@dataclass(frozen=True)
+class StarshipConfig:
+    base_url: str = SANDBOX_BASE_URL
+    api_key_env: str = "STARSHIP_API_KEY"
+    api_secret_env: str = "STARSHIP_API_SECRET"
+    page_size: int = 100
+    lookback_days: int = 7
+    paginator: str = "page_number"  # page_number (follows next_page_url) | cursor
+    connect_timeout_seconds: float = 5.0
+    read_timeout_seconds: float = 30.0
+    max_attempts: int = 8  # per request, the first try included
+    retry_budget_seconds: float = 300.0  # total waiting on retries before the run fails
+    requests_per_second: float = 0.0  # pace requests so a night does not live on 429s; 0: off
+    max_repages: int = 3  # re-reads of a window whose totals did not tie
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    data_dir: Path = Path("var/recon")
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    path: str = "exports/ledger-{date}.csv"
+    timezone: str = "UTC"
+    columns: dict[str, str] = field(
+        default_factory=lambda: {
+            name: name
+            for name in (
+                "entry_id",
+                "order_id",
+                "reference",
+                "amount",
+                "currency",
+                "status",
+                "booked_at",
+            )
+        }
+    )
+    status_map: dict[str, str] = field(default_factory=lambda: {"delivered": "DELIVERED"})
+
+
+@dataclass(frozen=True)
+class ChecksConfig:
+    stuck_pending_hours: int = 24
+    grace_minutes: int = 60
+    low_wallet_balance: dict[str, Decimal] = field(default_factory=dict)
+    tolerance_minor_units: dict[str, int] = field(default_factory=dict)  # default: exact
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    out_dir: Path = Path("reports/out")
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    starttls: bool = True
+    implicit_tls: bool = False
+    username_env: str = "RECON_SMTP_USER"
+    password_env: str = "RECON_SMTP_PASSWORD"
+    sender: str = "recon@example.com"  # `from` in the file (a Python keyword)
+    to: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Config:
+    starship: StarshipConfig = field(default_factory=StarshipConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    ledger: LedgerConfig = field(default_factory=LedgerConfig)
+    checks: ChecksConfig = field(default_factory=ChecksConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    email: EmailConfig | None = None
+    source: Path | None = None
+
+    def starship_credentials(self, environ: dict[str, str] | None = None) -> tuple[str, str]:
+        """(key, secret) from the environment variables the file names."""
+        env = os.environ if environ is None else environ
+        values = []
+        for name in (self.starship.api_key_env, self.starship.api_secret_env):
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigError(
+                    f"environment variable {name} is not set (named by "
+                    f"[starship] in {self.source or 'the configuration'})"
+                )
+            values.append(value)
+        return values[0], values[1]
+
+
+_SECTIONS: dict[str, type] = {
+    "starship": StarshipConfig,
+    "storage": StorageConfig,
+    "ledger": LedgerConfig,
+    "checks": ChecksConfig,
+    "report": ReportConfig,
+    "email": EmailConfig,
+}
+_RENAMED = {("email", "from"): "sender"}
+_CHOICES = {("starship", "paginator"): ("page_number", "cursor")}
+_LEDGER_FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+_LEDGER_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
+
+
+def load(path: Path = DEFAULT_CONFIG) -> Config:
+    """Read and validate the configuration file at `path`."""
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    return from_dict(raw, source=path)
+
+
+def from_dict(raw: dict[str, Any], *, source: Path | None = None) -> Config:
+    """Validate an already-parsed configuration (a TOML document's dictionary)."""
+    where = str(source) if source else "configuration"
+    base = source.resolve().parent if source else Path.cwd()
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section [{unknown[0]}]; known sections: {', '.join(_SECTIONS)}"
+        )
+    sections: dict[str, Any] = {}
+    for name, cls in _SECTIONS.items():
+        table = raw.get(name)
+        if table is None and name == "email":
+            continue  # optional: without it, recon writes files and sends nothing
+        if not isinstance(table, dict | None):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+        sections[name] = _section(name, cls, table or {}, where, base)
+    return Config(**sections, source=source)
+
+
+def _section(name: str, cls: type, table: dict[str, Any], where: str, base: Path) -> Any:
+    hints = get_type_hints(cls)
+    file_keys = {f.name: f.name for f in fields(cls)}
+    for (section, file_key), attribute in _RENAMED.items():
+        if section == name:
+            del file_keys[attribute]
+            file_keys[file_key] = attribute
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in file_keys:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [{name}]; known keys: "
+                f"{', '.join(sorted(file_keys))}"
+            )
+        attribute = file_keys[key]
+        values[attribute] = _typed(f"[{name}] {key}", hints[attribute], value, where, base)
+    _validate(name, values, where)
+    for f in fields(cls):  # default relative paths live beside the file too
+        if f.name not in values and isinstance(f.default, Path):
+            values[f.name] = base / f.default
+    return cls(**values)
+
+
+def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {label} must be {expected}, not {value!r}")
+
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise wrong("true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise wrong("an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise wrong("a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    if hint is Path:
+        if not isinstance(value, str) or not value:
+            raise wrong("a path (a string)")
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else base / path
+    if hint == list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return value
+    if hint == dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise wrong("a table of strings")
+        return dict(value)
+    if hint == dict[str, int]:
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+        ):
+            raise wrong("a table of integers")
+        return {k.upper(): v for k, v in value.items()}
+    if hint == dict[str, Decimal]:
+        if not isinstance(value, dict):
+            raise wrong("a table of amounts per currency")
+        amounts = {}
+        for currency, amount in value.items():
+            if not isinstance(amount, str):  # a TOML float would already have lost digits
+                raise ConfigError(
+                    f"{where}: {label}.{currency} must be a quoted amount "
+                    f'like "1000.00", not {amount!r}'
+                )
+            try:
+                amounts[currency.upper()] = parse_amount(amount, currency)
+            except (MoneyError, InvalidOperation) as exc:
+                raise ConfigError(f"{where}: {label}.{currency}: {exc}") from None
+        return amounts
+    raise TypeError(f"no validator for {hint!r}")  # a bug in this module, not in the file
+
+
+def _validate(name: str, values: dict[str, Any], where: str) -> None:
+    """Constraints beyond types."""
+    for (section, key), choices in _CHOICES.items():
+        if section == name and key in values and values[key] not in choices:
+            raise ConfigError(
+                f"{where}: [{name}] {key} must be one of {', '.join(choices)}, not {values[key]!r}"
+            )
+    positive = {"starship": ("page_size", "max_attempts"), "checks": ("stuck_pending_hours",)}
+    for key in positive.get(name, ()):
+        if key in values and values[key] < 1:
+            raise ConfigError(f"{where}: [{name}] {key} must be at least 1")
+    non_negative = {
+        "starship": (
+            "lookback_days",
+            "retry_budget_seconds",
+            "requests_per_second",
+            "max_repages",
+            "connect_timeout_seconds",
+            "read_timeout_seconds",
+        ),
+        "checks": ("grace_minutes",),
+    }
+    for key in non_negative.get(name, ()):
+        if key in values and values[key] < 0:
+            raise ConfigError(f"{where}: [{name}] {key} must not be negative")
+    if (
+        name == "starship"
+        and "base_url" in values
+        and not values["base_url"].startswith(("http://", "https://"))
+    ):
+        raise ConfigError(
+            f"{where}: [starship] base_url must start with https:// "
+            f"(or http:// for a local sandbox)"
+        )
+    if name == "ledger":
+        unknown = sorted(set(values.get("columns", {})) - set(_LEDGER_FIELDS))
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
+                f"keys: {', '.join(_LEDGER_FIELDS)}"
+            )
+        for word, status in values.get("status_map", {}).items():
+            if status not in _LEDGER_STATUSES:
+                raise ConfigError(
+                    f"{where}: [ledger.status_map] {word} must be one of "
+                    f"{', '.join(_LEDGER_STATUSES)}, not {status!r}"
+                )
+    if name == "checks":
+        for currency, units in values.get("tolerance_minor_units", {}).items():
+            if units < 0:
+                raise ConfigError(
+                    f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
+                )
