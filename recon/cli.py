@@ -8,6 +8,7 @@ traceback. Exit codes, like diff(1): 0 the books agree, 1 breaks found, 2 the ru
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,10 +47,64 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+class TerminalProgress:
+    """One status line, rewritten in place on a terminal; nothing at all under cron."""
+
+    def __init__(self) -> None:
+        self.width = 0
+
+    def __call__(self, dataset: str, day: date, rows: int, total: int | None) -> None:
+        line = f"  {dataset} {day}: {rows}" + (f" of {total}" if total is not None else "")
+        click.echo("\r" + line.ljust(self.width), nl=False, err=True)
+        self.width = len(line)
+
+    def done(self) -> None:
+        if self.width:
+            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
+
+
+def progress_line() -> TerminalProgress | None:
+    return TerminalProgress() if sys.stderr.isatty() else None
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("recon.toml"),
+    show_default=True,
+    help="The configuration file.",
+)
+
+
 @click.group(cls=ReconGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="recon")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="More log detail (-vv for every request).")
+def cli(verbose: int) -> None:
     """Reconcile a partner's books against the Starship Rewards API, every night."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+@cli.command()
+@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@config_option
+def extract(day: date, config_path: Path) -> None:
+    """Page the Starship API into the Parquet lake for a date and its look-back window."""
+    from recon import config
+    from recon.extract import extract as run_extract
+
+    settings = config.load(config_path)
+    progress = progress_line()
+    try:
+        result = run_extract(settings, day, progress=progress)
+    finally:
+        if progress:
+            progress.done()
+    for line in result.summary():
+        click.echo(line)
 
 
 @cli.command()
@@ -105,6 +160,13 @@ def sandbox() -> None:
     default="snake",
     show_default=True,
     help="Paging meta keys: per_page or perPage.",
+)
+@click.option(
+    "--paging",
+    type=click.Choice(["page", "cursor"]),
+    default="page",
+    show_default=True,
+    help="Page numbers, or keyset cursors (meta.next_cursor).",
 )
 @click.option(
     "--next-links/--no-next-links",
@@ -173,6 +235,7 @@ def serve(
     api_secret: str | None,
     page_cap: int,
     meta_style: str,
+    paging: str,
     next_links: bool,
     rate_limit: float,
     burst: int,
@@ -223,6 +286,7 @@ def serve(
         api_secret=api_secret or DEFAULT_API_SECRET,
         page_cap=page_cap,
         meta_style=meta_style,  # type: ignore[arg-type]
+        paging=paging,  # type: ignore[arg-type]
         next_links=next_links,
         rate_limit=rate_limit,
         burst=burst,
@@ -230,7 +294,7 @@ def serve(
         reconciliation=reconciliation,
         faults=faults,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("recon.sandbox").setLevel(logging.INFO)
     server = Sandbox(scenario, options, host=host, port=port)
     click.echo(
         f"Starship sandbox on {server.base_url} (scenario {scenario.date}, seed "

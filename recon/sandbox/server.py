@@ -11,6 +11,7 @@ planned `/reconciliation/{date}` behind an option, and the faults of `recon.sand
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import json
@@ -63,6 +64,7 @@ class SandboxOptions:
     default_limit: int = 25
     page_cap: int = 100  # the server caps `limit` to this
     meta_style: Literal["snake", "camel"] = "snake"
+    paging: Literal["page", "cursor"] = "page"  # cursor: keyset paging with meta.next_cursor
     next_links: bool = True  # meta.next_page_url
     rate_limit: float = 0.0  # requests a second per key; 0 turns it off
     burst: int = 20
@@ -450,9 +452,15 @@ class Sandbox:
         return _positive_int(request.query, "page", 1), min(limit, self.options.page_cap)
 
     def _page(
-        self, request: Request, rows: list[Any], render: Callable[[Any], dict[str, Any]]
+        self,
+        request: Request,
+        rows: list[Any],
+        render: Callable[[Any], dict[str, Any]],
+        key: Callable[[Any], list[str]],
     ) -> Response:
-        """One page of `rows` with its `meta`."""
+        """One page of `rows` with its `meta`; `key` is the rows' sort order (for cursors)."""
+        if self.options.paging == "cursor":
+            return self._cursor_page(request, rows, render, key)
         page, limit = self._paging(request)
         total = len(rows)
         last_page = max(1, math.ceil(total / limit))
@@ -479,6 +487,34 @@ class Sandbox:
             meta["served_by"] = "sandbox-1"
         return self._json(body)
 
+    def _cursor_page(
+        self,
+        request: Request,
+        rows: list[Any],
+        render: Callable[[Any], dict[str, Any]],
+        key: Callable[[Any], list[str]],
+    ) -> Response:
+        """Keyset paging: the cursor is the sort key of the last row served."""
+        _, limit = self._paging(request)
+        start = 0
+        if request.query.get("cursor"):
+            try:
+                after = json.loads(base64.urlsafe_b64decode(request.query["cursor"]))
+            except ValueError:
+                raise ApiProblem(400, "E_VALIDATION_FAILURE", "cursor is not valid") from None
+            start = next((i for i, row in enumerate(rows) if key(row) > after), len(rows))
+        chunk = rows[start : start + limit]
+        more = start + limit < len(rows)
+        cursor = (
+            base64.urlsafe_b64encode(json.dumps(key(chunk[-1])).encode()).decode()
+            if chunk and more
+            else None
+        )
+        meta = {"per_page": limit, "next_cursor": cursor}
+        if self.options.meta_style == "camel":
+            meta = {_camel(name): value for name, value in meta.items()}
+        return self._json({"data": [render(row) for row in chunk], "meta": meta})
+
     # -- endpoints ---------------------------------------------------------------------------
 
     def list_orders(self, request: Request) -> Response:
@@ -504,7 +540,7 @@ class Sandbox:
                     max(rows[0].created_at - timedelta(seconds=1), start or rows[0].created_at)
                 )
                 rows = selected()
-        return self._page(request, rows, self.order_json)
+        return self._page(request, rows, self.order_json, _order_key)
 
     def _insert_drift_order(self, at: datetime) -> None:
         state = self.state
@@ -550,7 +586,7 @@ class Sandbox:
                 ),
                 key=lambda t: (t.created_at, t.transaction_id),
             )
-        return self._page(request, rows, self.transaction_json)
+        return self._page(request, rows, self.transaction_json, _transaction_key)
 
     def list_wallets(self, request: Request) -> Response:
         with self.state.lock:
@@ -573,7 +609,7 @@ class Sandbox:
             if (currency is None or p.currency == currency)
             and (country is None or p.country == country)
         ]
-        return self._page(request, rows, _product_json)
+        return self._page(request, rows, _product_json, lambda p: [p.product_id])
 
     def get_product(self, request: Request) -> Response:
         product = PRODUCTS_BY_ID.get(request.query["_id"])
@@ -719,6 +755,14 @@ class Sandbox:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _order_key(order: Order) -> list[str]:
+    return [iso(order.created_at), order.order_id]
+
+
+def _transaction_key(txn: Transaction) -> list[str]:
+    return [iso(txn.created_at), txn.transaction_id]
 
 
 def _camel(name: str) -> str:
