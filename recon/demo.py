@@ -1,21 +1,23 @@
 """`recon demo`: the whole job on its embedded default, against the bundled Starship sandbox.
 
-Today recon has its sandbox and its scenario; extraction, the diff and the report arrive with
-their issues and join this run as they land. What the demo does now is honest about that: it
-starts the sandbox on a free loopback port, reads the scenario date back over HTTP with the
-client, and puts the partner's ledger export and the answer key beside each other.
+It starts the sandbox on a free loopback port, extracts the scenario date (and its look-back
+window) into a Parquet lake under the demo folder, and lays the partner's ledger export and
+the answer key beside it. The diff and the report join this run as they land.
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
+from recon import config
+from recon.extract import Extractor, ExtractResult
+from recon.lake import Lake
 from recon.money import format_amount
 from recon.resources import resource_dir
-from recon.sandbox.scenario import DEFAULT_DATE, Scenario, generate
+from recon.sandbox.scenario import DEFAULT_DATE, LEDGER_COLUMNS, LEDGER_STATUS_MAP, Scenario
+from recon.sandbox.scenario import generate as generate_scenario
 from recon.sandbox.server import Sandbox
 from recon.starship.client import StarshipClient
 
@@ -24,54 +26,63 @@ from recon.starship.client import StarshipClient
 class DemoResult:
     base_url: str
     scenario: Scenario
-    orders: int
-    transactions: int
-    pages: int
-    wallets: dict[str, Decimal]
+    extraction: ExtractResult
+    lake: Path
     ledger: Path
     answer_key: Path
 
     def lines(self) -> list[str]:
         d = self.scenario.date.isoformat()
-        wallets = ", ".join(f"{c} {format_amount(b, c)}" for c, b in self.wallets.items())
         findings = len(self.scenario.answer_key["findings"])
+        wallets = Lake(self.lake).read("wallets", self.scenario.date).to_pylist()
+        balances = ", ".join(
+            f"{w['currency']} {format_amount(w['balance'], w['currency'])}" for w in wallets
+        )
         return [
-            f"Starship sandbox answered on {self.base_url} (scenario {d}, seed "
-            f"{self.scenario.seed})",
-            f"  {self.orders} orders and {self.transactions} wallet transactions for {d}, "
-            f"read over HTTP in {self.pages} pages",
-            f"  wallets: {wallets}",
+            f"Starship sandbox on {self.base_url} (scenario {d}, seed {self.scenario.seed})",
+            *self.extraction.summary(),
+            f"  wallets: {balances}",
+            f"  Parquet lake: {self.lake}",
             f"  partner ledger export: {self.ledger}",
             f"  answer key ({findings} planted findings): {self.answer_key}",
-            "Extraction, the diff and the report are not built yet; the answer key lists what "
-            "they must find.",
+            "The diff and the report are not built yet; the answer key lists what they must find.",
         ]
 
 
+def demo_config(out_dir: Path, base_url: str) -> config.Config:
+    """The configuration the demo runs with: the sandbox, and the fixture ledger's columns."""
+    return config.from_dict(
+        {
+            "starship": {"base_url": base_url, "page_size": 50},
+            "storage": {"data_dir": str(out_dir / "var")},
+            "ledger": {
+                "path": str(out_dir / "ledger-{date}.csv"),
+                "timezone": "Europe/Berlin",
+                "columns": LEDGER_COLUMNS,
+                "status_map": LEDGER_STATUS_MAP,
+            },
+            "checks": {"low_wallet_balance": {"USD": "1000.00", "KWD": "1000.000"}},
+            "report": {"out_dir": str(out_dir / "reports")},
+        }
+    )
+
+
 def run_demo(out_dir: Path) -> DemoResult:
-    scenario = generate()
+    out_dir = out_dir.resolve()
+    scenario = generate_scenario()
     out_dir.mkdir(parents=True, exist_ok=True)
     fixtures = resource_dir("fixtures")
-    copied = []
-    for name in (f"ledger-{DEFAULT_DATE}.csv", f"answer-key-{DEFAULT_DATE}.json"):
-        copied.append(Path(shutil.copyfile(fixtures / name, out_dir / name)))
+    copied = [
+        Path(shutil.copyfile(fixtures / name, out_dir / name))
+        for name in (f"ledger-{DEFAULT_DATE}.csv", f"answer-key-{DEFAULT_DATE}.json")
+    ]
     with Sandbox(scenario) as sandbox:
-        options = sandbox.options
-        client = StarshipClient(sandbox.base_url, options.api_key, options.api_secret)
-        day = {
-            "from": f"{scenario.date}T00:00:00Z",
-            "to": f"{scenario.date.fromordinal(scenario.date.toordinal() + 1)}T00:00:00Z",
-        }
-        order_pages = list(client.pages("orders", day, limit=10))
-        txn_pages = list(client.pages("transactions", day, limit=10))
-        wallets = {w["currency"]: Decimal(w["balance"]) for w in client.get("wallets")["data"]}
+        settings = demo_config(out_dir, sandbox.base_url)
+        client = StarshipClient(
+            sandbox.base_url, sandbox.options.api_key, sandbox.options.api_secret
+        )
+        extractor = Extractor(settings, client)
+        extraction = extractor.run(scenario.date)
         return DemoResult(
-            sandbox.base_url,
-            scenario,
-            sum(map(len, order_pages)),
-            sum(map(len, txn_pages)),
-            len(order_pages) + len(txn_pages),
-            wallets,
-            copied[0],
-            copied[1],
+            sandbox.base_url, scenario, extraction, extractor.lake.root, copied[0], copied[1]
         )

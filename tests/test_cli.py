@@ -38,14 +38,16 @@ def test_version() -> None:
     assert result.exit_code == 0 and "recon, version" in result.output
 
 
-def test_demo_reads_the_sandbox_over_http_and_lays_out_the_fixture(tmp_path: Path) -> None:
+def test_demo_extracts_the_sandbox_and_lays_out_the_fixture(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli, ["demo", "--out", str(tmp_path / "demo")], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    assert "Starship sandbox answered on http://127.0.0.1:" in result.output
-    assert "21 orders and 25 wallet transactions for 2026-04-14" in result.output
+    assert "Starship sandbox on http://127.0.0.1:" in result.output
+    assert "21 orders and 25 transactions on 2026-04-14" in result.output
     assert "KWD 525.000" in result.output and "JPY 1394000" in result.output
+    lake = tmp_path / "demo" / "var" / "lake"
+    assert len(list(lake.glob("orders/date=*/part.parquet"))) == 8  # D and 7 days back
     for name in ("ledger-2026-04-14.csv", "answer-key-2026-04-14.json"):
         assert (tmp_path / "demo" / name).read_bytes() == (FIXTURES / name).read_bytes()
 

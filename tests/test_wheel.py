@@ -84,8 +84,10 @@ def test_installed_recon_help_and_demo_from_any_folder(installed: Path, tmp_path
     assert "sandbox" in run(installed, "--help", cwd=tmp_path).stdout
     demo = run(installed, "demo", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
-    assert "Starship sandbox answered" in demo.stdout
+    assert "Starship sandbox on http://127.0.0.1:" in demo.stdout
+    assert "21 orders and 25 transactions on 2026-04-14" in demo.stdout
     assert (tmp_path / "recon-demo" / "ledger-2026-04-14.csv").exists()
+    assert list((tmp_path / "recon-demo" / "var" / "lake").glob("orders/date=*/part.parquet"))
 
 
 def test_installed_sandbox_round_trip(installed: Path, tmp_path: Path) -> None:

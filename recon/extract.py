@@ -1,0 +1,257 @@
+"""API -> lake for a date and its look-back window.
+
+For date D, the orders and wallet transactions created on D and on each of the `lookback_days`
+before it are read again and their partitions replaced, so late cancellations and PENDING
+orders that resolved are current; the wallets are snapshotted into D's partition.
+
+Paging is not a snapshot: rows can be inserted while recon pages. After the last page of a
+window, the `total` of its first and last pages and the number of distinct keys seen must
+agree; when they do not, the window is paged again (at most `max_repages` times), every
+pass feeding the same staging file, and the de-duplication keeps each row once. A window
+whose totals never tie is published all the same, marked incomplete in its manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from recon.config import Config
+from recon.lake import Lake, Staging
+from recon.starship import records
+from recon.starship.client import StarshipClient
+from recon.starship.paging import Page, paginator
+
+log = logging.getLogger("recon.extract")
+
+Progress = Callable[[str, date, int, int | None], None]  # dataset, day, rows so far, total
+PARSERS = {"orders": records.parse_orders, "transactions": records.parse_transactions}
+KEYS = {"orders": "order_id", "transactions": "transaction_id"}
+
+
+@dataclass
+class WindowResult:
+    dataset: str
+    day: date
+    rows: int
+    pages: int
+    passes: int
+    complete: bool
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ExtractResult:
+    day: date
+    windows: list[WindowResult]
+    wallets: int
+    requests: int
+    retries: int
+
+    @property
+    def complete(self) -> bool:
+        return all(window.complete for window in self.windows)
+
+    def rows(self, dataset: str, day: date | None = None) -> int:
+        return sum(
+            w.rows for w in self.windows if w.dataset == dataset and (day is None or w.day == day)
+        )
+
+    def summary(self) -> list[str]:
+        days = len({w.day for w in self.windows})
+        lines = [
+            f"extracted {self.day} and the {days - 1} days before it: "
+            f"{self.rows('orders', self.day)} orders and "
+            f"{self.rows('transactions', self.day)} transactions on {self.day} "
+            f"({self.rows('orders')} and {self.rows('transactions')} in the window), "
+            f"{self.wallets} wallets; {self.requests} requests, {self.retries} retries"
+        ]
+        for window in self.windows:
+            if not window.complete:
+                lines.append(
+                    f"  incomplete: {window.dataset} for {window.day}: the totals "
+                    f"never tied after {window.passes} passes"
+                )
+            if window.rejected:
+                lines.append(
+                    f"  {len(window.rejected)} {window.dataset} rows rejected for "
+                    f"{window.day} (reasons in the partition's _manifest.json)"
+                )
+        return lines
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Extractor:
+    def __init__(
+        self,
+        config: Config,
+        client: StarshipClient,
+        lake: Lake | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.lake = lake or Lake(config.storage.data_dir / "lake")
+        self.paginator = paginator(config.starship.paginator)
+        self.progress = progress
+
+    def run(self, day: date) -> ExtractResult:
+        """Extract `day` and its look-back window; each partition is replaced atomically."""
+        requests_before, retries_before = self.client.stats.requests, self.client.stats.retries
+        days = [
+            day - timedelta(days=back) for back in range(self.config.starship.lookback_days, -1, -1)
+        ]
+        windows = [self.window(dataset, each) for each in days for dataset in PARSERS]
+        wallets = self.wallets(day)
+        return ExtractResult(
+            day,
+            windows,
+            wallets,
+            self.client.stats.requests - requests_before,
+            self.client.stats.retries - retries_before,
+        )
+
+    def window(self, dataset: str, day: date) -> WindowResult:
+        start, end = day_window(day)
+        params = {"from": iso(start), "to": iso(end)}
+        started = datetime.now(UTC)
+        retries_before = self.client.stats.retries
+        keys: set[str] = set()
+        rejected: list[dict[str, Any]] = []
+        pages = passes = 0
+        totals: list[tuple[int | None, int | None]] = []
+        complete = False
+        with self.lake.staging(dataset, day) as staging:
+            for passes in range(1, self.config.starship.max_repages + 2):
+                first_total, last_total, count = self._pass(
+                    dataset, day, params, staging, keys, rejected
+                )
+                pages += count
+                totals.append((first_total, last_total))
+                accounted = len(keys) + len({r["key"] for r in rejected if r["key"]} - keys)
+                complete = first_total is None or first_total == last_total == accounted
+                if complete:
+                    break
+                log.warning(
+                    "%s for %s: totals %s and %s, %d distinct rows; paging the window "
+                    "again (pass %d)",
+                    dataset,
+                    day,
+                    first_total,
+                    last_total,
+                    accounted,
+                    passes + 1,
+                )
+            manifest = {
+                "dataset": dataset,
+                "date": day.isoformat(),
+                "window": {"from": params["from"], "to": params["to"]},
+                "pages": pages,
+                "passes": passes,
+                "complete": complete,
+                "totals_seen": [list(pair) for pair in totals],
+                "retries": self.client.stats.retries - retries_before,
+                "rejected": rejected,
+                "started_at": iso(started),
+                "finished_at": iso(datetime.now(UTC)),
+            }
+            rows = self.lake.publish(staging, dataset, day, manifest)
+        if not complete:
+            log.error(
+                "%s for %s: the totals never tied after %d passes; published as incomplete",
+                dataset,
+                day,
+                passes,
+            )
+        return WindowResult(dataset, day, rows, pages, passes, complete, rejected)
+
+    def _pass(
+        self,
+        dataset: str,
+        day: date,
+        params: dict[str, str],
+        staging: Staging,
+        keys: set[str],
+        rejected: list[dict[str, Any]],
+    ) -> tuple[int | None, int | None, int]:
+        """Page through the window once; (first page's total, last page's total, pages)."""
+        first_total: int | None = None
+        page: Page | None = None
+        count = 0
+        for page in self.paginator.pages(
+            self.client, dataset, params, self.config.starship.page_size
+        ):
+            count += 1
+            if first_total is None:
+                first_total = page.total
+            batch, bad = PARSERS[dataset](page.rows, page.trace_id)
+            staging.write(batch)
+            keys.update(batch.column(KEYS[dataset]).to_pylist())
+            for item in bad:
+                entry = {
+                    "key": item.key,
+                    "reason": item.reason,
+                    "trace_id": item.trace_id,
+                    "page": page.number,
+                }
+                if entry not in rejected:
+                    rejected.append(entry)
+                    log.warning(
+                        "%s for %s: rejected %s: %s (X-Trace-ID %s)",
+                        dataset,
+                        day,
+                        item.key or "a row",
+                        item.reason,
+                        item.trace_id,
+                    )
+            if self.progress:
+                self.progress(dataset, day, len(keys), page.total)
+        return first_total, (page.total if page else None), count
+
+    def wallets(self, day: date) -> int:
+        """Snapshot the wallet balances into `day`'s partition."""
+        fetched_at = datetime.now(UTC)
+        answer = self.client.get("wallets")
+        payload = answer.payload
+        rows = payload.get("data") if isinstance(payload, dict) else payload
+        batch, bad = records.parse_wallets(rows or [], answer.trace_id, fetched_at)
+        with self.lake.staging("wallets", day) as staging:
+            staging.write(batch)
+            return self.lake.publish(
+                staging,
+                "wallets",
+                day,
+                {
+                    "dataset": "wallets",
+                    "date": day.isoformat(),
+                    "complete": not bad,
+                    "rejected": [
+                        {"key": b.key, "reason": b.reason, "trace_id": b.trace_id} for b in bad
+                    ],
+                    "fetched_at": iso(fetched_at),
+                },
+            )
+
+
+def extract(
+    config: Config,
+    day: date,
+    *,
+    client: StarshipClient | None = None,
+    progress: Progress | None = None,
+) -> ExtractResult:
+    """`recon extract --date D` as a function."""
+    return Extractor(config, client or StarshipClient.from_config(config), progress=progress).run(
+        day
+    )

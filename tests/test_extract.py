@@ -1,0 +1,330 @@
+"""Extraction into the lake, against the sandbox over HTTP with each fault turned on."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from recon import config
+from recon.cli import cli
+from recon.extract import Extractor, extract
+from recon.lake import Lake
+from recon.sandbox.faults import Faults
+from recon.sandbox.scenario import iso
+from recon.sandbox.server import Sandbox
+from recon.starship.client import StarshipClient
+from tests.conftest import MakeSandbox
+
+D = date(2026, 4, 14)
+CREDENTIALS = {"STARSHIP_API_KEY": "pk_test_sandbox", "STARSHIP_API_SECRET": "sk_test_sandbox"}
+
+
+def settings(sandbox: Sandbox, data_dir: Path, **starship: object) -> config.Config:
+    return config.from_dict(
+        {
+            "starship": {
+                "base_url": sandbox.base_url,
+                "page_size": 5,
+                "lookback_days": 1,
+                **starship,
+            },
+            "storage": {"data_dir": str(data_dir)},
+        }
+    )
+
+
+def run(sandbox: Sandbox, data_dir: Path, day: date = D, **starship: object):
+    chosen = settings(sandbox, data_dir, **starship)
+    client = StarshipClient.from_config(chosen, CREDENTIALS, sleep=lambda _: None)
+    return extract(chosen, day, client=client)
+
+
+def served_orders(sandbox: Sandbox, day: date) -> dict[str, Decimal]:
+    """What the sandbox holds for `day`, read from its state after the run (drift included)."""
+    return {o.order_id: o.total_amount for o in sandbox.state.orders if o.created_at.date() == day}
+
+
+def lake_orders(data_dir: Path, day: date) -> list[dict]:
+    return Lake(data_dir / "lake").read("orders", day).to_pylist()
+
+
+def assert_exactly_once(sandbox: Sandbox, data_dir: Path, day: date = D) -> None:
+    rows = lake_orders(data_dir, day)
+    ids = [row["order_id"] for row in rows]
+    assert len(ids) == len(set(ids)), "a row was written twice"
+    assert {row["order_id"]: row["total_amount"] for row in rows} == served_orders(sandbox, day)
+
+
+def test_a_clean_extraction_is_exact_and_complete(sandbox: Sandbox, tmp_path: Path) -> None:
+    result = run(sandbox, tmp_path)
+    assert result.complete
+    assert_exactly_once(sandbox, tmp_path)
+    assert_exactly_once(sandbox, tmp_path, D - timedelta(days=1))
+    lake = Lake(tmp_path / "lake")
+    txns = lake.read("transactions", D).to_pylist()
+    expected = {
+        t.transaction_id: (t.amount, t.balance_after)
+        for t in sandbox.scenario.transactions
+        if t.created_at.date() == D
+    }
+    assert {t["transaction_id"]: (t["amount"], t["balance_after"]) for t in txns} == expected
+    wallets = {w["currency"]: w["balance"] for w in lake.read("wallets", D).to_pylist()}
+    assert wallets == sandbox.scenario.wallets
+    manifest = lake.manifest("orders", D)
+    assert manifest["rows"] == len(served_orders(sandbox, D))
+    assert manifest["complete"] and manifest["schema_version"] == 1
+    assert manifest["window"] == {"from": "2026-04-14T00:00:00Z", "to": "2026-04-15T00:00:00Z"}
+    assert manifest["pages"] >= 5 and manifest["retries"] == 0
+
+
+def test_rows_carry_the_trace_id_of_their_page(sandbox: Sandbox, tmp_path: Path) -> None:
+    run(sandbox, tmp_path)
+    traces = Counter(row["trace_id"] for row in lake_orders(tmp_path, D))
+    assert all(trace.startswith("trc_") for trace in traces)
+    assert max(traces.values()) <= 5 and len(traces) >= 5  # one trace id a page of 5
+
+
+def test_no_voucher_code_pin_or_link_reaches_the_lake(sandbox: Sandbox, tmp_path: Path) -> None:
+    run(sandbox, tmp_path)
+    secrets = {
+        value
+        for order in sandbox.scenario.orders
+        for item in order.items
+        for value in (item.voucher_code, item.pin)
+        if value
+    }
+    assert secrets
+    for path in (tmp_path / "lake").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"claim.sandbox.invalid" not in content
+            leaked = [s for s in secrets if len(s) > 4 and s.encode() in content]
+            assert not leaked, f"{path} holds voucher codes"
+
+
+def test_page_drift_loses_and_duplicates_nothing(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+    sandbox = make_sandbox(faults=Faults(page_drift=3))
+    result = run(sandbox, tmp_path, lookback_days=0)
+    assert sandbox.stats["drift_inserted"] == 3
+    assert_exactly_once(sandbox, tmp_path)
+    window = next(w for w in result.windows if w.dataset == "orders")
+    assert window.passes > 1 and window.complete
+    manifest = Lake(tmp_path / "lake").manifest("orders", D)
+    assert manifest["passes"] == window.passes
+    first, last = manifest["totals_seen"][0]
+    assert first < last  # the drift, recorded
+
+
+def test_totals_that_never_tie_are_published_as_incomplete(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(faults=Faults(page_drift=50))
+    result = run(sandbox, tmp_path, lookback_days=0, max_repages=1)
+    window = next(w for w in result.windows if w.dataset == "orders")
+    assert (window.passes, window.complete) == (2, False)
+    assert not Lake(tmp_path / "lake").manifest("orders", D)["complete"]
+    assert any("incomplete" in line for line in result.summary())
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        Faults(throttle_rate=0.4, seed=1),
+        Faults(error_rate=0.3, seed=2),
+        Faults(numeric_amounts=True),
+        Faults(extra_fields=True, new_enum_values=True, field_aliases=True),
+    ],
+    ids=["429-storm", "5xx-html", "numeric-amounts", "additive-changes"],
+)
+def test_every_row_exactly_once_under_faults(
+    make_sandbox: MakeSandbox, tmp_path: Path, faults: Faults
+) -> None:
+    sandbox = make_sandbox(faults=faults)
+    result = run(sandbox, tmp_path, max_attempts=20)
+    assert result.complete
+    assert_exactly_once(sandbox, tmp_path)
+    if faults.throttle_rate or faults.error_rate:
+        assert result.retries > 0
+
+
+@pytest.mark.parametrize(
+    ("options", "starship"),
+    [
+        ({"meta_style": "camel"}, {}),
+        ({"page_cap": 3}, {"page_size": 50}),
+        ({"next_links": False}, {}),
+        ({"paging": "cursor"}, {"paginator": "cursor"}),
+        ({"paging": "cursor", "meta_style": "camel"}, {"paginator": "cursor"}),
+    ],
+    ids=["camel-meta", "page-cap-below-limit", "no-next-links", "cursor", "cursor-camel"],
+)
+def test_paging_dialects(
+    make_sandbox: MakeSandbox, tmp_path: Path, options: dict, starship: dict
+) -> None:
+    sandbox = make_sandbox(**options)
+    result = run(sandbox, tmp_path, **starship)
+    assert result.complete
+    assert_exactly_once(sandbox, tmp_path)
+
+
+def test_a_timeout_past_the_budget_fails_naming_the_request(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox(faults=Faults(slow_rate=1.0, slow_seconds=1.0))
+    from recon.starship.errors import UnreachableError
+
+    with pytest.raises(UnreachableError, match=r"GET .*/orders\?.*no answer within"):
+        run(sandbox, tmp_path, read_timeout_seconds=0.2, max_attempts=2)
+    assert not (tmp_path / "lake" / "orders" / "date=2026-04-13" / "part.parquet").exists()
+    assert not list((tmp_path / "lake" / ".staging").glob("*"))  # nothing half-written left
+
+
+def test_rerunning_a_date_changes_nothing_but_the_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    run(sandbox, tmp_path)
+    lake = Lake(tmp_path / "lake")
+    first = {ds: lake.read(ds, D).num_rows for ds in ("orders", "transactions", "wallets")}
+    run(sandbox, tmp_path)
+    second = {ds: lake.read(ds, D).num_rows for ds in ("orders", "transactions", "wallets")}
+    assert first == second
+    assert sorted(p.name for p in (tmp_path / "lake" / "orders" / "date=2026-04-14").iterdir()) == [
+        "_manifest.json",
+        "part.parquet",
+    ]
+
+
+def test_lookback_refreshes_a_late_cancellation(sandbox: Sandbox, tmp_path: Path) -> None:
+    earlier = D - timedelta(days=2)
+    order = next(
+        o
+        for o in sandbox.state.orders
+        if o.created_at.date() == earlier and o.status == "DELIVERED"
+    )
+    run(sandbox, tmp_path, earlier, lookback_days=0)
+    before = {r["order_id"]: r["status"] for r in lake_orders(tmp_path, earlier)}
+    assert before[order.order_id] == "DELIVERED"
+    with sandbox.state.lock:  # Starship cancels it today, after the delivery
+        order.status, order.sub_status = "CANCELLED", "REFUNDED"
+    run(sandbox, tmp_path, D, lookback_days=2)
+    after = {r["order_id"]: (r["status"], r["sub_status"]) for r in lake_orders(tmp_path, earlier)}
+    assert after[order.order_id] == ("CANCELLED", "REFUNDED")
+    assert len(after) == len(before)
+
+
+def test_a_killed_extraction_leaves_the_previous_partition_readable(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox()
+    run(sandbox, tmp_path, lookback_days=0)
+    part = tmp_path / "lake" / "orders" / "date=2026-04-14" / "part.parquet"
+    before = part.read_bytes()
+    sandbox.faults.latency_ms = 150  # slow pages, so the process is killed mid-window
+    (tmp_path / "recon.toml").write_text(
+        f'[starship]\nbase_url = "{sandbox.base_url}"\npage_size = 2\nlookback_days = 0\n'
+        f'[storage]\ndata_dir = "{tmp_path}"\n'
+    )
+    env = {
+        **os.environ,
+        "STARSHIP_API_KEY": "pk_test_sandbox",
+        "STARSHIP_API_SECRET": "sk_test_sandbox",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "recon",
+            "extract",
+            "--date",
+            "2026-04-14",
+            "--config",
+            str(tmp_path / "recon.toml"),
+        ],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    staging = tmp_path / "lake" / ".staging"
+    deadline = time.monotonic() + 20
+    while not any(p.stat().st_size for p in staging.glob("orders-*.parquet")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)  # a few pages into the window
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert part.read_bytes() == before
+    assert pq.read_table(part).num_rows == len(served_orders(sandbox, D))
+    visible = sorted(p.name for p in part.parent.iterdir() if not p.name.startswith("."))
+    assert visible == ["_manifest.json", "part.parquet"]
+    # The next run cleans up after the killed one and publishes normally.
+    sandbox.faults.latency_ms = 0
+    run(sandbox, tmp_path, lookback_days=0)
+    assert not list(staging.glob("orders-2026-04-14-*"))
+    assert_exactly_once(sandbox, tmp_path)
+
+
+def test_recon_extract_command(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = tmp_path / "recon.toml"
+    path.write_text(
+        f'[starship]\nbase_url = "{sandbox.base_url}"\nlookback_days = 1\n'
+        '[storage]\ndata_dir = "var"\n'
+    )
+    env = {"STARSHIP_API_KEY": "pk_test_sandbox", "STARSHIP_API_SECRET": "sk_test_sandbox"}
+    result = CliRunner().invoke(
+        cli,
+        ["extract", "--date", "2026-04-14", "--config", str(path)],
+        env=env,
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "21 orders and 25 transactions on 2026-04-14" in result.output
+    assert (tmp_path / "var" / "lake" / "orders" / "date=2026-04-13" / "part.parquet").exists()
+    assert "\r" not in result.output  # no progress line when not on a terminal
+
+
+@pytest.mark.parametrize(
+    ("env", "text", "message"),
+    [
+        ({}, None, "environment variable STARSHIP_API_KEY is not set"),
+        (
+            {"STARSHIP_API_KEY": "pk_live_x", "STARSHIP_API_SECRET": "sk_live_x"},
+            None,
+            "live credentials",
+        ),
+        (
+            {"STARSHIP_API_KEY": "k", "STARSHIP_API_SECRET": "s"},
+            "[starship]\npage_sise = 5\n",
+            "unknown key 'page_sise' in \\[starship\\]",
+        ),
+    ],
+)
+def test_recon_extract_fails_clearly(
+    sandbox: Sandbox, tmp_path: Path, env: dict, text: str | None, message: str
+) -> None:
+    path = tmp_path / "recon.toml"
+    path.write_text(text or f'[starship]\nbase_url = "{sandbox.base_url}"\n')
+    result = CliRunner().invoke(
+        cli,
+        ["extract", "--date", "2026-04-14", "--config", str(path)],
+        env={"STARSHIP_API_KEY": None, "STARSHIP_API_SECRET": None, **env},
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith("recon: ")
+    assert pytest.importorskip("re").search(message, result.output)
+    assert "Traceback" not in result.output
+    assert "sk_live_x" not in result.output
+
+
+def test_extractor_uses_the_configured_lake(sandbox: Sandbox, tmp_path: Path) -> None:
+    client = StarshipClient(sandbox.base_url, "pk_test_sandbox", "sk_test_sandbox")
+    extractor = Extractor(settings(sandbox, tmp_path), client)
+    assert extractor.lake.root == tmp_path / "lake"
+    assert iso(sandbox.scenario.snapshot_at) == "2026-04-15T00:30:00Z"

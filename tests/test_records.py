@@ -1,0 +1,214 @@
+"""Tolerant parsing: exact amounts whatever their JSON form, no secret survives, clear rejects."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recon.money import minor_unit
+from recon.sandbox.server import encode_json
+from recon.starship import records
+from recon.starship.client import decode
+
+SECRET_KEYS = ("voucher_code", "pin", "claim_url", "code", "redemption_url", "secret")
+KEPT = {
+    "order_id",
+    "status",
+    "sub_status",
+    "product_id",
+    "denomination",
+    "quantity",
+    "total_amount",
+    "currency",
+    "fulfilled_from",
+    "client_reference",
+    "created_at",
+    "updated_at",
+    "item_count",
+    "delivered_item_count",
+    "trace_id",
+}
+
+currencies = st.sampled_from(["USD", "EUR", "JPY", "KWD", "BHD"])
+extra_keys = st.dictionaries(
+    st.text(min_size=1, max_size=12).filter(
+        lambda k: k not in {a for aliases in records.ORDER_ALIASES.values() for a in aliases}
+    ),
+    st.one_of(st.none(), st.integers(), st.text(max_size=10), st.lists(st.integers(), max_size=3)),
+    max_size=5,
+)
+
+
+@st.composite
+def api_orders(draw: st.DrawFn) -> tuple[bytes, Decimal, str, list[str]]:
+    """An order as some version of the API might send it (JSON text), its true total, the
+    currency and its secrets."""
+    currency = draw(currencies)
+    minor = draw(st.integers(min_value=-(10**12), max_value=10**12))
+    total = Decimal(minor).scaleb(-minor_unit(currency))
+    secrets = [
+        draw(st.text(alphabet="ABCDEFGHJKLMNPQRSTUVWXYZ23456789-", min_size=12, max_size=19))
+        for _ in range(draw(st.integers(0, 3)))
+    ]
+    items = [
+        {
+            "item_id": f"itm_{n}",
+            "status": "DELIVERED",
+            "voucher_code": code,
+            "pin": code[-4:],
+            "claim_url": f"https://c.invalid/{code}",
+            **draw(extra_keys),
+        }
+        for n, code in enumerate(secrets)
+    ]
+    order = {
+        draw(st.sampled_from(["order_id", "id"])): "ord_1",
+        "status": draw(st.sampled_from(["DELIVERED", "PENDING", "SOMETHING_NEW"])),
+        draw(st.sampled_from(["sub_status", "subStatus"])): draw(
+            st.sampled_from(["COMPLETED", "NEVER_SEEN_BEFORE", None])
+        ),
+        draw(st.sampled_from(["total_amount", "amount"])): total,
+        "currency": currency,
+        "created_at": draw(
+            st.sampled_from(
+                [
+                    "2026-04-14T08:42:15Z",
+                    "2026-04-14T10:42:15+02:00",
+                    "2026-04-14T08:42:15.250000+00:00",
+                ]
+            )
+        ),
+        "items": items,
+        **draw(extra_keys),
+    }
+    # The sandbox's encoder writes the Decimal as "12.50" or as the bare number 12.50.
+    text = encode_json({"data": [order]}, numeric_amounts=draw(st.booleans()))
+    return text, total, currency, secrets
+
+
+@settings(max_examples=300, deadline=None)
+@given(api_orders())
+def test_any_order_parses_exactly_and_keeps_no_secret(case: tuple) -> None:
+    text, total, currency, secrets = case
+    page = decode(text)  # as the client reads it: numbers never pass through float
+    batch, rejected = records.parse_orders(page["data"], "trc_1")
+    assert rejected == []
+    row = batch.to_pylist()[0]
+    assert row["total_amount"] == total
+    assert row["currency"] == currency
+    assert row["created_at"] == datetime(
+        2026, 4, 14, 8, 42, 15, row["created_at"].microsecond, tzinfo=UTC
+    )
+    assert row["item_count"] == len(secrets)
+    assert set(batch.schema.names) == KEPT
+    flat = json.dumps(row, default=str)
+    for secret in secrets:
+        assert secret not in flat
+
+
+def test_json_numbers_keep_every_digit() -> None:
+    page = decode(
+        '{"data": [{"order_id": "o", "status": "DELIVERED", "total_amount": 34.70,'
+        ' "currency": "USD", "created_at": "2026-04-14T00:00:00Z"},'
+        ' {"order_id": "k", "status": "DELIVERED", "total_amount": 12.345,'
+        ' "currency": "KWD", "created_at": "2026-04-14T00:00:00Z"},'
+        ' {"order_id": "j", "status": "DELIVERED", "total_amount": 3000,'
+        ' "currency": "JPY", "created_at": "2026-04-14T00:00:00Z"}]}'
+    )
+    batch, _ = records.parse_orders(page["data"])
+    assert batch.column("total_amount").to_pylist() == [
+        Decimal("34.70"),
+        Decimal("12.345"),
+        Decimal("3000"),
+    ]
+    assert batch.schema.field("total_amount").type == pa.decimal128(18, 4)
+
+
+def test_unusable_rows_are_rejected_with_a_reason() -> None:
+    base = {
+        "order_id": "o1",
+        "status": "DELIVERED",
+        "total_amount": "10.00",
+        "currency": "USD",
+        "created_at": "2026-04-14T00:00:00Z",
+    }
+    rows = [
+        {**base, "total_amount": "10.005"},
+        {**base, "order_id": "o2", "currency": "XYZ"},
+        {**base, "order_id": "o3", "created_at": "yesterday"},
+        {key: value for key, value in base.items() if key != "order_id"},
+        {**base, "order_id": "o5", "total_amount": None},
+        "not an object",
+        {**base, "order_id": "ok"},
+    ]
+    batch, rejected = records.parse_orders(rows, "trc_9")
+    assert batch.column("order_id").to_pylist() == ["ok"]
+    reasons = {r.key: r.reason for r in rejected}
+    assert "more decimals than USD allows" in reasons["o1"]
+    assert "unknown currency" in reasons["o2"]
+    assert "ISO 8601" in reasons["o3"]
+    assert "order_id is missing" in reasons[None] or any(
+        "order_id is missing" in r.reason for r in rejected
+    )
+    assert "total_amount is missing" in reasons["o5"]
+    assert any("not an object" in r.reason for r in rejected)
+    assert all(r.trace_id == "trc_9" for r in rejected)
+    assert len(rejected) + batch.num_rows == len(rows)  # nothing silently dropped
+
+
+def test_unknown_enum_values_are_kept() -> None:
+    batch, _ = records.parse_transactions(
+        [
+            {
+                "id": "t1",
+                "type": "FX_REVALUATION",
+                "amount": "0.37",
+                "currency": "EUR",
+                "balance_after": "10.00",
+                "created_at": "2026-04-14T00:00:00Z",
+            }
+        ]
+    )
+    assert batch.to_pylist()[0]["type"] == "FX_REVALUATION"
+    assert batch.to_pylist()[0]["transaction_id"] == "t1"
+
+
+def test_unsigned_amounts_take_their_sign_from_the_direction() -> None:
+    rows = [
+        {
+            "transaction_id": f"t{n}",
+            "type": "X",
+            "amount": "5.00",
+            "direction": d,
+            "currency": "USD",
+            "created_at": "2026-04-14T00:00:00Z",
+        }
+        for n, d in enumerate(["debit", "credit", "DEBIT"])
+    ]
+    batch, _ = records.parse_transactions(rows)
+    assert batch.column("amount").to_pylist() == [
+        Decimal("-5.00"),
+        Decimal("5.00"),
+        Decimal("-5.00"),
+    ]
+
+
+def test_wallets_with_aliases() -> None:
+    moment = datetime(2026, 4, 15, tzinfo=UTC)
+    batch, rejected = records.parse_wallets(
+        decode('[{"currency": "kwd", "availableBalance": 525.000, "id": "w"}]'), "trc", moment
+    )
+    assert rejected == []
+    assert batch.to_pylist()[0] | {} == {
+        "currency": "KWD",
+        "wallet_id": "w",
+        "balance": Decimal("525.000"),
+        "updated_at": None,
+        "fetched_at": moment,
+        "trace_id": "trc",
+    }
