@@ -22,14 +22,13 @@ from typing import Any
 from recon.config import Config
 from recon.lake import Lake, Staging
 from recon.starship import records
-from recon.starship.client import StarshipClient
+from recon.starship.client import Answer, StarshipClient
 from recon.starship.paging import Page, paginator
 
 log = logging.getLogger("recon.extract")
 
 Progress = Callable[[str, date, int, int | None], None]  # dataset, day, rows so far, total
-PARSERS = {"orders": records.parse_orders, "transactions": records.parse_transactions}
-KEYS = {"orders": "order_id", "transactions": "transaction_id"}
+SHAPES = {"orders": records.ORDER_SHAPE, "transactions": records.TRANSACTION_SHAPE}
 
 
 @dataclass
@@ -112,7 +111,7 @@ class Extractor:
         days = [
             day - timedelta(days=back) for back in range(self.config.starship.lookback_days, -1, -1)
         ]
-        windows = [self.window(dataset, each) for each in days for dataset in PARSERS]
+        windows = [self.window(dataset, each) for each in days for dataset in SHAPES]
         wallets = self.wallets(day)
         return ExtractResult(
             day,
@@ -189,16 +188,22 @@ class Extractor:
         first_total: int | None = None
         page: Page | None = None
         count = 0
+        shape = SHAPES[dataset]
+
+        def decode(answer: Answer) -> tuple[records.ParsedPage, int, dict[str, Any]]:
+            parsed = records.read_page(shape, answer.content, answer.trace_id, answer.url)
+            return parsed, parsed.size, parsed.meta
+
         for page in self.paginator.pages(
-            self.client, dataset, params, self.config.starship.page_size
+            self.client, dataset, params, self.config.starship.page_size, decode
         ):
             count += 1
             if first_total is None:
                 first_total = page.total
-            batch, bad = PARSERS[dataset](page.rows, page.trace_id)
-            staging.write(batch)
-            keys.update(batch.column(KEYS[dataset]).to_pylist())
-            for item in bad:
+            parsed: records.ParsedPage = page.rows
+            staging.write(parsed.batch)
+            keys.update(parsed.batch.column(shape.key).to_pylist())
+            for item in parsed.rejected:
                 entry = {
                     "key": item.key,
                     "reason": item.reason,

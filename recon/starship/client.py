@@ -12,6 +12,7 @@ header.
 from __future__ import annotations
 
 import email.utils
+import functools
 import ipaddress
 import json
 import logging
@@ -115,12 +116,27 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
 
 @dataclass
 class Answer:
-    """A successful answer: its decoded body and the trace id to quote about it."""
+    """A successful answer: its body and the trace id to quote about it.
 
-    payload: Any
+    The body is decoded on first use: a list page may be read straight into Arrow instead.
+    """
+
+    content: bytes
     trace_id: str | None
     status: int
     url: str
+
+    @functools.cached_property
+    def payload(self) -> Any:
+        try:
+            return decode(self.content)
+        except ValueError:
+            raise ServerError(
+                "the answer is not JSON",
+                status=self.status,
+                trace_id=self.trace_id,
+                request=f"GET {redact(self.url)}",
+            ) from None
 
 
 @dataclass
@@ -298,12 +314,7 @@ class StarshipClient:
             trace_id,
         )
         if status < 300:
-            try:
-                return Answer(decode(response.content), trace_id, status, url), None
-            except ValueError:
-                return ServerError(
-                    "the answer is not JSON", status=status, trace_id=trace_id, request=where
-                ), None
+            return Answer(response.content, trace_id, status, response.url or url), None
         error = self._error(response, where, trace_id)
         if status in RETRY_STATUSES:
             return error, retry_after(response.headers.get("Retry-After"))

@@ -8,13 +8,13 @@ with `page` and `limit`, a `meta` in snake_case or camelCase that may carry `tot
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from recon.errors import ApiError, ConfigError
 from recon.starship.client import Answer, StarshipClient
+from recon.starship.records import snake_meta
 
 MAX_PAGES = 1_000_000  # a server that never stops paging is a bug, not a big night
 
@@ -22,7 +22,8 @@ MAX_PAGES = 1_000_000  # a server that never stops paging is a bug, not a big ni
 @dataclass
 class Page:
     number: int
-    rows: list[dict[str, Any]]
+    rows: Any  # what the decoder made of the page: dicts, or a parsed batch
+    size: int  # how many records the page carried
     meta: dict[str, Any]  # normalised to snake_case
     trace_id: str | None
 
@@ -32,14 +33,8 @@ class Page:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def snake_meta(meta: Any) -> dict[str, Any]:
-    """`perPage` and `per_page` alike become `per_page`."""
-    if not isinstance(meta, dict):
-        return {}
-    return {re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value for key, value in meta.items()}
-
-
-def rows_of(answer: Answer) -> list[dict[str, Any]]:
+def json_rows(answer: Answer) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    """The default page decoder: the `data` list as dicts, and the `meta`."""
     payload = answer.payload
     rows = payload.get("data") if isinstance(payload, dict) else payload
     if rows is None:
@@ -50,14 +45,25 @@ def rows_of(answer: Answer) -> list[dict[str, Any]]:
             trace_id=answer.trace_id,
             request=f"GET {answer.url}",
         )
-    return rows
+    meta = payload.get("meta") if isinstance(payload, dict) else None
+    if isinstance(payload, dict) and "next_cursor" in payload:
+        meta = {**(meta or {}), "next_cursor": payload["next_cursor"]}
+    return rows, len(rows), snake_meta(meta)
+
+
+Decoder = Callable[[Answer], tuple[Any, int, dict[str, Any]]]
 
 
 class Paginator(Protocol):
     name: ClassVar[str]
 
     def pages(
-        self, client: StarshipClient, path: str, params: dict[str, Any], limit: int
+        self,
+        client: StarshipClient,
+        path: str,
+        params: dict[str, Any],
+        limit: int,
+        decode: Decoder = json_rows,
     ) -> Iterator[Page]: ...
 
 
@@ -68,17 +74,19 @@ class PageNumberPaginator:
     name: ClassVar[str] = "page_number"
 
     def pages(
-        self, client: StarshipClient, path: str, params: dict[str, Any], limit: int
+        self,
+        client: StarshipClient,
+        path: str,
+        params: dict[str, Any],
+        limit: int,
+        decode: Decoder = json_rows,
     ) -> Iterator[Page]:
         number = 1
         target: str = path
         query: dict[str, Any] | None = {**params, "page": 1, "limit": limit}
         while number <= MAX_PAGES:
             answer = client.get(target, query)
-            rows = rows_of(answer)
-            meta = snake_meta(
-                answer.payload.get("meta") if isinstance(answer.payload, dict) else None
-            )
+            rows, size, meta = decode(answer)
             current = meta.get("current_page", number)
             if isinstance(current, int) and current != number:
                 raise ApiError(
@@ -86,14 +94,10 @@ class PageNumberPaginator:
                     trace_id=answer.trace_id,
                     request=f"GET {path}",
                 )
-            yield Page(number, rows, meta, answer.trace_id)
+            yield Page(number, rows, size, meta, answer.trace_id)
             last = meta.get("last_page")
             next_url = meta.get("next_page_url")
-            if (
-                not rows
-                or (isinstance(last, int) and number >= last)
-                or ("next_page_url" in meta and not next_url)
-            ):
+            if not size or (isinstance(last, int) and number >= last):
                 return
             number += 1
             if next_url:
@@ -106,26 +110,26 @@ class PageNumberPaginator:
 
 
 class CursorPaginator:
-    """`cursor` = the previous page's `meta.next_cursor` (or top-level `next_cursor`)."""
+    """`cursor` = the previous page's `meta.next_cursor` (or a top-level `next_cursor`)."""
 
     name: ClassVar[str] = "cursor"
 
     def pages(
-        self, client: StarshipClient, path: str, params: dict[str, Any], limit: int
+        self,
+        client: StarshipClient,
+        path: str,
+        params: dict[str, Any],
+        limit: int,
+        decode: Decoder = json_rows,
     ) -> Iterator[Page]:
         cursor: str | None = None
         for number in range(1, MAX_PAGES + 1):
             query = {**params, "limit": limit, **({"cursor": cursor} if cursor else {})}
             answer = client.get(path, query)
-            rows = rows_of(answer)
-            meta = snake_meta(
-                answer.payload.get("meta") if isinstance(answer.payload, dict) else None
-            )
-            yield Page(number, rows, meta, answer.trace_id)
-            cursor = meta.get("next_cursor") or (
-                answer.payload.get("next_cursor") if isinstance(answer.payload, dict) else None
-            )
-            if not rows or not cursor:
+            rows, size, meta = decode(answer)
+            yield Page(number, rows, size, meta, answer.trace_id)
+            cursor = meta.get("next_cursor")
+            if not size or not cursor:
                 return
         raise ApiError(
             f"more than {MAX_PAGES} pages: the server does not stop paging", request=f"GET {path}"

@@ -11,6 +11,8 @@ never silently dropped.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,9 +20,11 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from recon.errors import MoneyError
-from recon.money import parse_amount
+from recon.money import minor_unit, parse_amount
 
 SCHEMA_VERSION = 1
 AMOUNT = pa.decimal128(18, 4)  # every ISO 4217 minor unit (0 to 4 decimals) fits exactly
@@ -241,14 +245,234 @@ def wallet_values(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _batch(
-    schema: pa.Schema,
-    rows: Iterable[dict[str, Any]],
-    parse: Callable[[dict[str, Any]], dict[str, Any]],
-    key: str,
-    extra: dict[str, Any],
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per kind of record
+class Shape:
+    """How one kind of record is read: its schema, aliases, and which fields are what."""
+
+    schema: pa.Schema
+    aliases: dict[str, tuple[str, ...]]
+    values: Callable[[dict[str, Any]], dict[str, Any]]  # the careful, row-by-row reading
+    key: str
+    required: tuple[str, ...]
+    money: tuple[str, ...]
+    timestamps: tuple[str, ...]
+
+
+ORDER_SHAPE = Shape(
+    ORDERS,
+    ORDER_ALIASES,
+    order_values,
+    "order_id",
+    ("order_id", "status", "currency", "total_amount", "created_at"),
+    ("denomination", "total_amount"),
+    ("created_at", "updated_at"),
+)
+TRANSACTION_SHAPE = Shape(
+    TRANSACTIONS,
+    TRANSACTION_ALIASES,
+    transaction_values,
+    "transaction_id",
+    ("transaction_id", "type", "currency", "amount", "created_at"),
+    ("amount", "balance_after"),
+    ("created_at",),
+)
+WALLET_SHAPE = Shape(
+    WALLETS,
+    WALLET_ALIASES,
+    wallet_values,
+    "currency",
+    ("currency", "balance"),
+    ("balance",),
+    ("updated_at",),
+)
+
+
+@functools.cache
+def _scalar(value: Any, kind: pa.DataType) -> pa.Scalar:
+    """An Arrow scalar made once: pyarrow converting a Python value on every call is slow
+    (without numpy installed, each conversion retries an import)."""
+    return pa.array([value], kind)[0]
+
+
+def snake_meta(meta: Any) -> dict[str, Any]:
+    """Paging meta with `perPage` and `per_page` alike as `per_page`; nulls dropped."""
+    if not isinstance(meta, dict):
+        return {}
+    return {
+        re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(): value
+        for key, value in meta.items()
+        if value is not None
+    }
+
+
+class _Unclean(Exception):
+    """A page the columnar reading cannot take; the row-by-row reading explains why."""
+
+
+@dataclass
+class ParsedPage:
+    batch: pa.RecordBatch
+    rejected: list[Rejected]
+    meta: dict[str, Any]
+
+    @property
+    def size(self) -> int:
+        return self.batch.num_rows + len(self.rejected)
+
+
+META_FIELDS = {
+    "total": pa.int64(),
+    "per_page": pa.int64(),
+    "current_page": pa.int64(),
+    "last_page": pa.int64(),
+    "next_page_url": pa.string(),
+    "next_cursor": pa.string(),
+}
+_META = pa.struct(
+    [
+        pa.field(name, kind)
+        for snake, kind in META_FIELDS.items()
+        for name in dict.fromkeys((snake, re.sub(r"_(\w)", lambda m: m.group(1).upper(), snake)))
+    ]
+)
+_ITEMS = pa.list_(pa.struct([pa.field("status", pa.string())]))  # nothing else of an item
+
+
+@functools.cache
+def _page_schema(shape: Shape) -> pa.Schema:
+    """The JSON reader's schema for a page: the allow-list itself. Keys not in it (voucher
+    codes, PINs, links, whatever comes next) are never read into memory as values."""
+    fields = []
+    for name, aliases in shape.aliases.items():
+        if name == "items":
+            kind = _ITEMS
+        elif name in shape.money:
+            kind = AMOUNT
+        elif name == "quantity":
+            kind = pa.int64()
+        else:
+            kind = pa.string()
+        fields.extend(pa.field(alias, kind) for alias in aliases)
+    return pa.schema(
+        [
+            pa.field("data", pa.list_(pa.struct(fields))),
+            pa.field("meta", _META),
+            pa.field("next_cursor", pa.string()),
+        ]
+    )
+
+
+def read_page(
+    shape: Shape,
+    content: bytes,
+    trace_id: str | None,
+    url: str = "",
+    extra: dict[str, Any] | None = None,
+) -> ParsedPage:
+    """A page's JSON body as a batch in `shape.schema`, its rejected rows, and its meta.
+
+    Clean pages (the common case) go straight from JSON text to typed Arrow columns, decimals
+    parsed exactly from their digits. A page with anything unusual (a type the schema does not
+    expect, an unknown currency, a naive timestamp, an amount finer than its currency) is read
+    again row by row, which keeps what it can and gives the reason for each row it cannot use.
+    Both readings give the same batch.
+    """
+    columns = {"trace_id": trace_id, **(extra or {})}
+    try:
+        return _columnar(shape, content, columns)
+    except _Unclean:
+        from recon.starship.client import Answer
+        from recon.starship.paging import json_rows
+
+        rows, _, meta = json_rows(Answer(content, trace_id, 200, url))
+        batch, rejected = _row_by_row(shape, rows, columns)
+        return ParsedPage(batch, rejected, meta)
+
+
+def _columnar(shape: Shape, content: bytes, extra: dict[str, Any]) -> ParsedPage:
+    options = pj.ParseOptions(
+        explicit_schema=_page_schema(shape), unexpected_field_behavior="ignore"
+    )
+    try:
+        table = pj.read_json(
+            pa.BufferReader(content),
+            parse_options=options,
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 1),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise _Unclean from None
+    if table.num_rows != 1:
+        raise _Unclean
+    meta_value = table.column("meta")[0].as_py() or {}
+    cursor = table.column("next_cursor")[0].as_py()
+    if cursor:
+        meta_value["next_cursor"] = cursor
+    meta = snake_meta(meta_value)
+    data = table.column("data").chunk(0)
+    if data.null_count:
+        raise _Unclean
+    records = data.flatten()
+    count = len(records)
+
+    def column(aliases: tuple[str, ...]) -> pa.Array:
+        used = [records.field(a) for a in aliases if records.field(a).null_count < count]
+        if len(used) > 1:
+            return pc.coalesce(*used)
+        return used[0] if used else records.field(aliases[0])
+
+    raw = {name: column(aliases) for name, aliases in shape.aliases.items()}
+    try:
+        for name in shape.required:
+            column = raw[name]
+            if column.null_count or (
+                pa.types.is_string(column.type)
+                and pc.any(pc.equal(column, _scalar("", pa.string()))).as_py()
+            ):
+                raise _Unclean
+        if "direction" in raw and raw["direction"].null_count != count:
+            raise _Unclean  # unsigned amounts: the row-by-row reading signs them
+        currencies = raw["currency"]
+        codes = pc.unique(currencies)
+        if any(code != code.upper() for code in codes.to_pylist()):
+            raise _Unclean
+        try:
+            minors = pa.array([minor_unit(code) for code in codes.to_pylist()], pa.int32())
+        except MoneyError:
+            raise _Unclean from None
+        # Each amount rounded to its own currency's minor unit must be itself.
+        row_minor = pc.take(minors, pc.index_in(currencies, codes))
+        for name in shape.money:
+            amounts = raw[name]
+            if pc.all(pc.equal(pc.round_binary(amounts, row_minor), amounts)).as_py() is False:
+                raise _Unclean
+        arrays: dict[str, pa.Array] = {}
+        for field in shape.schema:
+            if field.name in raw:
+                value = raw[field.name]
+                arrays[field.name] = value if value.type == field.type else value.cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise _Unclean from None
+    if "items" in raw:
+        items = raw["items"]
+        lengths = pc.list_value_length(items)
+        arrays["item_count"] = lengths.fill_null(_scalar(0, lengths.type)).cast(pa.int32())
+        delivered = [0] * count
+        flags = pc.equal(
+            pc.list_flatten(items).field("status"), _scalar("DELIVERED", pa.string())
+        ).fill_null(_scalar(False, pa.bool_()))
+        for parent in pc.list_parent_indices(items).filter(flags).to_pylist():
+            delivered[parent] += 1
+        arrays["delivered_item_count"] = pa.array(delivered, pa.int32())
+    for name, value in extra.items():
+        arrays[name] = pa.array([value] * count, shape.schema.field(name).type)
+    batch = pa.RecordBatch.from_arrays([arrays[f.name] for f in shape.schema], schema=shape.schema)
+    return ParsedPage(batch, [], meta)
+
+
+def _row_by_row(
+    shape: Shape, rows: Iterable[Any], extra: dict[str, Any]
 ) -> tuple[pa.RecordBatch, list[Rejected]]:
-    columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+    columns: dict[str, list[Any]] = {name: [] for name in shape.schema.names}
     rejected: list[Rejected] = []
     trace_id = extra.get("trace_id")
     for row in rows:
@@ -256,41 +480,32 @@ def _batch(
             rejected.append(Rejected(None, f"not an object: {type(row).__name__}", trace_id))
             continue
         try:
-            values = parse(row)
+            values = shape.values(row)
         except Reject as exc:
-            raw_key = _pick(
-                row,
-                {
-                    "order_id": ORDER_ALIASES,
-                    "transaction_id": TRANSACTION_ALIASES,
-                    "currency": WALLET_ALIASES,
-                }[key][key],
-            )
-            rejected.append(Rejected(None if raw_key is None else str(raw_key), str(exc), trace_id))
+            key = _pick(row, shape.aliases[shape.key])
+            rejected.append(Rejected(None if key is None else str(key), str(exc), trace_id))
             continue
         values.update(extra)
         for name, column in columns.items():
             column.append(values.get(name))
-    arrays = [pa.array(columns[f.name], type=f.type) for f in schema]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema), rejected
+    arrays = [pa.array(columns[f.name], type=f.type) for f in shape.schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=shape.schema), rejected
 
 
 def parse_orders(
-    rows: Iterable[dict[str, Any]], trace_id: str | None = None
+    rows: list[Any], trace_id: str | None = None
 ) -> tuple[pa.RecordBatch, list[Rejected]]:
-    """Orders of one page: a record batch in the ORDERS schema, and the rejected rows."""
-    return _batch(ORDERS, rows, order_values, "order_id", {"trace_id": trace_id})
+    """Orders already decoded from JSON: a batch in the ORDERS schema, and the rejected rows."""
+    return _row_by_row(ORDER_SHAPE, rows, {"trace_id": trace_id})
 
 
 def parse_transactions(
-    rows: Iterable[dict[str, Any]], trace_id: str | None = None
+    rows: list[Any], trace_id: str | None = None
 ) -> tuple[pa.RecordBatch, list[Rejected]]:
-    return _batch(TRANSACTIONS, rows, transaction_values, "transaction_id", {"trace_id": trace_id})
+    return _row_by_row(TRANSACTION_SHAPE, rows, {"trace_id": trace_id})
 
 
 def parse_wallets(
-    rows: Iterable[dict[str, Any]], trace_id: str | None, fetched_at: datetime
+    rows: list[Any], trace_id: str | None, fetched_at: datetime
 ) -> tuple[pa.RecordBatch, list[Rejected]]:
-    return _batch(
-        WALLETS, rows, wallet_values, "currency", {"trace_id": trace_id, "fetched_at": fetched_at}
-    )
+    return _row_by_row(WALLET_SHAPE, rows, {"trace_id": trace_id, "fetched_at": fetched_at})
