@@ -8,15 +8,17 @@ environment variables that hold them.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recon.errors import ConfigError, MoneyError
-from recon.money import parse_amount
+from recon.money import minor_unit, parse_amount
 
 DEFAULT_CONFIG = Path("recon.toml")
 SANDBOX_BASE_URL = "https://api-playground.starshiprewards.com/api/v1"
@@ -179,6 +181,11 @@ def _section(name: str, cls: type, table: dict[str, Any], where: str, base: Path
         attribute = file_keys[key]
         values[attribute] = _typed(f"[{name}] {key}", hints[attribute], value, where, base)
     _validate(name, values, where)
+    if name == "ledger":
+        # A partial [ledger.columns] renames those columns; the others keep their own names.
+        values["columns"] = {**LedgerConfig().columns, **values.get("columns", {})}
+        path = Path(values.get("path", LedgerConfig.path)).expanduser()
+        values["path"] = str(path if path.is_absolute() else base / path)
     for f in fields(cls):  # default relative paths live beside the file too
         if f.name not in values and isinstance(f.default, Path):
             values[f.name] = base / f.default
@@ -200,6 +207,8 @@ def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise wrong("a number")
+        if not math.isfinite(value):
+            raise wrong("a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
@@ -223,13 +232,16 @@ def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
             isinstance(v, int) and not isinstance(v, bool) for v in value.values()
         ):
             raise wrong("a table of integers")
+        _no_twice(label, value, where)
         return {k.upper(): v for k, v in value.items()}
     if hint == dict[str, Decimal]:
         if not isinstance(value, dict):
             raise wrong("a table of amounts per currency")
+        _no_twice(label, value, where)
         amounts = {}
         for currency, amount in value.items():
-            if not isinstance(amount, str):  # a TOML float would already have lost digits
+            # A TOML float would already have lost digits; a whole number loses none.
+            if isinstance(amount, bool) or not isinstance(amount, (str, int)):
                 raise ConfigError(
                     f"{where}: {label}.{currency} must be a quoted amount "
                     f'like "1000.00", not {amount!r}'
@@ -238,8 +250,18 @@ def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
                 amounts[currency.upper()] = parse_amount(amount, currency)
             except (MoneyError, InvalidOperation) as exc:
                 raise ConfigError(f"{where}: {label}.{currency}: {exc}") from None
+            if amounts[currency.upper()] < 0:
+                raise ConfigError(f"{where}: {label}.{currency} must not be negative")
         return amounts
     raise TypeError(f"no validator for {hint!r}")  # a bug in this module, not in the file
+
+
+def _no_twice(label: str, table: dict[str, Any], where: str) -> None:
+    seen: set[str] = set()
+    for key in table:
+        if key.upper() in seen:
+            raise ConfigError(f"{where}: {label} names {key.upper()} twice")
+        seen.add(key.upper())
 
 
 def _validate(name: str, values: dict[str, Any], where: str) -> None:
@@ -277,6 +299,13 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             f"(or http:// for a local sandbox)"
         )
     if name == "ledger":
+        try:
+            ZoneInfo(values.get("timezone", "UTC"))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"{where}: [ledger] timezone {values['timezone']!r} is not an "
+                "IANA time zone (like Europe/Berlin or UTC)"
+            ) from None
         unknown = sorted(set(values.get("columns", {})) - set(_LEDGER_FIELDS))
         if unknown:
             raise ConfigError(
@@ -289,8 +318,20 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                     f"{where}: [ledger.status_map] {word} must be one of "
                     f"{', '.join(_LEDGER_STATUSES)}, not {status!r}"
                 )
+    if name == "email":
+        if values.get("starttls", True) and values.get("implicit_tls"):
+            raise ConfigError(
+                f"{where}: [email] starttls and implicit_tls exclude each other "
+                "(587 uses STARTTLS, 465 implicit TLS)"
+            )
+        if not values.get("to"):
+            raise ConfigError(f"{where}: [email] to must name at least one recipient")
     if name == "checks":
         for currency, units in values.get("tolerance_minor_units", {}).items():
+            try:
+                minor_unit(currency)
+            except MoneyError as exc:
+                raise ConfigError(f"{where}: [checks.tolerance_minor_units] {exc}") from None
             if units < 0:
                 raise ConfigError(
                     f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
