@@ -137,13 +137,13 @@ def sandbox() -> None:
 @click.option("--orders-per-day", type=click.IntRange(1), help="Background orders a day.")
 @click.option(
     "--api-key",
-    envvar="STARSHIP_API_KEY",
+    envvar="STARSHIP_SANDBOX_API_KEY",
     show_envvar=True,
     help="The key clients must send.  [default: pk_test_sandbox]",
 )
 @click.option(
     "--api-secret",
-    envvar="STARSHIP_API_SECRET",
+    envvar="STARSHIP_SANDBOX_API_SECRET",
     show_envvar=True,
     help="The secret clients must send and sign with.  [default: sk_test_sandbox]",
 )
@@ -262,6 +262,7 @@ def serve(
         Sandbox,
         SandboxOptions,
     )
+    from recon.starship.client import is_sandbox_host
 
     scenario = scenarios.generate(
         scenarios.DEFAULT_SEED if seed is None else seed,
@@ -281,21 +282,30 @@ def serve(
         field_aliases=field_aliases,
         seed=fault_seed,
     )
-    options = SandboxOptions(
-        api_key=api_key or DEFAULT_API_KEY,
-        api_secret=api_secret or DEFAULT_API_SECRET,
-        page_cap=page_cap,
-        meta_style=meta_style,  # type: ignore[arg-type]
-        paging=paging,  # type: ignore[arg-type]
-        next_links=next_links,
-        rate_limit=rate_limit,
-        burst=burst,
-        retry_after_format=retry_after_format,  # type: ignore[arg-type]
-        reconciliation=reconciliation,
-        faults=faults,
-    )
+    try:
+        options = SandboxOptions(
+            api_key=api_key or DEFAULT_API_KEY,
+            api_secret=api_secret or DEFAULT_API_SECRET,
+            page_cap=page_cap,
+            meta_style=meta_style,  # type: ignore[arg-type]
+            paging=paging,  # type: ignore[arg-type]
+            next_links=next_links,
+            rate_limit=rate_limit,
+            burst=burst,
+            retry_after_format=retry_after_format,  # type: ignore[arg-type]
+            reconciliation=reconciliation,
+            faults=faults,
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--api-key / --api-secret") from None
     logging.getLogger("recon.sandbox").setLevel(logging.INFO)
     server = Sandbox(scenario, options, host=host, port=port)
+    if not is_sandbox_host(host):
+        click.echo(
+            f"warning: listening on {host}: anyone who can reach it can use the "
+            "sandbox's public test credentials",
+            err=True,
+        )
     click.echo(
         f"Starship sandbox on {server.base_url} (scenario {scenario.date}, seed "
         f"{scenario.seed}, key {options.api_key}); Ctrl-C stops it.",

@@ -72,6 +72,13 @@ class SandboxOptions:
     reconciliation: bool = False  # serve the planned /reconciliation/{date}
     faults: Faults = field(default_factory=Faults)
 
+    def __post_init__(self) -> None:
+        # A live secret typed into a sandbox would sit in its memory and its process list.
+        if not self.api_secret.startswith("sk_test_") or not self.api_key.startswith("pk_"):
+            raise ValueError("the sandbox takes test credentials only (pk_…, sk_test_…)")
+        if self.api_key.startswith("pk_live_"):
+            raise ValueError("the sandbox takes test credentials only (pk_test_…)")
+
 
 @dataclass
 class Response:
@@ -196,6 +203,13 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     body: bytes
     trace_id: str
+    path_id: str = ""  # the {id} of routes like /orders/{id}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # the default backlog of 5 resets clients that connect at once
 
 
 class Sandbox:
@@ -212,16 +226,10 @@ class Sandbox:
         self.options = options or SandboxOptions()
         self.faults = self.options.faults
         self.state = SandboxState(self.scenario)
-        self.bucket = (
-            TokenBucket(self.options.rate_limit, self.options.burst)
-            if self.options.rate_limit > 0
-            else None
-        )
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}  # per key, per endpoint class
         self.stats: dict[str, int] = {}
         self._stats_lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_class(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = _Server((host, port), _handler_class(self))
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -235,6 +243,12 @@ class Sandbox:
     def base_url(self) -> str:
         host, port = self.address
         return f"http://{host}:{port}{API_PREFIX}"
+
+    def _root_for(self, request: Request) -> str:
+        """The API root as the client addressed it (a server bound to 0.0.0.0 has no
+        useful address of its own)."""
+        host = request.headers.get("host")
+        return f"http://{host}{API_PREFIX}" if host else self.base_url
 
     def auth_headers(self) -> dict[str, str]:
         return {"X-API-Key": self.options.api_key, "X-API-Secret": self.options.api_secret}
@@ -277,6 +291,9 @@ class Sandbox:
             response = self._dispatch(method, target, headers, body, trace_id)
         except ApiProblem as problem:
             response = problem.response()
+        except Exception:  # a sandbox bug still answers like the API: envelope and trace id
+            log.exception("%s %s failed (X-Trace-ID %s)", method, target.split("?")[0], trace_id)
+            response = ApiProblem(500, "E_INTERNAL", "internal error").response()
         response.headers["X-Trace-ID"] = trace_id
         return response
 
@@ -299,7 +316,7 @@ class Sandbox:
             trace_id,
         )
         self._authenticate(request)
-        self._throttle()
+        self._throttle(request)
         handler = self._route(request)
         response = handler(request)
         return self._after(response)
@@ -310,8 +327,16 @@ class Sandbox:
             self.count("unauthorized")
             raise ApiProblem(401, "E_UNAUTHORIZED", "missing or invalid X-API-Key / X-API-Secret")
 
-    def _throttle(self) -> None:
-        wait = self.bucket.take() if self.bucket else 0.0
+    def _throttle(self, request: Request) -> None:
+        wait = 0.0
+        if self.options.rate_limit > 0:
+            kind = "read" if request.method == "GET" else "write"
+            with self._stats_lock:
+                bucket = self.buckets.setdefault(
+                    (request.headers.get("x-api-key", ""), kind),
+                    TokenBucket(self.options.rate_limit, self.options.burst),
+                )
+            wait = bucket.take()
         if wait:
             self.count("rate_limited")
         elif self.faults.strikes(self.faults.throttle_rate):
@@ -372,7 +397,7 @@ class Sandbox:
             match = re.fullmatch(pattern, request.path)
             if match:
                 if method == request.method:
-                    request.query.setdefault("_id", match.groupdict().get("id") or "")
+                    request.path_id = match.groupdict().get("id") or ""
                     return handler
                 allowed.append(method)
         if allowed:
@@ -470,7 +495,7 @@ class Sandbox:
         if self.options.next_links and page < last_page:
             params = {k: v for k, v in request.query.items() if not k.startswith("_")}
             params.update(page=str(page + 1), limit=str(limit))
-            next_url = f"{self.base_url}{request.path}?{urlencode(params)}"
+            next_url = f"{self._root_for(request)}{request.path}?{urlencode(params)}"
         meta: dict[str, Any] = {
             "total": total,
             "per_page": limit,
@@ -501,7 +526,9 @@ class Sandbox:
             try:
                 after = json.loads(base64.urlsafe_b64decode(request.query["cursor"]))
             except ValueError:
-                raise ApiProblem(400, "E_VALIDATION_FAILURE", "cursor is not valid") from None
+                after = None
+            if not (isinstance(after, list) and all(isinstance(part, str) for part in after)):
+                raise ApiProblem(400, "E_VALIDATION_FAILURE", "cursor is not valid")
             start = next((i for i, row in enumerate(rows) if key(row) > after), len(rows))
         chunk = rows[start : start + limit]
         more = start + limit < len(rows)
@@ -560,15 +587,16 @@ class Sandbox:
             at,
             path="drift",
         )
+        # No wallet movement: a debit dated inside the window would break the balance chain
+        # the scenario's answer key relies on. Drift orders exist to test paging.
         state.add_order(order)
-        state.debit(order, datetime.now(UTC))
         self.count("drift_inserted")
 
     def get_order(self, request: Request) -> Response:
         with self.state.lock:
-            order = self.state.orders_by_id.get(request.query["_id"])
+            order = self.state.orders_by_id.get(request.path_id)
             if order is None:
-                raise ApiProblem(404, "E_ORDER_NOT_FOUND", f"no order {request.query['_id']}")
+                raise ApiProblem(404, "E_ORDER_NOT_FOUND", f"no order {request.path_id}")
             return self._json({"data": self.order_json(order)})
 
     def list_transactions(self, request: Request) -> Response:
@@ -612,9 +640,9 @@ class Sandbox:
         return self._page(request, rows, _product_json, lambda p: [p.product_id])
 
     def get_product(self, request: Request) -> Response:
-        product = PRODUCTS_BY_ID.get(request.query["_id"])
+        product = PRODUCTS_BY_ID.get(request.path_id)
         if product is None:
-            raise ApiProblem(404, "E_PRODUCT_NOT_FOUND", f"no product {request.query['_id']}")
+            raise ApiProblem(404, "E_PRODUCT_NOT_FOUND", f"no product {request.path_id}")
         return self._json({"data": _product_json(product)})
 
     def list_categories(self, request: Request) -> Response:
@@ -631,7 +659,7 @@ class Sandbox:
         if not self.options.reconciliation:  # planned, not built: the route does not exist
             raise ApiProblem(404, "E_NOT_FOUND", f"no route {request.raw_path}")
         try:
-            day = date.fromisoformat(request.query["_id"])
+            day = date.fromisoformat(request.path_id)
         except ValueError:
             raise ApiProblem(400, "E_VALIDATION_FAILURE", "date must be YYYY-MM-DD") from None
         if day == self.scenario.date:
@@ -681,6 +709,9 @@ class Sandbox:
         fingerprint = hashlib.sha256(request.body).hexdigest()
         now = datetime.now(UTC)
         with self.state.lock:
+            self.state.idempotency = {  # keys are kept 24 hours
+                k: v for k, v in self.state.idempotency.items() if now - v[0] < IDEMPOTENCY_TTL
+            }
             cached = self.state.idempotency.get(key)
             if cached and now - cached[0] < IDEMPOTENCY_TTL:
                 if cached[1] != fingerprint:
@@ -697,7 +728,10 @@ class Sandbox:
                     replay.content_type,
                     {**replay.headers, "Idempotent-Replayed": "true"},
                 )
-            response = self._place_order(_order_request(request.body), key, now)
+            try:
+                response = self._place_order(_order_request(request.body), key, now)
+            except ApiProblem as refusal:  # a refusal is the original answer too: replayed as is
+                response = refusal.response()
             self.state.idempotency[key] = (now, fingerprint, response)
             return response
 
@@ -848,6 +882,8 @@ def _order_request(body: bytes) -> dict[str, Any]:
         denomination = Decimal(str(raw)) if isinstance(raw, (str, int, Decimal)) else None
     except InvalidOperation:
         denomination = None
+    if denomination is not None and not denomination.is_finite():
+        denomination = None
     if product and (
         denomination is None or denomination not in {Decimal(d) for d in product.denominations}
     ):
@@ -875,9 +911,16 @@ def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
         server_version = "StarshipSandbox/1"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                self.send_error(400, "Content-Length is not a number")
+                return
+            body = self.rfile.read(length) if length > 0 else b""
             response = sandbox.handle(self.command, self.path, dict(self.headers.items()), body)
+            self._write(response)
+
+        def _write(self, response: Response) -> None:
             try:
                 self.send_response(response.status)
                 self.send_header("Content-Type", response.content_type)
@@ -889,7 +932,26 @@ def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout, on purpose); nothing to answer
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            """What the standard library refuses itself (a malformed request line, HEAD) is
+            answered like the API too: the envelope and a trace id."""
+            status = HTTPStatus(code)
+            problem = ApiProblem(
+                code,
+                "E_BAD_REQUEST" if code < 500 else "E_NOT_IMPLEMENTED",
+                message or status.phrase,
+            ).response()
+            problem.headers["X-Trace-ID"] = f"trc_{uuid.uuid4().hex}"
+            self.close_connection = True
+            if self.request_version == "HTTP/0.9":  # an unparsable line: answer in HTTP/1.1
+                self.request_version = "HTTP/1.1"
+            if self.command == "HEAD":
+                problem.body = b""
+            self._write(problem)
 
         def log_message(self, format: str, *args: Any) -> None:
             # The request line and status only: never headers, which carry the credentials.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 MAX_SKEW_SECONDS = 300  # "must be within 5 min of server time"
 
@@ -55,6 +56,8 @@ def verify(
         signed_timestamp, digest = parse_signature_header(signature_header)
     except ValueError as exc:
         return f"malformed signature headers: {exc}"
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        return "malformed signature headers: v1 must be 64 lowercase hex digits"
     if signed_timestamp != timestamp:
         return "X-Timestamp does not match the t= of X-Signature"
     if abs(now - timestamp) > MAX_SKEW_SECONDS:
