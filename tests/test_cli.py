@@ -45,7 +45,7 @@ def test_demo_extracts_the_sandbox_and_lays_out_the_fixture(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "Starship sandbox on http://127.0.0.1:" in result.output
     assert "21 orders and 25 transactions on 2026-04-14" in result.output
-    assert "KWD 525.000" in result.output and "JPY 1394000" in result.output
+    assert "KWD 510.000" in result.output and "JPY 1394000" in result.output
     lake = tmp_path / "demo" / "var" / "lake"
     assert len(list(lake.glob("orders/date=*/part.parquet"))) == 8  # D and 7 days back
     for name in ("ledger-2026-04-14.csv", "answer-key-2026-04-14.json"):

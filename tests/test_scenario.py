@@ -290,3 +290,18 @@ def test_other_dates_and_sizes_generate() -> None:
     assert len(other.orders) > 7 * 40
     assert {f["check"] for f in other.answer_key["findings"]} == DESIGN_CHECKS
     assert other.date != DEFAULT_DATE
+
+
+MANY_SEEDS = range(50)
+
+
+@pytest.mark.parametrize("seed", MANY_SEEDS)
+def test_no_seed_breaks_its_own_books(seed: int) -> None:
+    """Invariants a reconciler relies on, for many seeds: no wallet goes negative, nothing
+    happens after the end of D, and every break is one the answer key lists."""
+    scenario = generate(seed)
+    end_of_day = scenario.snapshot_at - timedelta(minutes=30)
+    assert all(t.balance_after >= 0 for t in scenario.transactions), "a wallet went negative"
+    assert all(o.updated_at < end_of_day and o.created_at < end_of_day for o in scenario.orders)
+    assert all(t.created_at < end_of_day for t in scenario.transactions)
+    assert {f["check"] for f in scenario.answer_key["findings"]} == DESIGN_CHECKS

@@ -370,7 +370,8 @@ class _Builder:
             self.deliver(order)
         else:
             resolved_at = order.created_at + timedelta(minutes=self.rng.randrange(20, 360))
-            if resolved_at >= self.snapshot_at:  # not resolved yet: a fresh PENDING, not stuck
+            # Nothing happens after the end of D: what D's books show is final at the cut-off.
+            if resolved_at >= self.day_end:  # not resolved yet: a fresh PENDING, not stuck
                 self.park(order)
                 order.path = "pending"
             elif path == "pending_delivered":
@@ -454,6 +455,15 @@ def generate(
             "low_wallet_balance": LOW_WALLET_FLOORS,
             "lookback_days": WEEK_DAYS,
             "tolerance": "exact",
+            "ledger_day": (
+                "the export for D holds the orders created on D in UTC; Booked At is the "
+                "partner's local time and may fall on the next local day"
+            ),
+            "duplicate_order": (
+                "an unbooked order that shares its client_reference with a booked order of D "
+                "is reported once, as duplicate_order, not also as missing_in_ledger"
+            ),
+            "cut_off": "ages and states are taken at the end of D (midnight UTC after it)",
         },
         "counts": {
             "starship_orders_on_date": len(day_orders),
@@ -507,7 +517,12 @@ def _plant_starship_side(b: _Builder, d: date) -> None:
     )
     reprocess.path = "stuck_pending"
     b.park(reprocess, "PENDING_REPROCESS")
-    bulk = b.place(b.moment(d - timedelta(days=2), time(13), time(15)), product=usd, quantity=60)
+    bulk = b.place(
+        b.moment(d - timedelta(days=2), time(13), time(15)),
+        product=usd,
+        quantity=60,
+        denomination=Decimal("10.00"),  # 600.00: no seed may drain the wallet with it
+    )
     bulk.path = "bulk"  # qty > 50: PENDING with no items yet (seed 002)
     b.park(bulk, "INITIAL")
     partial = b.place(
@@ -660,7 +675,8 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
     # wallet_mismatch: cancelled, but the refund never came (NOT_REFUNDED). The ledger agrees
     # it is cancelled; only the wallet shows the money is still owed.
     unrefunded = fresh(PRODUCTS_BY_ID["starbucks-eur"])
-    b.cancel(unrefunded, unrefunded.created_at + timedelta(hours=2), refunded=False)
+    cancelled_at = min(unrefunded.created_at + timedelta(hours=2), b.day_end - timedelta(minutes=1))
+    b.cancel(unrefunded, cancelled_at, refunded=False)
     entries.append((unrefunded, {}))
     planted.add(unrefunded.order_id)
     b.expect(
