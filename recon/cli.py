@@ -8,6 +8,7 @@ traceback. Exit codes, like diff(1): 0 the books agree, 1 breaks found, 2 the ru
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -340,6 +341,58 @@ def scenario(out_dir: Path, seed: int, scenario_date: date | None, orders_per_da
         out_dir
     ):
         click.echo(str(path))
+
+
+@cli.group()
+def bench() -> None:
+    """Measure recon's stages on synthetic books (figures, not pass/fail)."""
+
+
+@bench.command("extract")
+@click.option("--orders", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@click.option(
+    "--end-to-end/--parse-only",
+    default=True,
+    show_default=True,
+    help="Also extract from a sandbox over loopback.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures to this JSON file.",
+)
+def bench_extract(
+    orders: int, page_size: int, repeat: int, end_to_end: bool, json_path: Path | None
+) -> None:
+    """Extraction: parse+write (JSON pages to Parquet) and end to end from the sandbox."""
+    import dataclasses
+    import json
+    import platform
+
+    from recon.bench import bench_extract as run_bench
+
+    result = run_bench(
+        orders,
+        page_size,
+        repeat,
+        end_to_end,
+        progress=lambda text: click.echo(f"  {text}", err=True),
+    )
+    for line in result.lines():
+        click.echo(line)
+    if json_path:
+        figures = {
+            **dataclasses.asdict(result),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+        }
+        json_path.write_text(json.dumps(figures, indent=2) + "\n")
 
 
 def main() -> None:

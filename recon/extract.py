@@ -28,6 +28,7 @@ from recon.starship.paging import Page, paginator
 log = logging.getLogger("recon.extract")
 
 Progress = Callable[[str, date, int, int | None], None]  # dataset, day, rows so far, total
+CONVERT_ROWS = 8_192  # decoded rows converted together (bounded memory, amortised calls)
 SHAPES = {"orders": records.ORDER_SHAPE, "transactions": records.TRANSACTION_SHAPE}
 
 
@@ -184,31 +185,28 @@ class Extractor:
         keys: set[str],
         rejected: list[dict[str, Any]],
     ) -> tuple[int | None, int | None, int]:
-        """Page through the window once; (first page's total, last page's total, pages)."""
+        """Page through the window once; (first page's total, last page's total, pages).
+
+        Pages are decoded as they arrive (paging needs their meta) and converted to the lake's
+        schema `CONVERT_ROWS` at a time, which costs far less than a page at a time.
+        """
+        shape = SHAPES[dataset]
         first_total: int | None = None
         page: Page | None = None
         count = 0
-        shape = SHAPES[dataset]
+        pending: list[records.RawPage] = []
+        page_of: dict[str | None, int] = {}
 
-        def decode(answer: Answer) -> tuple[records.ParsedPage, int, dict[str, Any]]:
-            parsed = records.read_page(shape, answer.content, answer.trace_id, answer.url)
-            return parsed, parsed.size, parsed.meta
-
-        for page in self.paginator.pages(
-            self.client, dataset, params, self.config.starship.page_size, decode
-        ):
-            count += 1
-            if first_total is None:
-                first_total = page.total
-            parsed: records.ParsedPage = page.rows
-            staging.write(parsed.batch)
-            keys.update(parsed.batch.column(shape.key).to_pylist())
-            for item in parsed.rejected:
+        def convert() -> None:
+            batch, bad = records.convert_pages(shape, pending)
+            staging.write(batch)
+            keys.update(batch.column(shape.key).to_pylist())
+            for item in bad:
                 entry = {
                     "key": item.key,
                     "reason": item.reason,
                     "trace_id": item.trace_id,
-                    "page": page.number,
+                    "page": page_of.get(item.trace_id),
                 }
                 if entry not in rejected:
                     rejected.append(entry)
@@ -220,8 +218,26 @@ class Extractor:
                         item.reason,
                         item.trace_id,
                     )
+            pending.clear()
+            page_of.clear()
+
+        def decode(answer: Answer) -> tuple[records.RawPage, int, dict[str, Any]]:
+            raw = records.decode_page(shape, answer.content, answer.trace_id, answer.url)
+            return raw, raw.size, raw.meta
+
+        for page in self.paginator.pages(
+            self.client, dataset, params, self.config.starship.page_size, decode
+        ):
+            count += 1
+            if first_total is None:
+                first_total = page.total
+            pending.append(page.rows)
+            page_of[page.trace_id] = page.number
+            if sum(raw.size for raw in pending) >= CONVERT_ROWS:
+                convert()
             if self.progress:
-                self.progress(dataset, day, len(keys), page.total)
+                self.progress(dataset, day, len(keys) + sum(r.size for r in pending), page.total)
+        convert()
         return first_total, (page.total if page else None), count
 
     def wallets(self, day: date) -> int:

@@ -75,26 +75,44 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 class Staging:
-    """Pages of one partition, appended as they arrive; published by `Lake.publish`."""
+    """Pages of one partition, appended as they arrive; published by `Lake.publish`.
+
+    Pages are held until a row group's worth has arrived (a row group per page of 100 rows
+    would cost more than parsing it), so memory stays bounded by `ROW_GROUP_ROWS`.
+    """
+
+    ROW_GROUP_ROWS = 65_536
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
         self.schema = schema
         self.rows = 0
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(path, schema)
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows and self._writer:
-            self._writer.write_batch(batch)
+            self._pending.append(batch)
+            self._pending_rows += batch.num_rows
             self.rows += batch.num_rows
+            if self._pending_rows >= self.ROW_GROUP_ROWS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._pending and self._writer:
+            self._writer.write_table(pa.Table.from_batches(self._pending, self.schema))
+        self._pending, self._pending_rows = [], 0
 
     def close(self) -> None:
         if self._writer:
+            self._flush()
             self._writer.close()
             self._writer = None
 
     def discard(self) -> None:
+        self._pending = []
         self.close()
         self.path.unlink(missing_ok=True)
 

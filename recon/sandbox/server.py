@@ -267,7 +267,8 @@ class Sandbox:
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread:  # shutdown() waits for a serve loop, so only when one runs
+            self._server.shutdown()
         self._server.server_close()
         if self._thread:
             self._thread.join(timeout=5)

@@ -339,11 +339,18 @@ _ITEMS = pa.list_(pa.struct([pa.field("status", pa.string())]))  # nothing else 
 
 
 @functools.cache
-def _page_schema(shape: Shape) -> pa.Schema:
+def _page_schema(shape: Shape, aliases_used: frozenset[str] | None = None) -> pa.Schema:
     """The JSON reader's schema for a page: the allow-list itself. Keys not in it (voucher
-    codes, PINs, links, whatever comes next) are never read into memory as values."""
+    codes, PINs, links, whatever comes next) are never read into memory as values.
+
+    `aliases_used` narrows it to the documented names plus those aliases (all by default):
+    the reader's cost grows with the schema's width.
+    """
     fields = []
-    for name, aliases in shape.aliases.items():
+    for name, every in shape.aliases.items():
+        aliases = [
+            a for i, a in enumerate(every) if i == 0 or aliases_used is None or a in aliases_used
+        ]
         if name == "items":
             kind = _ITEMS
         elif name in shape.money:
@@ -362,6 +369,104 @@ def _page_schema(shape: Shape) -> pa.Schema:
     )
 
 
+@dataclass
+class RawPage:
+    """A page decoded for paging (its meta, its size) but not yet converted to the schema."""
+
+    content: bytes
+    trace_id: str | None
+    url: str
+    meta: dict[str, Any]
+    records: pa.StructArray | None  # None: the JSON reader could not take it as it is
+    rows: list[Any] | None = None  # the decoded rows then, for the row-by-row reading
+
+    @property
+    def size(self) -> int:
+        return len(self.records) if self.records is not None else len(self.rows or [])
+
+
+@functools.cache
+def _reader_options(shape: Shape) -> tuple[pj.ParseOptions, pj.ReadOptions]:
+    """Made once per shape: building them costs a third of reading a page of 100 orders."""
+    schema = _page_schema(shape)
+    return (
+        pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        pj.ReadOptions(use_threads=False, block_size=1 << 22),
+    )
+
+
+def decode_page(shape: Shape, content: bytes, trace_id: str | None, url: str = "") -> RawPage:
+    """Decode a page's JSON body against the allow-list schema: meta now, conversion later."""
+    parse_options, read_options = _reader_options(shape)
+    if len(content) >= read_options.block_size:  # one JSON document must fit one block
+        read_options = pj.ReadOptions(use_threads=False, block_size=len(content) + 1)
+    try:
+        table = pj.read_json(
+            pa.BufferReader(content), parse_options=parse_options, read_options=read_options
+        )
+        data = table.column("data").chunk(0) if table.num_rows == 1 else None
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        data = None
+    if data is None or data.null_count:
+        from recon.starship.client import Answer
+        from recon.starship.paging import json_rows
+
+        rows, _, meta = json_rows(Answer(content, trace_id, 200, url))
+        return RawPage(content, trace_id, url, meta, None, rows)
+    meta_value = table.column("meta")[0].as_py() or {}
+    cursor = table.column("next_cursor")[0].as_py()
+    if cursor:
+        meta_value["next_cursor"] = cursor
+    return RawPage(content, trace_id, url, snake_meta(meta_value), data.flatten())
+
+
+def convert_pages(
+    shape: Shape, pages: list[RawPage], extra: dict[str, Any] | None = None
+) -> tuple[pa.RecordBatch, list[Rejected]]:
+    """Decoded pages as one batch in `shape.schema`, and the rejected rows with reasons.
+
+    Clean pages (the common case) are converted together, column by column: Arrow's calls
+    cost the same for one page as for a hundred. If anything is unusual (an unknown currency,
+    a naive timestamp, an amount finer than its currency, a type the schema does not expect),
+    each page is converted alone, and an unusual page is read row by row, which keeps what it
+    can and gives the reason for each row it cannot use. Every path gives the same rows.
+    """
+    extra = extra or {}
+    clean = [page for page in pages if page.records is not None and len(page.records)]
+    same_type = len({page.records.type for page in clean}) == 1  # one dialect: one concat
+    if clean and same_type and len(clean) == len([p for p in pages if p.size]):
+        try:
+            records = pa.concat_arrays([page.records for page in clean])
+            traces = pa.array(
+                [page.trace_id for page in clean for _ in range(len(page.records))], pa.string()
+            )
+            return _convert(shape, records, {"trace_id": traces, **extra}), []
+        except _Unclean:
+            if len(clean) == 1:
+                return _row_by_row(shape, _rows(clean[0]), {"trace_id": clean[0].trace_id, **extra})
+    batches, rejected = [], []
+    for page in pages:
+        if page.records is not None and len(clean) > 1:
+            batch, bad = convert_pages(shape, [page], extra)
+        else:
+            batch, bad = _row_by_row(shape, _rows(page), {"trace_id": page.trace_id, **extra})
+        batches.append(batch)
+        rejected.extend(bad)
+    table = pa.Table.from_batches(batches, shape.schema).combine_chunks()
+    merged = table.to_batches() or [pa.RecordBatch.from_pylist([], schema=shape.schema)]
+    return merged[0], rejected
+
+
+def _rows(page: RawPage) -> list[Any]:
+    """The page's rows as decoded JSON, for the row-by-row reading."""
+    if page.rows is not None:
+        return page.rows
+    from recon.starship.client import Answer
+    from recon.starship.paging import json_rows  # paging builds on this module
+
+    return json_rows(Answer(page.content, page.trace_id, 200, page.url))[0]
+
+
 def read_page(
     shape: Shape,
     content: bytes,
@@ -369,56 +474,21 @@ def read_page(
     url: str = "",
     extra: dict[str, Any] | None = None,
 ) -> ParsedPage:
-    """A page's JSON body as a batch in `shape.schema`, its rejected rows, and its meta.
-
-    Clean pages (the common case) go straight from JSON text to typed Arrow columns, decimals
-    parsed exactly from their digits. A page with anything unusual (a type the schema does not
-    expect, an unknown currency, a naive timestamp, an amount finer than its currency) is read
-    again row by row, which keeps what it can and gives the reason for each row it cannot use.
-    Both readings give the same batch.
-    """
-    columns = {"trace_id": trace_id, **(extra or {})}
-    try:
-        return _columnar(shape, content, columns)
-    except _Unclean:
-        from recon.starship.client import Answer
-        from recon.starship.paging import json_rows
-
-        rows, _, meta = json_rows(Answer(content, trace_id, 200, url))
-        batch, rejected = _row_by_row(shape, rows, columns)
-        return ParsedPage(batch, rejected, meta)
+    """One page's JSON body as a batch in `shape.schema`, its rejected rows, and its meta."""
+    page = decode_page(shape, content, trace_id, url)
+    batch, rejected = convert_pages(shape, [page], extra)
+    return ParsedPage(batch, rejected, page.meta)
 
 
-def _columnar(shape: Shape, content: bytes, extra: dict[str, Any]) -> ParsedPage:
-    options = pj.ParseOptions(
-        explicit_schema=_page_schema(shape), unexpected_field_behavior="ignore"
-    )
-    try:
-        table = pj.read_json(
-            pa.BufferReader(content),
-            parse_options=options,
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(content) + 1),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        raise _Unclean from None
-    if table.num_rows != 1:
-        raise _Unclean
-    meta_value = table.column("meta")[0].as_py() or {}
-    cursor = table.column("next_cursor")[0].as_py()
-    if cursor:
-        meta_value["next_cursor"] = cursor
-    meta = snake_meta(meta_value)
-    data = table.column("data").chunk(0)
-    if data.null_count:
-        raise _Unclean
-    records = data.flatten()
+def _convert(shape: Shape, records: pa.StructArray, extra: dict[str, Any]) -> pa.RecordBatch:
     count = len(records)
 
     def column(aliases: tuple[str, ...]) -> pa.Array:
-        used = [records.field(a) for a in aliases if records.field(a).null_count < count]
+        present = [a for a in aliases if records.type.get_field_index(a) >= 0]
+        used = [records.field(a) for a in present if records.field(a).null_count < count]
         if len(used) > 1:
             return pc.coalesce(*used)
-        return used[0] if used else records.field(aliases[0])
+        return used[0] if used else records.field(present[0] if present else aliases[0])
 
     raw = {name: column(aliases) for name, aliases in shape.aliases.items()}
     try:
@@ -464,9 +534,9 @@ def _columnar(shape: Shape, content: bytes, extra: dict[str, Any]) -> ParsedPage
             delivered[parent] += 1
         arrays["delivered_item_count"] = pa.array(delivered, pa.int32())
     for name, value in extra.items():
-        arrays[name] = pa.array([value] * count, shape.schema.field(name).type)
-    batch = pa.RecordBatch.from_arrays([arrays[f.name] for f in shape.schema], schema=shape.schema)
-    return ParsedPage(batch, [], meta)
+        kind = shape.schema.field(name).type
+        arrays[name] = value if isinstance(value, pa.Array) else pa.array([value] * count, kind)
+    return pa.RecordBatch.from_arrays([arrays[f.name] for f in shape.schema], schema=shape.schema)
 
 
 def _row_by_row(
