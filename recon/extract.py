@@ -195,9 +195,11 @@ class Extractor:
         page: Page | None = None
         count = 0
         pending: list[records.RawPage] = []
+        pending_rows = 0  # rows decoded but not yet converted
         page_of: dict[str | None, int] = {}
 
         def convert() -> None:
+            nonlocal pending_rows
             batch, bad = records.convert_pages(shape, pending)
             staging.write(batch)
             keys.update(batch.column(shape.key).to_pylist())
@@ -219,6 +221,7 @@ class Extractor:
                         item.trace_id,
                     )
             pending.clear()
+            pending_rows = 0
             page_of.clear()
 
         def decode(answer: Answer) -> tuple[records.RawPage, int, dict[str, Any]]:
@@ -232,11 +235,12 @@ class Extractor:
             if first_total is None:
                 first_total = page.total
             pending.append(page.rows)
+            pending_rows += page.size
             page_of[page.trace_id] = page.number
-            if sum(raw.size for raw in pending) >= CONVERT_ROWS:
+            if pending_rows >= CONVERT_ROWS:
                 convert()
             if self.progress:
-                self.progress(dataset, day, len(keys) + sum(r.size for r in pending), page.total)
+                self.progress(dataset, day, len(keys) + pending_rows, page.total)
         convert()
         return first_total, (page.total if page else None), count
 

@@ -339,18 +339,11 @@ _ITEMS = pa.list_(pa.struct([pa.field("status", pa.string())]))  # nothing else 
 
 
 @functools.cache
-def _page_schema(shape: Shape, aliases_used: frozenset[str] | None = None) -> pa.Schema:
+def _page_schema(shape: Shape) -> pa.Schema:
     """The JSON reader's schema for a page: the allow-list itself. Keys not in it (voucher
-    codes, PINs, links, whatever comes next) are never read into memory as values.
-
-    `aliases_used` narrows it to the documented names plus those aliases (all by default):
-    the reader's cost grows with the schema's width.
-    """
+    codes, PINs, links, whatever comes next) are never read into memory as values."""
     fields = []
-    for name, every in shape.aliases.items():
-        aliases = [
-            a for i, a in enumerate(every) if i == 0 or aliases_used is None or a in aliases_used
-        ]
+    for name, aliases in shape.aliases.items():
         if name == "items":
             kind = _ITEMS
         elif name in shape.money:
