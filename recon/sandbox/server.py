@@ -12,6 +12,7 @@ planned `/reconciliation/{date}` behind an option, and the faults of `recon.sand
 from __future__ import annotations
 
 import base64
+import bisect
 import email.utils
 import hashlib
 import json
@@ -21,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -480,7 +481,7 @@ class Sandbox:
     def _page(
         self,
         request: Request,
-        rows: list[Any],
+        rows: Sequence[Any],
         render: Callable[[Any], dict[str, Any]],
         key: Callable[[Any], list[str]],
     ) -> Response:
@@ -516,7 +517,7 @@ class Sandbox:
     def _cursor_page(
         self,
         request: Request,
-        rows: list[Any],
+        rows: Sequence[Any],
         render: Callable[[Any], dict[str, Any]],
         key: Callable[[Any], list[str]],
     ) -> Response:
@@ -530,7 +531,7 @@ class Sandbox:
                 after = None
             if not (isinstance(after, list) and all(isinstance(part, str) for part in after)):
                 raise ApiProblem(400, "E_VALIDATION_FAILURE", "cursor is not valid")
-            start = next((i for i, row in enumerate(rows) if key(row) > after), len(rows))
+            start = bisect.bisect_right(rows, after, key=key)  # rows are sorted by key
         chunk = rows[start : start + limit]
         more = start + limit < len(rows)
         cursor = (
@@ -549,14 +550,9 @@ class Sandbox:
         start, end = _window(request.query)
         status = request.query.get("status")
 
-        def selected() -> list[Order]:
-            return [
-                o
-                for o in self.state.orders
-                if (start is None or o.created_at >= start)
-                and (end is None or o.created_at < end)
-                and (status is None or o.status == status)
-            ]
+        def selected() -> Sequence[Order]:
+            window = _created_between(self.state.orders, start, end)
+            return window if status is None else [o for o in window if o.status == status]
 
         page, _ = self._paging(request)
         with self.state.lock:
@@ -790,6 +786,37 @@ class Sandbox:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+class _View(Sequence[Order]):
+    """rows[lo:hi] without copying: a page of a million-order window costs a page."""
+
+    def __init__(self, rows: list[Order], lo: int, hi: int) -> None:
+        self.rows, self.lo, self.hi = rows, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, _ = index.indices(len(self))
+            return self.rows[self.lo + start : self.lo + stop]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.rows[self.lo + index % len(self)]
+
+
+def _created_between(
+    orders: list[Order], start: datetime | None, end: datetime | None
+) -> Sequence[Order]:
+    """The orders created in [start, end) of a list sorted by created_at, found by bisection."""
+    lo = 0 if start is None else bisect.bisect_left(orders, start, key=_created_at)
+    hi = len(orders) if end is None else bisect.bisect_left(orders, end, key=_created_at)
+    return _View(orders, lo, max(lo, hi))
+
+
+def _created_at(order: Order) -> datetime:
+    return order.created_at
 
 
 def _order_key(order: Order) -> list[str]:
