@@ -1,0 +1,337 @@
+"""Run every rule in `sql/checks/` in DuckDB over the lake and D's ledger -> D's findings.
+
+    with duckdb.connect() as con:
+        diff = checks.run(con, config, date(2026, 4, 14))
+    diff.findings      # a pyarrow Table, one row per finding (FINDING_SCHEMA)
+
+The lake's partitions up to D are views (`orders_all`, `orders_day`, `transactions_all`,
+`transactions_day`, `wallets_day`); the ledger export is ingested by `recon.ledger`; the rows
+are matched by `sql/setup/match.sql`; then each check's SELECT is appended to `findings` by
+column name, so a rule names only the columns it has. Parameters are bound, never formatted
+into the SQL text; the check's name is its file name.
+
+Conservation is asserted after the checks: every usable ledger row is matched or reported,
+every Starship order of D is matched or reported, and quarantine holds the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recon import ledger
+from recon.config import Config
+from recon.errors import InputError, ReconError
+from recon.lake import PART, Lake
+from recon.money import quantum
+from recon.resources import resource_dir
+
+# The vocabulary of the `check` column (design.md), in the order reports list them.
+SEVERITY: dict[str, str] = {
+    "missing_in_ledger": "error",
+    "missing_at_starship": "error",
+    "amount_mismatch": "error",
+    "currency_mismatch": "error",
+    "status_mismatch": "error",
+    "duplicate_order": "error",
+    "duplicate_ledger_entry": "error",
+    "wallet_mismatch": "error",
+    "balance_gap": "error",
+    "stuck_pending": "warning",
+    "low_wallet_balance": "warning",
+    "starship_reported_drift": "warning",
+    "unknown_status": "info",
+}
+
+# Breaks these checks find can resolve on a later night without D being re-run (the entry
+# arrives on the next export, the refund lands, the order leaves PENDING): each night looks
+# at the open ones again, and one it no longer finds is resolved.
+CARRIED_CHECKS = ("missing_in_ledger", "stuck_pending", "wallet_mismatch")
+
+AMOUNT = pa.decimal128(18, 4)
+FINDING_SCHEMA = pa.schema(
+    [
+        pa.field("check", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("key", pa.string(), nullable=False),  # the break's identity within its check
+        pa.field("expected", pa.bool_()),  # may still resolve by itself (inside the grace)
+        pa.field("order_id", pa.string()),
+        pa.field("transaction_id", pa.string()),
+        pa.field("ledger_entry_id", pa.string()),
+        pa.field("line", pa.int64()),
+        pa.field("reference", pa.string()),
+        pa.field("currency", pa.string()),
+        pa.field("starship_amount", AMOUNT),
+        pa.field("ledger_amount", AMOUNT),
+        pa.field("delta", AMOUNT),
+        pa.field("starship_status", pa.string()),
+        pa.field("starship_sub_status", pa.string()),
+        pa.field("ledger_status", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC")),
+        pa.field("trace_id", pa.string()),
+        pa.field("match_method", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int64(): "BIGINT",
+    AMOUNT: "DECIMAL(18, 4)",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP",  # naive UTC inside DuckDB
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The instants a diff of `day` works with, all UTC; ages are measured at `day_end`."""
+
+    day: date
+    lookback_days: int
+
+    @property
+    def day_start(self) -> datetime:
+        return datetime.combine(self.day, time(), tzinfo=UTC)
+
+    @property
+    def day_end(self) -> datetime:
+        return self.day_start + timedelta(days=1)
+
+    @property
+    def window_start(self) -> datetime:
+        return self.day_start - timedelta(days=self.lookback_days)
+
+
+@dataclass
+class Diff:
+    day: date
+    findings: pa.Table
+    quarantine: pa.Table  # source, line, entry_id, reason, raw
+    ledger: ledger.LedgerLoad
+    counts: dict[str, int] = field(default_factory=dict)
+    complete: bool = True  # every partition the diff read was extracted completely
+
+    def by_check(self) -> dict[str, int]:
+        counts = dict.fromkeys(SEVERITY, 0)
+        for check in self.findings.column("check").to_pylist():
+            counts[check] += 1
+        return counts
+
+
+def check_files() -> dict[str, Path]:
+    """{check name: its .sql file}; a file for a name outside the vocabulary is a bug."""
+    files = {path.stem: path for path in sorted((resource_dir("sql") / "checks").glob("*.sql"))}
+    unknown = set(files) - set(SEVERITY)
+    if unknown:
+        raise ReconError(f"sql/checks holds rules outside the vocabulary: {sorted(unknown)}")
+    return files
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    day: date,
+    *,
+    carried: Iterable[tuple[str, str]] = (),
+) -> Diff:
+    """Diff `day`: ingest its ledger export, run every check, return the findings.
+
+    `carried` holds (check, order id) of breaks still open from earlier nights, for the
+    checks in CARRIED_CHECKS to look at again.
+    """
+    scope = Scope(day, config.starship.lookback_days)
+    con.execute("SET TimeZone = 'UTC'")
+    lake = Lake(config.storage.data_dir / "lake")
+    complete = _lake_views(con, lake, day)
+    ingest = ledger.load(con, config.ledger, day)
+    _reference_tables(con, config, carried)
+    execute_script(con, "setup/vocabulary.sql", scope)
+    execute_script(con, "setup/match.sql", scope)
+
+    columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns})")
+    for check, path in check_files().items():
+        sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+        con.execute(
+            f"INSERT INTO findings BY NAME SELECT '{check}' AS \"check\", "
+            f"'{SEVERITY[check]}' AS severity, * FROM ({sql})",
+            _parameters(sql, scope, config),
+        )
+    con.execute("UPDATE findings SET expected = coalesce(expected, false)")
+
+    counts = _conserve(con, ingest)
+    findings = (
+        con.sql('SELECT * FROM findings ORDER BY "check", key')
+        .to_arrow_table()
+        .cast(FINDING_SCHEMA)
+    )
+    quarantine = con.sql("SELECT * FROM quarantine ORDER BY line").to_arrow_table()
+    return Diff(day, findings, quarantine, ingest, counts, complete)
+
+
+# -- the inputs ---------------------------------------------------------------------------------
+
+
+def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
+    """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
+    exactly the rows created on D). False if a partition read was left incomplete."""
+    complete = True
+    for dataset in ("orders", "transactions"):
+        if lake.manifest(dataset, day) is None:
+            raise InputError(
+                f"{lake.root}: no {dataset} extracted for {day}; "
+                f"run `recon extract --date {day}` first"
+            )
+        parts = _partitions_up_to(lake, dataset, day)
+        complete &= all((lake.manifest(dataset, d) or {}).get("complete", True) for d in parts)
+        everything = _list_literal([str(lake.part(dataset, d)) for d in parts])
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM read_parquet({everything})"
+        )
+        today = _list_literal([str(lake.part(dataset, day))])
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM read_parquet({today})"
+        )
+    wallets = lake.part("wallets", day)
+    source = (
+        f"read_parquet({_list_literal([str(wallets)])})"
+        if wallets.exists()
+        else "(SELECT NULL::VARCHAR AS currency, NULL::DECIMAL(18, 4) AS balance, "
+        "NULL::VARCHAR AS trace_id WHERE false)"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
+    return complete
+
+
+def _partitions_up_to(lake: Lake, dataset: str, day: date) -> list[date]:
+    found = []
+    for folder in (lake.root / dataset).glob("date=*"):
+        try:
+            when = date.fromisoformat(folder.name.removeprefix("date="))
+        except ValueError:
+            continue
+        if when <= day and (folder / PART).exists():
+            found.append(when)
+    return sorted(found)
+
+
+def _reference_tables(
+    con: duckdb.DuckDBPyConnection, config: Config, carried: Iterable[tuple[str, str]]
+) -> None:
+    tolerances = config.checks.tolerance_minor_units
+    con.register(
+        "tolerances",
+        pa.table(
+            {
+                "currency": list(tolerances),
+                "tolerance": pa.array(
+                    [quantum(c) * units for c, units in tolerances.items()], AMOUNT
+                ),
+            }
+        ),
+    )
+    floors = config.checks.low_wallet_balance
+    con.register(
+        "floors",
+        pa.table(
+            {
+                "currency": list(floors),
+                "floor": pa.array([Decimal(v) for v in floors.values()], AMOUNT),
+            }
+        ),
+    )
+    pairs = sorted(set(carried))
+    con.register(
+        "carried",
+        pa.table(
+            {"check": [c for c, _ in pairs], "order_id": [o for _, o in pairs]},
+            schema=pa.schema([("check", pa.string()), ("order_id", pa.string())]),
+        ),
+    )
+
+
+# -- SQL files ------------------------------------------------------------------------------
+
+
+def execute_script(con: duckdb.DuckDBPyConnection, name: str, scope: Scope) -> None:
+    """Run a file of `;`-separated statements, binding what each statement names."""
+    text = (resource_dir("sql") / name).read_text(encoding="utf-8")
+    for statement in _statements(text):
+        con.execute(statement, _parameters(statement, scope))
+
+
+def _statements(text: str) -> list[str]:
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
+
+
+def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[str, Any]:
+    """The values of the `$name` parameters `sql` uses (DuckDB refuses unused ones)."""
+    available: dict[str, Any] = {
+        "day_start": scope.day_start.replace(tzinfo=None),
+        "day_end": scope.day_end.replace(tzinfo=None),
+        "window_start": scope.window_start.replace(tzinfo=None),
+    }
+    if config is not None:
+        available["grace_minutes"] = config.checks.grace_minutes
+        available["stuck_pending_hours"] = config.checks.stuck_pending_hours
+    wanted = set(re.findall(r"\$([a-z_]+)", sql))
+    missing = wanted - set(available)
+    if missing:
+        raise ReconError(f"SQL uses parameters recon does not provide: {sorted(missing)}")
+    return {name: available[name] for name in wanted}
+
+
+def _list_literal(paths: list[str]) -> str:
+    # Views cannot take bound parameters: the lake's own paths are quoted as literals.
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+# -- conservation ---------------------------------------------------------------------------
+
+
+def _conserve(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad) -> dict[str, int]:
+    """Every input row is matched, reported or quarantined: count, and refuse to go on if not."""
+    [(matched_rows, reported_rows, orders, matched_orders, reported_orders)] = con.sql(
+        """
+        SELECT
+            (SELECT count(*) FROM matches WHERE booking = 1),
+            (SELECT count(*) FROM ledger WHERE line IN (
+                SELECT line FROM findings
+                WHERE "check" IN ('missing_at_starship', 'duplicate_ledger_entry'))),
+            (SELECT count(*) FROM orders_day),
+            (SELECT count(*) FROM orders_day WHERE order_id IN (
+                SELECT order_id FROM matches WHERE booking = 1)),
+            (SELECT count(*) FROM orders_day WHERE order_id IN (
+                SELECT order_id FROM findings WHERE "check" IN (
+                    'missing_in_ledger', 'duplicate_order'))
+                AND order_id NOT IN (SELECT order_id FROM matches WHERE booking = 1))
+        """
+    ).fetchall()
+    if matched_rows + reported_rows != ingest.usable:
+        raise ReconError(
+            f"ledger rows do not add up: {ingest.usable} usable, {matched_rows} matched, "
+            f"{reported_rows} reported (a bug in the checks; nothing was recorded)"
+        )
+    if matched_orders + reported_orders != orders:
+        raise ReconError(
+            f"Starship orders of the day do not add up: {orders}, {matched_orders} matched, "
+            f"{reported_orders} reported (a bug in the checks; nothing was recorded)"
+        )
+    return {
+        "ledger_rows": ingest.rows,
+        "ledger_matched": matched_rows,
+        "ledger_reported": reported_rows,
+        "quarantined": ingest.quarantined,
+        "starship_orders": orders,
+        "starship_matched": matched_orders,
+        "starship_reported": reported_orders,
+    }

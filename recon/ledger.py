@@ -1,0 +1,217 @@
+"""The partner's ledger export -> typed rows and quarantine, in DuckDB.
+
+    ingest = ledger.load(con, config.ledger, date(2026, 4, 14))
+    con.sql("SELECT * FROM ledger")       # usable rows: line, entry_id, ..., amount DECIMAL
+    con.sql("SELECT * FROM quarantine")   # source, line, entry_id, reason, raw
+
+CSV, Parquet or JSON Lines, by extension. Every mapped column is read as text (DuckDB's sniffer
+would make amounts DOUBLE) and typed by `sql/ingest/ledger.sql`; a row that cannot be typed is
+kept in `quarantine` with its reason, and the run goes on. A missing file, a missing mapped
+column or an unreadable file is an `InputError` (exit 2) that names the file.
+
+`line` is the row's line in a CSV or JSON Lines file (the header is line 1) and its row number
+(from 1) in a Parquet file. `raw` holds only the mapped columns: free-text columns recon does
+not read (a memo may carry anything) never reach quarantine.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from iso4217 import Currency
+
+from recon.config import LedgerConfig
+from recon.errors import InputError
+from recon.resources import resource_dir
+
+FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
+SUFFIXES = {
+    ".csv": "csv",
+    ".gz": "csv",
+    ".parquet": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+
+
+@dataclass(frozen=True)
+class LedgerLoad:
+    path: Path
+    rows: int  # data rows in the file
+    usable: int
+    quarantined: int
+
+
+def export_path(ledger: LedgerConfig, day: date) -> Path:
+    return Path(ledger.path.replace("{date}", day.isoformat()))
+
+
+def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> LedgerLoad:
+    """Read D's export into the views `ledger` and `quarantine` of `con`."""
+    path = export_path(ledger, day)
+    if not path.is_file():
+        raise InputError(f"{path}: no ledger export for {day} (ledger.path = {ledger.path!r})")
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: a ledger export must be .csv, .parquet or .jsonl")
+    register_reference_tables(con, ledger.status_map)
+    install_macros(con)
+    try:
+        {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
+            con, path, ledger.columns
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {_sql('ingest/ledger.sql')}",
+            {"timezone": ledger.timezone},
+        )
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW ledger AS "
+        "SELECT * EXCLUDE (reason, raw) FROM ledger_rows WHERE reason IS NULL"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW quarantine AS SELECT {_literal(path)} AS source, line, "
+        "coalesce(entry_id, '') AS entry_id, reason, raw FROM ledger_rows WHERE reason IS NOT NULL"
+    )
+    [(rows, quarantined)] = con.sql("SELECT count(*), count(reason) FROM ledger_rows").fetchall()
+    return LedgerLoad(path, rows, rows - quarantined, quarantined)
+
+
+def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[str, str]) -> None:
+    """`currencies` (ISO 4217 exponents) and `status_words` (the export's words, lower case)."""
+    con.register("currencies", currency_table())
+    words = {status.lower(): status for status in CANONICAL_STATUSES}
+    words.update({word.strip().lower(): status.upper() for word, status in status_map.items()})
+    con.register(
+        "status_words",
+        pa.table({"word": list(words), "canonical": list(words.values())}),
+    )
+
+
+@cache
+def currency_table() -> pa.Table:
+    money = [c for c in Currency if c.exponent is not None]
+    return pa.table(
+        {
+            "code": [c.code for c in money],
+            "exponent": pa.array([int(c.exponent) for c in money], pa.int32()),
+        }
+    )
+
+
+# -- each format as the view `ledger_text`: line, the mapped columns as text, raw ----------------
+
+
+def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    _require_columns(path, header, columns)
+    source = f"read_csv({_literal(path)}, header = true, all_varchar = true)"
+    # row_number() follows the file's order (DuckDB preserves insertion order on a scan)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT row_number() OVER () + 1 AS line, "
+        f"{_text_columns(columns)} FROM {source}"
+    )
+
+
+def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    _require_columns(path, schema.names, columns)
+    amount = schema.field(columns["amount"]).type
+    if pa.types.is_floating(amount):
+        raise InputError(
+            f"{path}: column {columns['amount']!r} holds floating-point numbers ({amount}), "
+            "which cannot carry exact money; export it as decimal or text"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT file_row_number + 1 AS line, "
+        f"{_text_columns(columns)} "
+        f"FROM read_parquet({_literal(path)}, file_row_number = true)"
+    )
+
+
+def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
+    # Python's json, not DuckDB's reader: that one turns 34.70 into a DOUBLE.
+    lines: list[int] = []
+    values: dict[str, list[str | None]] = {name: [] for name in columns.values()}
+    present: set[str] = set()
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                row = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+                if not isinstance(row, dict):
+                    raise InputError(f"{path}: line {number} is not a JSON object")
+                lines.append(number)
+                present.update(row)
+                for name in values:
+                    value = row.get(name)
+                    values[name].append(None if value is None else str(value))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {number} is not valid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    if lines:
+        _require_columns(path, sorted(present), columns)
+    table = pa.table({"line": pa.array(lines, pa.int64()), **values})
+    con.register("ledger_jsonl", table)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW ledger_text AS "
+        f"SELECT line, {_text_columns(columns)} FROM ledger_jsonl"
+    )
+
+
+def _require_columns(path: Path, present: list[str], columns: dict[str, str]) -> None:
+    for name in FIELDS:
+        if columns[name] not in present:
+            raise InputError(
+                f"{path}: no column {columns[name]!r} (ledger.columns.{name}); "
+                f"the file has: {', '.join(map(repr, present)) or 'no header'}"
+            )
+
+
+def _text_columns(columns: dict[str, str]) -> str:
+    """The mapped columns as text under recon's names, and `raw`: them again, as a CSV line."""
+    text = [f"CAST({_identifier(columns[name])} AS VARCHAR)" for name in FIELDS]
+    fields = ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))
+    raw = " || ',' || ".join(f"csv_field({expr})" for expr in text)
+    return f"{fields}, {raw} AS raw"
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(_sql("setup/macros.sql"))
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(path: Path) -> str:
+    # Table functions in a view cannot take bound parameters: quote the path as a literal.
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _sql(name: str) -> str:
+    return (resource_dir("sql") / name).read_text(encoding="utf-8")
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

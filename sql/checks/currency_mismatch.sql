@@ -1,0 +1,22 @@
+-- currency_mismatch (error): matched, but booked in another currency than Starship charged.
+--
+-- Why it matters: the amount may even look right, but the wrong wallet is reconciled: one
+-- currency's books are overstated and another's understated. What to do: rebook the entry in
+-- the currency of the order (the wallet that was debited).
+SELECT
+    p.order_id AS key,
+    p.order_id,
+    p.entry_id AS ledger_entry_id,
+    p.line,
+    p.client_reference AS reference,
+    p.currency,
+    p.total_amount AS starship_amount,
+    p.ledger_amount,
+    p.status AS starship_status,
+    p.ledger_status,
+    p.created_at,
+    p.trace_id,
+    p.match_method,
+    'booked in ' || p.ledger_currency || ', charged in ' || p.currency AS detail
+FROM pairs AS p
+WHERE p.ledger_currency <> p.currency

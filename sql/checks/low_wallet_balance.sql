@@ -1,0 +1,18 @@
+-- low_wallet_balance (warning): a wallet is below its configured floor.
+--
+-- Why it matters: orders against an empty prepaid wallet fail (E_INSUFFICIENT_BALANCE), so
+-- tomorrow's customers get no vouchers. Seed 000 asks for this alert. What to do: top the
+-- wallet up before the floor is reached; the floors live in [checks.low_wallet_balance].
+--
+-- Scope: the wallets snapshot taken when D was extracted.
+SELECT
+    w.currency AS key,
+    w.currency,
+    w.balance AS starship_amount,
+    w.balance - f.floor AS delta,
+    w.trace_id,
+    'balance ' || money(w.balance, w.currency) || ' is below the floor of '
+        || money(f.floor, w.currency) AS detail
+FROM wallets_day AS w
+JOIN floors AS f USING (currency)
+WHERE w.balance < f.floor

@@ -1,0 +1,38 @@
+-- unknown_status (info): a status, sub-status or transaction type recon does not know yet.
+--
+-- Why it matters: seed 004 says sub-statuses are added over time; treat an unknown one as
+-- informational, never as an error. Recon keeps the row and carries on, but a person should
+-- read the Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
+--
+-- Scope: the orders and transactions of D.
+SELECT
+    o.order_id || '/' || coalesce(o.status, '') || '/' || coalesce(o.sub_status, '') AS key,
+    o.order_id,
+    o.client_reference AS reference,
+    o.currency,
+    o.total_amount AS starship_amount,
+    o.status AS starship_status,
+    o.sub_status AS starship_sub_status,
+    o.created_at,
+    o.trace_id,
+    CASE
+        WHEN o.status NOT IN (SELECT status FROM status_classes) THEN 'status ' || o.status
+        ELSE 'sub-status ' || o.sub_status
+    END || ' is not known' AS detail
+FROM orders_day AS o
+WHERE o.status NOT IN (SELECT status FROM status_classes)
+    OR o.sub_status NOT IN (SELECT value FROM known_values WHERE kind = 'sub_status')
+
+UNION ALL BY NAME
+
+SELECT
+    t.transaction_id || '/' || t.type AS key,
+    t.transaction_id,
+    t.order_id,
+    t.currency,
+    t.amount AS starship_amount,
+    t.created_at,
+    t.trace_id,
+    'transaction type ' || t.type || ' is not known' AS detail
+FROM transactions_day AS t
+WHERE t.type NOT IN (SELECT value FROM known_values WHERE kind = 'transaction_type')

@@ -1,0 +1,76 @@
+-- The partner's ledger export, typed: one row per data row of the file, with `reason` set when
+-- the row cannot be used (it goes to quarantine.csv) and NULL when it can.
+--
+-- Reads the view `ledger_text` (every mapped column as text, plus `line`), the table
+-- `currencies` (ISO 4217 code and exponent) and `status_words` (the export's words, lower
+-- case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of naive timestamps.
+--
+-- Amounts are never rounded: text with more decimals than the currency has is refused, so the
+-- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
+-- thousands separators (1,500.00), a currency symbol or code ($12.50, 12.50 USD), a leading
+-- minus and accounting negatives ((12.50)).
+WITH cleaned AS (
+    SELECT
+        *,
+        nullif(trim(entry_id), '') AS entry_id_clean,
+        nullif(trim(order_id), '') AS order_id_clean,
+        nullif(trim(reference), '') AS reference_clean,
+        upper(trim(currency)) AS currency_clean,
+        nullif(trim(booked_at), '') AS booked_text,
+        -- drop symbols, codes and spaces; keep digits, separators, sign and parentheses
+        regexp_replace(coalesce(amount, ''), '[^0-9.,()\-]', '', 'g') AS amount_text
+    FROM ledger_text
+),
+parsed AS (
+    SELECT
+        *,
+        amount_text LIKE '(%)' OR amount_text LIKE '-%' AS negative,
+        regexp_replace(amount_text, '^\(|\)$|^-', '', 'g') AS digits
+    FROM cleaned
+),
+typed AS (
+    SELECT
+        p.*,
+        c.exponent,
+        regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+') AS well_formed,
+        length(regexp_extract(p.digits, '\.(\d*)$', 1)) AS decimals,
+        w.canonical AS status_clean,
+        CASE
+            WHEN p.booked_text IS NULL THEN NULL
+            -- an explicit offset or Z is honoured; naive text is local time in $timezone
+            WHEN regexp_matches(p.booked_text, '(Z|[+-]\d\d(:?\d\d)?)$')
+                THEN timezone('UTC', try_cast(p.booked_text AS TIMESTAMPTZ))
+            ELSE timezone('UTC', timezone($timezone, try_cast(p.booked_text AS TIMESTAMP)))
+        END AS booked_utc
+    FROM parsed AS p
+    LEFT JOIN currencies AS c ON c.code = p.currency_clean
+    LEFT JOIN status_words AS w ON w.word = lower(trim(p.status))
+)
+SELECT
+    line,
+    entry_id_clean AS entry_id,
+    order_id_clean AS order_id,
+    reference_clean AS reference,
+    CASE WHEN well_formed AND decimals <= exponent
+        THEN (CASE WHEN negative THEN -1 ELSE 1 END)
+            * try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
+    END AS amount,
+    currency_clean AS currency,
+    status_clean AS status,
+    booked_utc AS booked_at,
+    CASE
+        WHEN entry_id_clean IS NULL THEN 'missing entry id'
+        WHEN trim(coalesce(amount, '')) = '' THEN 'blank amount'
+        WHEN NOT well_formed THEN 'unparsable amount'
+        WHEN exponent IS NULL THEN 'unknown currency'
+        WHEN decimals > exponent THEN 'more decimals than the currency allows'
+        WHEN length(replace(digits, ',', '')) - decimals > 14 THEN 'amount too large'
+        WHEN booked_text IS NULL THEN 'missing timestamp'
+        WHEN booked_utc IS NULL THEN 'unparsable timestamp'
+        WHEN trim(coalesce(status, '')) = '' THEN 'missing status'
+        WHEN status_clean IS NULL THEN 'unknown status word'
+        WHEN order_id_clean IS NULL AND reference_clean IS NULL
+            THEN 'neither a Starship order id nor a reference'
+    END AS reason,
+    raw
+FROM typed

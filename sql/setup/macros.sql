@@ -1,0 +1,20 @@
+-- Small helpers shared by the ingest and the checks.
+
+-- An amount as text with exactly its currency's decimals ('5.00', '2000', '19.999'). Amounts are
+-- DECIMAL(18, 4) and were validated to the currency on the way in, so cutting the trailing
+-- zeros never drops a digit that matters.
+CREATE OR REPLACE MACRO money(amount, ccy) AS (
+    SELECT CASE
+        WHEN c.exponent = 0 THEN split_part(CAST(amount AS VARCHAR), '.', 1)
+        ELSE left(CAST(amount AS VARCHAR), strpos(CAST(amount AS VARCHAR), '.') + c.exponent)
+    END
+    FROM currencies AS c
+    WHERE c.code = ccy
+);
+
+-- A field as it would be written in a CSV line (quoted when it must be).
+CREATE OR REPLACE MACRO csv_field(x) AS CASE
+    WHEN x IS NULL THEN ''
+    WHEN regexp_matches(x, '[",\r\n]') THEN '"' || replace(x, '"', '""') || '"'
+    ELSE x
+END;
