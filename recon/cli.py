@@ -109,6 +109,84 @@ def extract(day: date, config_path: Path) -> None:
 
 
 @cli.command()
+@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@config_option
+def diff(day: date, config_path: Path) -> None:
+    """Ingest the ledger export for a date and run every check against the lake.
+
+    Exit code 0 when nothing unexplained is at error severity, 1 when something is.
+    """
+    from recon import config, pipeline
+
+    night = pipeline.diff(config.load(config_path), day)
+    for line in night.summary():
+        click.echo(line)
+    sys.exit(night.exit_code)
+
+
+@cli.group(invoke_without_command=True)
+@config_option
+@click.pass_context
+def breaks(ctx: click.Context, config_path: Path) -> None:
+    """List open breaks across nights; acknowledge, snooze or reopen one."""
+    from recon import config, pipeline
+    from recon.money import amount_text
+
+    ctx.obj = config_path  # loaded by the subcommand, after click has handled --help
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = pipeline.history_of(config.load(config_path)).open_breaks()
+    if not rows:
+        click.echo("no open breaks")
+        return
+    click.echo(
+        f"{'id':<12}  {'state':<12}  {'check':<22}  {'first seen':<10}  {'last seen':<10}  key"
+    )
+    for row in rows:
+        amount = row["delta"] if row["delta"] is not None else row["starship_amount"]
+        money = f" {row['currency']} {amount_text(amount, row['currency'])}" if amount else ""
+        note = f"  [{row['note']}]" if row["note"] else ""
+        click.echo(
+            f"{row['break_id']:<12}  {row['state']:<12}  {row['check']:<22}  "
+            f"{row['first_seen']!s:<10}  {row['last_seen']!s:<10}  {row['key']}{money}{note}"
+        )
+
+
+def _history(config_path: Path) -> Any:
+    from recon import config, pipeline
+
+    return pipeline.history_of(config.load(config_path))
+
+
+@breaks.command("ack")
+@click.argument("break_id")
+@click.option("--note", required=True, help="Why the break is explained (required).")
+@click.pass_obj
+def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
+    """Mark a break explained: it stays listed but no longer counts against the exit code."""
+    click.echo(f"acknowledged {_history(config_path).act(break_id, 'ack', note=note)}")
+
+
+@breaks.command("snooze")
+@click.argument("break_id")
+@click.option("--until", "until", callback=_date, required=True, help="Last date to snooze.")
+@click.option("--note", default=None, help="Why.")
+@click.pass_obj
+def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
+    """Hide a break from the exit code until a date (inclusive)."""
+    full_id = _history(config_path).act(break_id, "snooze", note=note, until=until)
+    click.echo(f"snoozed {full_id} until {until}")
+
+
+@breaks.command("reopen")
+@click.argument("break_id")
+@click.pass_obj
+def breaks_reopen(config_path: Path, break_id: str) -> None:
+    """Undo an acknowledgement or a snooze."""
+    click.echo(f"reopened {_history(config_path).act(break_id, 'reopen')}")
+
+
+@cli.command()
 @click.option(
     "--out",
     "out_dir",

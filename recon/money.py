@@ -63,3 +63,11 @@ def parse_amount(value: object, currency: str) -> Decimal:
 def format_amount(amount: Decimal, currency: str) -> str:
     """Text with exactly the currency's decimals: '34.70', '3000', '12.500'."""
     return str(amount.quantize(quantum(currency)))
+
+
+def amount_text(amount: Decimal, currency: str | None) -> str:
+    """`format_amount` where the currency is known money; the plain number otherwise."""
+    try:
+        return format_amount(amount, currency or "")
+    except MoneyError:
+        return f"{amount.normalize():f}"

@@ -1,0 +1,239 @@
+"""Break history across nights, in `<data_dir>/recon.duckdb`.
+
+A finding's identity is its check and key (an order id, an entry id, a transaction id, a
+currency); `break_id` is a short hash of both, the same every night. Against the nights
+before it, each of D's findings is **new** or **persisting** (with its first-seen date and
+age), or **expected** (inside the cut-off grace), **acknowledged** or **snoozed** (an analyst
+explained it). A break of a check that looks again every night (NIGHTLY_CHECKS) that D no
+longer finds is **resolved** on D; a break about one day's books closes when that day is re-run
+and no longer finds it.
+
+Recording a night replaces that night's rows in one transaction, so a re-run gives the same
+history; acknowledgements live in their own append-only table and survive re-runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from recon.checks import CARRIED_CHECKS, Diff
+from recon.errors import InputError, ReconError
+from recon.resources import resource_dir
+
+NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
+ACTIONS = ("ack", "snooze", "reopen")
+_FOREVER = date(9999, 12, 31)
+
+
+class History:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            raise ReconError(
+                f"{self.path}: cannot open the break history (is another recon running?): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.execute(_sql("history/schema.sql"))
+            yield con
+        finally:
+            con.close()
+
+    # -- a night ------------------------------------------------------------------------------
+
+    def carried(self, day: date) -> list[tuple[str, str]]:
+        """(check, order id) of the breaks open before `day` that `day` should look at again."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            rows = con.execute(
+                f'SELECT "check", order_id FROM ({_sql("history/open_before.sql")}) '
+                'WHERE "check" IN (SELECT unnest($checks)) AND order_id IS NOT NULL',
+                {"day": day, "checks": list(CARRIED_CHECKS)},
+            ).fetchall()
+        return [(check, order_id) for check, order_id in rows]
+
+    def record(self, diff: Diff, started_at: datetime) -> None:
+        """Store `diff` as its night's findings, replacing any earlier run of the same date."""
+        day = diff.day
+        with self.connect() as con:
+            con.register("tonight", diff.findings)
+            con.register("tonight_quarantine", diff.quarantine)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in ("findings", "quarantine", "resolutions", "runs"):
+                    con.execute(f"DELETE FROM {table} WHERE run_date = $day", {"day": day})
+                con.execute(
+                    "INSERT INTO findings BY NAME SELECT $day AS run_date, "
+                    'left(sha256("check" || chr(31) || key), 12) AS break_id, * FROM tonight',
+                    {"day": day},
+                )
+                con.execute(
+                    "INSERT INTO quarantine BY NAME SELECT $day AS run_date, * "
+                    "FROM tonight_quarantine",
+                    {"day": day},
+                )
+                con.execute(
+                    "INSERT INTO resolutions SELECT $day, break_id "
+                    f"FROM ({_sql('history/open_before.sql')}) "
+                    'WHERE "check" IN (SELECT unnest($checks)) AND break_id NOT IN '
+                    "(SELECT break_id FROM findings WHERE run_date = $day)",
+                    {"day": day, "checks": list(NIGHTLY_CHECKS)},
+                )
+                con.execute(
+                    "INSERT INTO runs VALUES "
+                    "($day, $started, $finished, $complete, $counts, $path)",
+                    {
+                        "day": day,
+                        "started": _naive(started_at),
+                        "finished": _naive(datetime.now(UTC)),
+                        "complete": diff.complete,
+                        "counts": json.dumps(diff.counts, sort_keys=True),
+                        "path": str(diff.ledger.path),
+                    },
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def findings(self, day: date) -> pa.Table:
+        """`day`'s findings with state, first_seen, age_hours and the analyst's note."""
+        with self.connect() as con:
+            return con.sql(
+                f'SELECT * FROM ({_sql("history/states.sql")}) ORDER BY "check", key',
+                params=_day_parameters(day),
+            ).to_arrow_table()
+
+    def resolved(self, day: date) -> list[dict[str, Any]]:
+        """The breaks `day` resolved, each as its last finding (with the night it was seen)."""
+        with self.connect() as con:
+            return _dicts(
+                con.execute(
+                    "SELECT f.* FROM resolutions AS r "
+                    f"JOIN ({_sql('history/open_before.sql')}) AS f USING (break_id) "
+                    'WHERE r.run_date = $day ORDER BY f."check", f.key',
+                    {"day": day},
+                )
+            )
+
+    def open_breaks(self) -> list[dict[str, Any]]:
+        """Every break not resolved since it was last found, with its latest action."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            return _dicts(
+                con.execute(
+                    f"""
+                    WITH open AS ({_sql("history/open_before.sql")}),
+                    first AS (
+                        SELECT break_id, min(run_date) AS first_seen FROM findings
+                        GROUP BY break_id
+                    ),
+                    latest_action AS (
+                        SELECT * FROM actions
+                        QUALIFY row_number() OVER (PARTITION BY break_id ORDER BY number DESC) = 1
+                    )
+                    SELECT
+                        o.break_id, o."check", o.severity, o.key, o.run_date AS last_seen,
+                        first.first_seen, o.order_id, o.ledger_entry_id, o.transaction_id,
+                        o.currency, o.starship_amount, o.ledger_amount, o.delta, o.detail,
+                        CASE
+                            WHEN a.action = 'snooze' AND a.until >= current_date THEN 'snoozed'
+                            WHEN a.action = 'ack' THEN 'acknowledged'
+                            WHEN o.expected THEN 'expected'
+                            ELSE 'open'
+                        END AS state,
+                        CASE WHEN a.action IN ('ack', 'snooze') THEN a.note END AS note,
+                        CASE WHEN a.action = 'snooze' THEN a.until END AS snoozed_until
+                    FROM open AS o
+                    JOIN first USING (break_id)
+                    LEFT JOIN latest_action AS a USING (break_id)
+                    ORDER BY list_position(['error', 'warning', 'info'], o.severity),
+                        o."check", first.first_seen, o.key
+                    """,
+                    {"day": _FOREVER},
+                )
+            )
+
+    # -- what analysts say ----------------------------------------------------------------------
+
+    def act(
+        self, break_id: str, action: str, *, note: str | None = None, until: date | None = None
+    ) -> str:
+        """Acknowledge, snooze or reopen a break (by id or a unique prefix); its full id."""
+        if action not in ACTIONS:
+            raise InputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+        if action == "ack" and not (note and note.strip()):
+            raise InputError("acknowledging a break needs a note saying why it is explained")
+        if action == "snooze" and until is None:
+            raise InputError("snoozing a break needs --until DATE")
+        if not self.path.exists():
+            raise InputError(f"{self.path}: no break history yet; run `recon diff` first")
+        with self.connect() as con:
+            matches = [
+                row[0]
+                for row in con.execute(
+                    "SELECT DISTINCT break_id FROM findings WHERE starts_with(break_id, $prefix)",
+                    {"prefix": break_id.strip().lower()},
+                ).fetchall()
+            ]
+            if len(matches) != 1:
+                raise InputError(
+                    f"no break {break_id!r} in {self.path}"
+                    if not matches
+                    else f"{break_id!r} is ambiguous: {', '.join(sorted(matches)[:5])}"
+                )
+            con.execute(
+                "INSERT INTO actions (break_id, action, note, until, acted_at, by_user) "
+                "VALUES ($id, $action, $note, $until, $at, $user)",
+                {
+                    "id": matches[0],
+                    "action": action,
+                    "note": note.strip() if note else None,
+                    "until": until,
+                    "at": _naive(datetime.now(UTC)),
+                    "user": _user(),
+                },
+            )
+        return matches[0]
+
+
+def _day_parameters(day: date) -> dict[str, Any]:
+    return {"day": day, "day_end": datetime.combine(day + timedelta(days=1), datetime.min.time())}
+
+
+def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    names = [column[0] for column in result.description or []]
+    return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _sql(name: str) -> str:
+    return (resource_dir("sql") / name).read_text(encoding="utf-8").strip().rstrip(";")

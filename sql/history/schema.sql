@@ -1,0 +1,66 @@
+-- recon.duckdb: every night's findings and what analysts said about them.
+
+-- One row per date recon has diffed (the latest run of that date).
+CREATE TABLE IF NOT EXISTS runs (
+    run_date DATE PRIMARY KEY,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    complete BOOLEAN,         -- every partition read was extracted completely
+    counts JSON,              -- input rows: matched, reported, quarantined
+    ledger_path VARCHAR
+);
+
+-- What each night found. A break's identity is its check and key; `break_id` is a short hash of
+-- both, stable across nights, which analysts type.
+CREATE TABLE IF NOT EXISTS findings (
+    run_date DATE NOT NULL,
+    break_id VARCHAR NOT NULL,
+    "check" VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    expected BOOLEAN,
+    order_id VARCHAR,
+    transaction_id VARCHAR,
+    ledger_entry_id VARCHAR,
+    line BIGINT,
+    reference VARCHAR,
+    currency VARCHAR,
+    starship_amount DECIMAL(18, 4),
+    ledger_amount DECIMAL(18, 4),
+    delta DECIMAL(18, 4),
+    starship_status VARCHAR,
+    starship_sub_status VARCHAR,
+    ledger_status VARCHAR,
+    created_at TIMESTAMP,
+    trace_id VARCHAR,
+    match_method VARCHAR,
+    detail VARCHAR
+);
+
+-- Input rows a night could not use.
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_date DATE NOT NULL,
+    source VARCHAR,
+    line BIGINT,
+    entry_id VARCHAR,
+    reason VARCHAR,
+    raw VARCHAR
+);
+
+-- Breaks a night looked at again and no longer found.
+CREATE TABLE IF NOT EXISTS resolutions (
+    run_date DATE NOT NULL,
+    break_id VARCHAR NOT NULL
+);
+
+-- Acknowledgements, snoozes and reopenings: appended, never rewritten; the latest one counts.
+CREATE SEQUENCE IF NOT EXISTS action_number;
+CREATE TABLE IF NOT EXISTS actions (
+    number BIGINT DEFAULT nextval('action_number'),
+    break_id VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,  -- ack | snooze | reopen
+    note VARCHAR,
+    until DATE,
+    acted_at TIMESTAMP NOT NULL,
+    by_user VARCHAR
+);
