@@ -17,6 +17,7 @@ not read (a memo may carry anything) never reach quarantine.csv.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -115,7 +116,8 @@ def currency_table() -> pa.Table:
 
 def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), [])
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
@@ -142,7 +144,7 @@ def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str,
         )
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT file_row_number + 1 AS line, "
-        f"{_text_columns(columns)} "
+        f"{_text_columns(columns, decimal_amount=pa.types.is_decimal(amount))} "
         f"FROM read_parquet({_literal(path)}, file_row_number = true)"
     )
 
@@ -163,8 +165,7 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
                 lines.append(number)
                 present.update(row)
                 for name in values:
-                    value = row.get(name)
-                    values[name].append(None if value is None else str(value))
+                    values[name].append(_json_text(row.get(name)))
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: line {number} is not valid JSON: {exc.msg}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,6 +180,17 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
     )
 
 
+def _json_text(value: object) -> str | None:
+    """A JSON value as the text a CSV cell would hold: 1.5E+2 as 150, [12.5] as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
 def _require_columns(path: Path, present: list[str], columns: dict[str, str]) -> None:
     for name in FIELDS:
         if columns[name] not in present:
@@ -188,9 +200,14 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
             )
 
 
-def _text_columns(columns: dict[str, str]) -> str:
+def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> str:
     """The mapped columns as text under recon's names, and `raw`: them again, as a CSV line."""
-    text = [f"CAST({_identifier(columns[name])} AS VARCHAR)" for name in FIELDS]
+    text = [
+        f"decimal_text({_identifier(columns[name])})"
+        if name == "amount" and decimal_amount
+        else f"CAST({_identifier(columns[name])} AS VARCHAR)"
+        for name in FIELDS
+    ]
     fields = ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))
     raw = " || ',' || ".join(f"csv_field({expr})" for expr in text)
     return f"{fields}, {raw} AS raw"

@@ -7,8 +7,12 @@
 --
 -- Amounts are never rounded: text with more decimals than the currency has is refused, so the
 -- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
--- thousands separators (1,500.00), a currency symbol or code ($12.50, 12.50 USD), a leading
--- minus and accounting negatives ((12.50)).
+-- thousands separators (1,500.00), one currency symbol or code before or after the number
+-- ($12.50, 12.50 USD, -$12.50), and accounting negatives ((12.50)). Anything else in the text
+-- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable.
+--
+-- Timestamps: an explicit offset, Z, UTC or GMT after the time is honoured; naive text is local
+-- time in $timezone; any other zone name is refused rather than guessed.
 WITH cleaned AS (
     SELECT
         *,
@@ -17,29 +21,46 @@ WITH cleaned AS (
         nullif(trim(reference), '') AS reference_clean,
         upper(trim(currency)) AS currency_clean,
         nullif(trim(booked_at), '') AS booked_text,
-        -- drop symbols, codes and spaces; keep digits, separators, sign and parentheses
-        regexp_replace(coalesce(amount, ''), '[^0-9.,()\-]', '', 'g') AS amount_text
+        trim(coalesce(amount, '')) AS amount_text,
+        regexp_full_match(trim(coalesce(amount, '')), '\(.*\)') AS accounting
     FROM ledger_text
+),
+unsymbolled AS (
+    SELECT
+        *,
+        regexp_replace(
+            regexp_replace(
+                CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
+                '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
+            ),
+            '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', ''
+        ) AS signed
+    FROM cleaned
 ),
 parsed AS (
     SELECT
         *,
-        amount_text LIKE '(%)' OR amount_text LIKE '-%' AS negative,
-        regexp_replace(amount_text, '^\(|\)$|^-', '', 'g') AS digits
-    FROM cleaned
+        accounting OR signed LIKE '-%' AS negative,
+        CASE WHEN signed LIKE '-%' THEN signed[2:] ELSE signed END AS digits,
+        NOT (accounting AND signed LIKE '-%') AS one_sign
+    FROM unsymbolled
 ),
 typed AS (
     SELECT
         p.*,
         c.exponent,
-        regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+') AS well_formed,
+        p.one_sign AND regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
+            AS well_formed,
         length(regexp_extract(p.digits, '\.(\d*)$', 1)) AS decimals,
+        length(split_part(replace(p.digits, ',', ''), '.', 1)) AS integer_digits,
         w.canonical AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
-            -- an explicit offset or Z is honoured; naive text is local time in $timezone
-            WHEN regexp_matches(p.booked_text, '(Z|[+-]\d\d(:?\d\d)?)$')
+            WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
+                THEN try_cast(regexp_replace(p.booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
+            WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')
                 THEN timezone('UTC', try_cast(p.booked_text AS TIMESTAMPTZ))
+            WHEN regexp_matches(p.booked_text, '[A-Za-z]{2,}$') THEN NULL
             ELSE timezone('UTC', timezone($timezone, try_cast(p.booked_text AS TIMESTAMP)))
         END AS booked_utc
     FROM parsed AS p
@@ -51,7 +72,7 @@ SELECT
     entry_id_clean AS entry_id,
     order_id_clean AS order_id,
     reference_clean AS reference,
-    CASE WHEN well_formed AND decimals <= exponent
+    CASE WHEN well_formed AND decimals <= exponent AND integer_digits <= 14
         THEN (CASE WHEN negative THEN -1 ELSE 1 END)
             * try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
     END AS amount,
@@ -60,11 +81,11 @@ SELECT
     booked_utc AS booked_at,
     CASE
         WHEN entry_id_clean IS NULL THEN 'missing entry id'
-        WHEN trim(coalesce(amount, '')) = '' THEN 'blank amount'
+        WHEN amount_text = '' THEN 'blank amount'
         WHEN NOT well_formed THEN 'unparsable amount'
         WHEN exponent IS NULL THEN 'unknown currency'
         WHEN decimals > exponent THEN 'more decimals than the currency allows'
-        WHEN length(replace(digits, ',', '')) - decimals > 14 THEN 'amount too large'
+        WHEN integer_digits > 14 THEN 'amount too large'
         WHEN booked_text IS NULL THEN 'missing timestamp'
         WHEN booked_utc IS NULL THEN 'unparsable timestamp'
         WHEN trim(coalesce(status, '')) = '' THEN 'missing status'

@@ -18,3 +18,8 @@ CREATE OR REPLACE MACRO csv_field(x) AS CASE
     WHEN regexp_matches(x, '[",\r\n]') THEN '"' || replace(x, '"', '""') || '"'
     ELSE x
 END;
+
+-- A DECIMAL column's value as text without the zeros its scale adds: a decimal(18, 3) column of
+-- a Parquet export holds USD 34.70 as 34.700, which is still two decimals of money, not three.
+CREATE OR REPLACE MACRO decimal_text(x) AS
+    rtrim(regexp_replace(CAST(x AS VARCHAR), '(\.\d*?)0+$', '\1'), '.');

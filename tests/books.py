@@ -1,0 +1,415 @@
+"""Synthetic books for diff tests: clean Starship and ledger sides, then planted breaks.
+
+`Books` holds both sides across days (orders, wallet transactions, each day's ledger export);
+`plant(kind)` plants one discrepancy of a kind on an order no other plant touched and returns
+the (check, key) recon must report for it; `write(root)` publishes the lake partitions through
+`recon.lake` (real manifests) and the ledger exports as CSV, and returns the configuration.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from recon import config
+from recon.lake import Lake
+from recon.money import format_amount, quantum
+
+CURRENCIES = {"USD": "10.00", "EUR": "25.00", "JPY": "3000", "KWD": "5.000"}
+LOOKBACK = 3
+GRACE_MINUTES = 60
+STUCK_HOURS = 24
+PLANTS = (
+    "missing_in_ledger",
+    "missing_at_starship",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "duplicate_order",
+    "duplicate_ledger_entry",
+    "wallet_mismatch",
+    "balance_gap",
+    "stuck_pending",
+    "low_wallet_balance",
+    "unknown_status",
+)
+SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
+
+
+@dataclass
+class Order:
+    order_id: str
+    reference: str
+    currency: str
+    denomination: Decimal
+    quantity: int
+    created_at: datetime
+    status: str = "DELIVERED"
+    sub_status: str = "COMPLETED"
+    touched: bool = False  # carries a plant, or is tricky on purpose: no second plant
+
+    @property
+    def total(self) -> Decimal:
+        return self.denomination * self.quantity
+
+
+@dataclass
+class Txn:
+    transaction_id: str
+    type: str
+    order_id: str | None
+    amount: Decimal
+    currency: str
+    created_at: datetime
+    served: bool = True  # False: in the balance chain, missing from GET /transactions
+
+
+@dataclass
+class Books:
+    day: date
+    rng: random.Random
+    timezone: str = "UTC"
+    orders: list[Order] = field(default_factory=list)
+    transactions: list[Txn] = field(default_factory=list)
+    ledgers: dict[date, list[dict[str, str]]] = field(default_factory=dict)
+    floors: dict[str, str] = field(default_factory=dict)
+    numbers: int = 0
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def clean(
+        cls,
+        seed: int,
+        day: date,
+        orders: int = 12,
+        currencies: tuple[str, ...] = tuple(CURRENCIES),
+        timezone: str = "UTC",
+    ) -> Books:
+        books = cls(day, random.Random(seed), timezone)
+        start = datetime.combine(day - timedelta(days=LOOKBACK), time(), tzinfo=UTC)
+        for currency in currencies:
+            books.move("TOPUP", None, Decimal(CURRENCIES[currency]) * 10_000, currency, start)
+        for _ in range(orders):
+            books.order(books.rng.choice(currencies), books.moment(day), book=True)
+        return books
+
+    def next_id(self, prefix: str) -> str:
+        self.numbers += 1
+        return f"{prefix}_{self.numbers:06d}"
+
+    def moment(
+        self, day: date, earliest: time = time(0, 5), latest: time = time(22, 0)
+    ) -> datetime:
+        low = datetime.combine(day, earliest, tzinfo=UTC)
+        span = int((datetime.combine(day, latest, tzinfo=UTC) - low).total_seconds())
+        return low + timedelta(seconds=self.rng.randrange(span))
+
+    def move(
+        self, kind: str, order_id: str | None, amount: Decimal, currency: str, at: datetime
+    ) -> Txn:
+        txn = Txn(self.next_id("txn"), kind, order_id, amount, currency, at)
+        self.transactions.append(txn)
+        return txn
+
+    def order(
+        self, currency: str, at: datetime, *, book: bool, reference: str | None = None
+    ) -> Order:
+        order = Order(
+            self.next_id("ord"),
+            reference or self.next_id("po"),
+            currency,
+            Decimal(CURRENCIES[currency]),
+            self.rng.choice((1, 1, 2, 3)),
+            at,
+        )
+        self.orders.append(order)
+        self.move("ORDER_DEBIT", order.order_id, -order.total, currency, at)
+        if book:
+            self.book(order)
+        return order
+
+    def book(self, order: Order, on: date | None = None, **changes: str) -> dict[str, str]:
+        status = {"DELIVERED": "delivered", "CANCELLED": "cancelled"}.get(order.status, "pending")
+        row = {
+            "entry_id": self.next_id("LE"),
+            "order_id": order.order_id,
+            "reference": order.reference,
+            "amount": f"{order.total:,}",
+            "currency": order.currency,
+            "status": status,
+            "booked_at": (order.created_at + timedelta(seconds=40))
+            .astimezone(ZoneInfo(self.timezone))
+            .strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        row.update(changes)
+        self.ledgers.setdefault(on or order.created_at.date(), []).append(row)
+        return row
+
+    def row_of(self, order: Order) -> dict[str, str]:
+        return next(
+            r for rows in self.ledgers.values() for r in rows if r["order_id"] == order.order_id
+        )
+
+    def fresh(self) -> Order:
+        """A clean, booked order of D that no plant has touched yet."""
+        candidates = [
+            o
+            for o in self.orders
+            if not o.touched and o.created_at.date() == self.day and o.status == "DELIVERED"
+        ]
+        order = self.rng.choice(candidates)
+        order.touched = True
+        return order
+
+    # -- planting ---------------------------------------------------------------------------
+
+    def plant(self, kind: str) -> tuple[str, str]:
+        """Plant one discrepancy of `kind`; the (check, key) recon must report for it."""
+        return getattr(self, f"_plant_{kind}")()
+
+    def _plant_missing_in_ledger(self) -> tuple[str, str]:
+        order = self.fresh()
+        self.ledgers[self.day].remove(self.row_of(order))
+        return "missing_in_ledger", order.order_id
+
+    def _plant_missing_at_starship(self) -> tuple[str, str]:
+        template = self.row_of(self.fresh())
+        row = {**template, "entry_id": self.next_id("LE"), "order_id": self.next_id("ord")}
+        row["reference"] = self.next_id("po")
+        self.ledgers[self.day].append(row)
+        return "missing_at_starship", row["entry_id"]
+
+    def _plant_amount_mismatch(self) -> tuple[str, str]:
+        order = self.fresh()
+        units = self.rng.choice([-1, 1]) * self.rng.randint(1, 500)
+        self.row_of(order)["amount"] = f"{order.total + units * quantum(order.currency):,}"
+        return "amount_mismatch", order.order_id
+
+    def _plant_currency_mismatch(self) -> tuple[str, str]:
+        order = self.fresh()
+        self.row_of(order)["currency"] = SAME_EXPONENT[order.currency]
+        return "currency_mismatch", order.order_id
+
+    def _plant_status_mismatch(self) -> tuple[str, str]:
+        order = self.fresh()  # refunded at Starship this evening; the ledger says delivered
+        order.status, order.sub_status = "CANCELLED", "REFUNDED"
+        self.move(
+            "REFUND",
+            order.order_id,
+            order.total,
+            order.currency,
+            datetime.combine(self.day, time(23, 0), tzinfo=UTC),
+        )
+        return "status_mismatch", order.order_id
+
+    def _plant_duplicate_order(self) -> tuple[str, str]:
+        original = self.fresh()
+        copy = self.order(
+            original.currency,
+            original.created_at + timedelta(seconds=31),
+            book=False,
+            reference=original.reference,
+        )
+        copy.touched = True
+        return "duplicate_order", copy.order_id
+
+    def _plant_duplicate_ledger_entry(self) -> tuple[str, str]:
+        row = {**self.row_of(self.fresh()), "entry_id": self.next_id("LE")}
+        self.ledgers[self.day].append(row)
+        return "duplicate_ledger_entry", row["entry_id"]
+
+    def _plant_wallet_mismatch(self) -> tuple[str, str]:
+        order = self.fresh()  # cancelled, the refund never came; the ledger agrees it is cancelled
+        order.status, order.sub_status = "CANCELLED", "NOT_REFUNDED"
+        self.row_of(order)["status"] = "cancelled"
+        return "wallet_mismatch", order.order_id
+
+    def _plant_balance_gap(self) -> tuple[str, str]:
+        order = self.fresh()  # a top-up just before this order's debit is not served
+        topup = self.move(
+            "TOPUP",
+            None,
+            Decimal(CURRENCIES[order.currency]) * 7,
+            order.currency,
+            order.created_at - timedelta(seconds=1),
+        )
+        topup.served = False
+        following = min(
+            (
+                t
+                for t in self.transactions
+                if t.currency == order.currency and t.created_at > topup.created_at
+            ),
+            key=lambda t: (t.created_at, t.transaction_id),
+        )
+        return "balance_gap", following.transaction_id
+
+    def _plant_stuck_pending(self) -> tuple[str, str]:
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        order = self.order(currency, self.moment(self.day - timedelta(days=2)), book=True)
+        order.status, order.sub_status, order.touched = "PENDING", "VENDOR_ORDER_PENDING", True
+        self.row_of(order)["status"] = "pending"
+        return "stuck_pending", order.order_id
+
+    def _plant_low_wallet_balance(self) -> tuple[str, str]:
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        self.floors[currency] = str(Decimal(CURRENCIES[currency]) * 1_000_000)
+        return "low_wallet_balance", currency
+
+    def _plant_unknown_status(self) -> tuple[str, str]:
+        order = self.fresh()
+        order.sub_status = "VOUCHER_TELEPORTED"
+        return "unknown_status", f"{order.order_id}/DELIVERED/VOUCHER_TELEPORTED"
+
+    def tricky(self) -> None:
+        """Rows that look odd but are clean: a reference-only booking, a late refund of an
+        order from two days before (not in D's export), a PENDING younger than the threshold."""
+        row = self.row_of(self.fresh())
+        row["order_id"] = ""
+        late = self.order(
+            "USD" if any(o.currency == "USD" for o in self.orders) else self.orders[0].currency,
+            self.moment(self.day - timedelta(days=2)),
+            book=True,
+        )
+        late.touched = True
+        late.status, late.sub_status = "CANCELLED", "REFUNDED"
+        self.move("REFUND", late.order_id, late.total, late.currency, self.moment(self.day))
+        young = self.order(
+            late.currency, datetime.combine(self.day, time(20), tzinfo=UTC), book=True
+        )
+        young.touched = True
+        young.status, young.sub_status = "PENDING", "VENDOR_ORDER_PENDING"
+        self.row_of(young)["status"] = "pending"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, root: Path, *, nights: tuple[date, ...] | None = None) -> config.Config:
+        """The lake (every day of the window up to the last night) and the ledger exports."""
+        last = max(nights or (self.day,))
+        lake = Lake(root / "var" / "lake")
+        chain = self._chained()
+        first = self.day - timedelta(days=LOOKBACK)
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            orders = [o for o in self.orders if o.created_at.date() == day]
+            txns = [t for t in chain if t[0].created_at.date() == day and t[0].served]
+            _publish(lake, "orders", day, [_order_row(o) for o in orders])
+            _publish(lake, "transactions", day, [_txn_row(t, balance) for t, balance in txns])
+            balances: dict[str, Decimal] = {}
+            for txn, balance in chain:
+                if txn.created_at.date() <= day:
+                    balances[txn.currency] = balance
+            _publish(
+                lake,
+                "wallets",
+                day,
+                [
+                    {"currency": c, "wallet_id": f"wal_{c}", "balance": b}
+                    for c, b in balances.items()
+                ],
+            )
+            self.write_ledger(root, day)
+        return config.from_dict(
+            {
+                "starship": {"lookback_days": LOOKBACK},
+                "storage": {"data_dir": str(root / "var")},
+                "ledger": {
+                    "path": str(root / "ledger-{date}.csv"),
+                    "timezone": self.timezone,
+                    "status_map": {"delivered": "DELIVERED", "cancelled": "CANCELLED"},
+                },
+                "checks": {
+                    "grace_minutes": GRACE_MINUTES,
+                    "stuck_pending_hours": STUCK_HOURS,
+                    "low_wallet_balance": self.floors,
+                },
+            }
+        )
+
+    def write_ledger(self, root: Path, day: date) -> Path:
+        path = root / f"ledger-{day}.csv"
+        with path.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(
+                out,
+                fieldnames=[
+                    "entry_id",
+                    "order_id",
+                    "reference",
+                    "amount",
+                    "currency",
+                    "status",
+                    "booked_at",
+                ],
+            )
+            writer.writeheader()
+            writer.writerows(self.ledgers.get(day, []))
+        return path
+
+    def _chained(self) -> list[tuple[Txn, Decimal]]:
+        balances: dict[str, Decimal] = {}
+        chain = []
+        for txn in sorted(self.transactions, key=lambda t: (t.created_at, t.transaction_id)):
+            balances[txn.currency] = balances.get(txn.currency, Decimal(0)) + txn.amount
+            chain.append((txn, balances[txn.currency]))
+        return chain
+
+    def copy(self) -> Books:
+        return replace(self)
+
+
+def _order_row(order: Order) -> dict[str, object]:
+    delivered = order.quantity if order.status == "DELIVERED" else 0
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "sub_status": order.sub_status,
+        "denomination": order.denomination,
+        "quantity": order.quantity,
+        "total_amount": order.total,
+        "currency": order.currency,
+        "client_reference": order.reference,
+        "created_at": order.created_at,
+        "updated_at": order.created_at,
+        "item_count": order.quantity,
+        "delivered_item_count": delivered,
+        "trace_id": "trace-test",
+    }
+
+
+def _txn_row(txn: Txn, balance: Decimal) -> dict[str, object]:
+    return {
+        "transaction_id": txn.transaction_id,
+        "type": txn.type,
+        "order_id": txn.order_id,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "balance_after": balance,
+        "created_at": txn.created_at,
+        "trace_id": "trace-test",
+    }
+
+
+def _publish(lake: Lake, dataset: str, day: date, rows: list[dict[str, object]]) -> None:
+    from recon.lake import DATASETS
+
+    schema = DATASETS[dataset].schema
+    with lake.staging(dataset, day) as staging:
+        if rows:
+            table = pa.Table.from_pylist(
+                [{name: row.get(name) for name in schema.names} for row in rows], schema=schema
+            )
+            for batch in table.to_batches():
+                staging.write(batch)
+        lake.publish(staging, dataset, day, {"dataset": dataset, "complete": True})
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return format_amount(amount, currency)
