@@ -1,8 +1,10 @@
 """`recon demo`: the whole job on its embedded default, against the bundled Starship sandbox.
 
 It starts the sandbox on a free loopback port, extracts the scenario date (and its look-back
-window) into a Parquet lake under the demo folder, and lays the partner's ledger export and
-the answer key beside it. The diff and the report join this run as they land.
+window) into a Parquet lake under the demo folder, lays the partner's ledger export and the
+answer key beside it, and diffs the date into the break history. It also writes the
+`recon.toml` it ran with, so `recon diff` and `recon breaks` can be tried on the result.
+The report joins this run when it lands.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from recon import config
+from recon import config, pipeline
 from recon.extract import Extractor, ExtractResult
 from recon.lake import Lake
 from recon.money import format_amount
@@ -30,6 +32,8 @@ class DemoResult:
     lake: Path
     ledger: Path
     answer_key: Path
+    config_file: Path
+    night: pipeline.Night
 
     def lines(self) -> list[str]:
         d = self.scenario.date.isoformat()
@@ -45,8 +49,15 @@ class DemoResult:
             f"  Parquet lake: {self.lake}",
             f"  partner ledger export: {self.ledger}",
             f"  answer key ({findings} planted findings): {self.answer_key}",
-            "The diff and the report are not built yet; the answer key lists what they must find.",
+            *self.night.summary(),
+            f"  break history: {self.night_history}",
+            f"Try: recon breaks --config {self.config_file}",
+            "The report (HTML, CSV, JSON) is not built yet.",
         ]
+
+    @property
+    def night_history(self) -> Path:
+        return self.lake.parent / "recon.duckdb"
 
 
 def demo_config(out_dir: Path, base_url: str) -> config.Config:
@@ -83,6 +94,54 @@ def run_demo(out_dir: Path) -> DemoResult:
         )
         extractor = Extractor(settings, client)
         extraction = extractor.run(scenario.date)
-        return DemoResult(
-            sandbox.base_url, scenario, extraction, extractor.lake.root, copied[0], copied[1]
-        )
+    config_file = out_dir / "recon.toml"
+    config_file.write_text(DEMO_TOML.format(base_url=sandbox.base_url), encoding="utf-8")
+    night = pipeline.diff(config.load(config_file), scenario.date)
+    return DemoResult(
+        sandbox.base_url,
+        scenario,
+        extraction,
+        extractor.lake.root,
+        copied[0],
+        copied[1],
+        config_file,
+        night,
+    )
+
+
+DEMO_TOML = """\
+# What `recon demo` ran with. The sandbox it extracted from is gone, so `recon extract` will
+# not reach it; `recon diff --date 2026-04-14` and `recon breaks` work on what is here.
+[starship]
+base_url = "{base_url}"
+page_size = 50
+
+[storage]
+data_dir = "var"
+
+[ledger]
+path = "ledger-{{date}}.csv"
+timezone = "Europe/Berlin"
+
+[ledger.columns]
+entry_id = "Entry ID"
+order_id = "Starship Order"
+reference = "Our Ref"
+amount = "Amount"
+currency = "Ccy"
+status = "Status"
+booked_at = "Booked At"
+
+[ledger.status_map]
+delivered = "DELIVERED"
+refunded = "CANCELLED"
+cancelled = "CANCELLED"
+pending = "PENDING"
+
+[checks.low_wallet_balance]
+USD = "1000.00"
+KWD = "1000.000"
+
+[report]
+out_dir = "reports"
+"""

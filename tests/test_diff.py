@@ -54,7 +54,10 @@ def subject(finding: dict[str, Any]) -> str:
 def demo_night(tmp_path_factory: pytest.TempPathFactory) -> pipeline.Night:
     folder = tmp_path_factory.mktemp("demo")
     result = run_demo(folder)
-    return pipeline.diff(demo_config(folder, result.base_url), D)
+    assert result.night.findings.equals(
+        pipeline.diff(demo_config(folder, result.base_url), D).findings
+    )  # the demo's own recon.toml and the library's demo_config agree
+    return result.night
 
 
 # -- the fixture's answer key ---------------------------------------------------------------------
