@@ -426,6 +426,14 @@ def bench() -> None:
     """Measure recon's stages on synthetic books (figures, not pass/fail)."""
 
 
+json_option = click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the figures to this JSON file.",
+)
+
+
 @bench.command("extract")
 @click.option("--orders", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
@@ -436,20 +444,11 @@ def bench() -> None:
     show_default=True,
     help="Also extract from a sandbox over loopback.",
 )
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the figures to this JSON file.",
-)
+@json_option
 def bench_extract(
     orders: int, page_size: int, repeat: int, end_to_end: bool, json_path: Path | None
 ) -> None:
     """Extraction: parse+write (JSON pages to Parquet) and end to end from the sandbox."""
-    import dataclasses
-    import json
-    import platform
-
     from recon.bench import bench_extract as run_bench
 
     result = run_bench(
@@ -459,6 +458,35 @@ def bench_extract(
         end_to_end,
         progress=lambda text: click.echo(f"  {text}", err=True),
     )
+    _report_bench(result, json_path)
+
+
+@bench.command("diff")
+@click.option("--orders", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Also run the same checks in pandas (needs pandas: pip install 'recon[bench]').",
+)
+@json_option
+def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
+    """The diff: N orders against an N-row Parquet ledger, all checks, beside pandas."""
+    from recon.bench_diff import bench_diff as run_bench
+
+    result = run_bench(
+        orders, repeat, baseline, progress=lambda text: click.echo(f"  {text}", err=True)
+    )
+    _report_bench(result, json_path)
+
+
+def _report_bench(result: Any, json_path: Path | None) -> None:
+    """Print a benchmark's table; write its figures, with the machine, as JSON if asked."""
+    import dataclasses
+    import json
+    import platform
+
     for line in result.lines():
         click.echo(line)
     if json_path:

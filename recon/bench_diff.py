@@ -1,0 +1,310 @@
+"""`recon bench diff`: the diff of N Starship orders against an N-row ledger, beside pandas.
+
+    recon bench diff --orders 1000000 --repeat 3
+
+Synthetic books are written once, by DuckDB, straight into a lake (with manifests) and a
+Parquet ledger export, with a realistic share of breaks: ~1% of orders never booked, ~1% of
+entries with no order, ~0.5% amount drift, ~0.2% booked in another currency, cancelled orders
+booked as delivered, entries booked twice, retried orders, and a wallet below its floor.
+Then, each in its own process, median of `repeat`:
+
+* recon: `recon.pipeline.diff` (ledger ingest, every check, the break history);
+* pandas: what a user would otherwise write (`merge(indicator=True)` and group-bys) for the
+  checks both can do: missing on either side, amount, currency and status drift, duplicate
+  entries and orders. Its counts must equal recon's, so the comparison is fair.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+DAY = date(2026, 4, 14)
+COMPARED = (
+    "missing_in_ledger",
+    "missing_at_starship",
+    "amount_mismatch",
+    "currency_mismatch",
+    "status_mismatch",
+    "duplicate_ledger_entry",
+    "duplicate_order",
+)
+
+# Order i of the synthetic day, by its number; every rate is a share of N.
+_ORDERS = """
+SELECT
+    'ord_' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id,
+    CASE WHEN i % 500 = 3 THEN 'CANCELLED' ELSE 'DELIVERED' END AS status,
+    CASE WHEN i % 500 = 3 THEN 'REFUNDED' ELSE 'COMPLETED' END AS sub_status,
+    'gift-' || (i % 7) AS product_id,
+    CAST(['10.00', '25.00', '50.00', '100.00'][i % 4 + 1] AS DECIMAL(18, 4)) AS denomination,
+    CAST(i % 3 + 1 AS INTEGER) AS quantity,
+    CAST(['10.00', '25.00', '50.00', '100.00'][i % 4 + 1] AS DECIMAL(18, 4)) * (i % 3 + 1)
+        AS total_amount,
+    ['USD', 'EUR'][i % 2 + 1] AS currency,
+    'cache' AS fulfilled_from,
+    -- every 1000th order is a retry of the one before: the same reference
+    'po-' || CASE WHEN i % 1000 = 11 THEN i - 1 ELSE i END AS client_reference,
+    TIMESTAMPTZ '{day} 00:00:00+00' + to_microseconds(CAST(i * (86000000000 // {n}) AS BIGINT))
+        AS created_at,
+    TIMESTAMPTZ '{day} 00:00:00+00' + to_microseconds(CAST(i * (86000000000 // {n}) AS BIGINT))
+        AS updated_at,
+    CAST(i % 3 + 1 AS INTEGER) AS item_count,
+    CAST(i % 3 + 1 AS INTEGER) AS delivered_item_count,
+    'bench' AS trace_id
+FROM range({n}) AS t(i)
+"""
+
+_LEDGER = """
+SELECT
+    'LE-' || i AS entry_id,
+    order_id,
+    client_reference AS reference,
+    CASE WHEN i % 200 = 5 THEN total_amount + 0.05 ELSE total_amount END AS amount,
+    CASE WHEN i % 500 = 7 THEN 'GBP' ELSE currency END AS currency,
+    CASE WHEN status = 'CANCELLED' AND i % 1000 = 3 THEN 'delivered'
+        WHEN status = 'CANCELLED' THEN 'cancelled' ELSE 'delivered' END AS status,
+    strftime(created_at + INTERVAL 40 SECOND, '%Y-%m-%d %H:%M:%S') AS booked_at
+FROM (SELECT *, CAST(substr(order_id, 5) AS BIGINT) AS i FROM orders)
+WHERE i % 100 <> 9 AND i % 1000 <> 11            -- never booked; the retries
+UNION ALL                                        -- entries booked twice
+SELECT 'LE-dup-' || i, order_id, client_reference, total_amount, currency, 'delivered',
+    strftime(created_at, '%Y-%m-%d %H:%M:%S')
+FROM (SELECT *, CAST(substr(order_id, 5) AS BIGINT) AS i FROM orders)
+WHERE i % 1000 = 17
+UNION ALL                                        -- entries Starship has no order for
+SELECT 'LE-ghost-' || i, 'ord_ghost_' || i, 'po-ghost-' || i, CAST('20.00' AS DECIMAL(18, 4)),
+    'USD', 'delivered', '{day} 12:00:00'
+FROM range({n} // 100) AS t(i)
+"""
+
+_TRANSACTIONS = """
+SELECT
+    transaction_id, type, order_id, amount, currency,
+    CAST(sum(amount) OVER (PARTITION BY currency ORDER BY created_at, transaction_id)
+        AS DECIMAL(18, 4)) AS balance_after,
+    created_at, 'bench' AS trace_id
+FROM (
+    SELECT 'txn_top_' || currency AS transaction_id, 'TOPUP' AS type, NULL AS order_id,
+        CAST(1000000000 AS DECIMAL(18, 4)) AS amount, currency,
+        TIMESTAMPTZ '{day} 00:00:00+00' AS created_at
+    FROM (VALUES ('USD'), ('EUR')) AS c(currency)
+    UNION ALL
+    SELECT 'txn_d_' || order_id, 'ORDER_DEBIT', order_id, -total_amount, currency, created_at
+    FROM orders
+    UNION ALL
+    SELECT 'txn_r_' || order_id, 'REFUND', order_id, total_amount, currency,
+        created_at + INTERVAL 1 MINUTE
+    FROM orders WHERE status = 'CANCELLED'
+)
+"""
+
+
+def write_books(folder: Path, orders: int) -> Path:
+    """The lake and the ledger export of DAY, and the recon.toml that reads them."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from recon.lake import DATASETS, MANIFEST_KEY, Lake
+
+    lake = Lake(folder / "var" / "lake")
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TABLE orders AS {_ORDERS.format(day=DAY, n=orders)}")
+        queries = {
+            "orders": "SELECT * FROM orders ORDER BY created_at, order_id",
+            "transactions": _TRANSACTIONS.format(day=DAY) + " ORDER BY created_at, transaction_id",
+            "wallets": "SELECT 'USD' AS currency, 'wal_usd' AS wallet_id, "
+            "CAST(500 AS DECIMAL(18, 4)) AS balance",
+        }
+        for name, query in queries.items():
+            schema = DATASETS[name].schema
+            path = lake.part(name, DAY)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            reader = con.sql(query).to_arrow_reader(100_000)
+            with pq.ParquetWriter(path, schema) as writer:
+                for batch in reader:
+                    columns = [
+                        batch.column(f.name) if f.name in batch.schema.names else None
+                        for f in schema
+                    ]
+                    arrays = [
+                        c if c is not None else pa.nulls(batch.num_rows, f.type)
+                        for c, f in zip(columns, schema, strict=True)
+                    ]
+                    writer.write_batch(
+                        pa.RecordBatch.from_arrays(arrays, schema=schema).cast(schema)
+                    )
+                writer.add_key_value_metadata(
+                    {MANIFEST_KEY: json.dumps({"dataset": name, "complete": True})}
+                )
+        ledger = folder / f"ledger-{DAY}.parquet"
+        con.execute(f"COPY ({_LEDGER.format(day=DAY, n=orders)}) TO '{ledger}' (FORMAT parquet)")
+    config_file = folder / "recon.toml"
+    config_file.write_text(
+        '[starship]\nlookback_days = 1\n[storage]\ndata_dir = "var"\n'
+        '[ledger]\npath = "ledger-{date}.parquet"\n'
+        '[ledger.status_map]\ndelivered = "DELIVERED"\ncancelled = "CANCELLED"\n'
+        '[checks.low_wallet_balance]\nUSD = "1000.00"\n'
+    )
+    return config_file
+
+
+# -- the measured processes ---------------------------------------------------------------------
+
+
+def measure_recon(config_file: Path) -> dict[str, Any]:
+    from recon import config, pipeline
+    from recon.bench import peak_rss_mb
+
+    settings = config.load(config_file)
+    started = time.perf_counter()
+    night = pipeline.diff(settings, DAY)
+    seconds = time.perf_counter() - started
+    counts = night.diff.by_check()
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": night.diff.counts["starship_orders"],
+        "counts": {check: counts[check] for check in COMPARED},
+    }
+
+
+def measure_pandas(config_file: Path) -> dict[str, Any]:
+    """The checks as a pandas user writes them, on the same Parquet files."""
+    import pandas as pd
+
+    from recon.bench import peak_rss_mb
+
+    folder = config_file.parent
+    started = time.perf_counter()
+    orders = pd.read_parquet(folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet")
+    ledger = pd.read_parquet(folder / f"ledger-{DAY}.parquet")
+    ledger["status"] = ledger["status"].str.upper()
+
+    duplicate_entries = ledger.duplicated("order_id", keep="first")
+    booked = ledger[~duplicate_entries]
+    merged = orders.merge(booked, on="order_id", how="outer", indicator=True)
+    is_booked = merged["_merge"] == "both"
+    starship = merged[merged["_merge"] != "right_only"].sort_values(
+        ["client_reference", "_merge", "created_at", "order_id"],
+        ascending=[True, False, True, True],
+    )
+    duplicate_orders = starship.duplicated("client_reference", keep="first")
+    both = merged[is_booked]
+    same_currency = both["currency_x"] == both["currency_y"]
+    ledger_status = (
+        both["status_x"].map({"DELIVERED": "DELIVERED", "CANCELLED": "CANCELLED"}).fillna("PENDING")
+    )
+    counts = {
+        "missing_in_ledger": int(((starship["_merge"] == "left_only") & ~duplicate_orders).sum()),
+        "missing_at_starship": int((merged["_merge"] == "right_only").sum()),
+        "amount_mismatch": int((same_currency & (both["total_amount"] != both["amount"])).sum()),
+        "currency_mismatch": int((~same_currency).sum()),
+        "status_mismatch": int((ledger_status != both["status_y"]).sum()),
+        "duplicate_ledger_entry": int(duplicate_entries.sum()),
+        "duplicate_order": int(duplicate_orders.sum()),
+    }
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": len(orders),
+        "counts": counts,
+    }
+
+
+# -- the parent ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class DiffBench:
+    orders: int
+    recon: dict[str, Any]
+    pandas: dict[str, Any] | None
+
+    @property
+    def agree(self) -> bool | None:
+        return None if self.pandas is None else self.recon["counts"] == self.pandas["counts"]
+
+    def lines(self) -> list[str]:
+        def row(name: str, figures: dict[str, Any]) -> str:
+            return (
+                f"  {name:<8} {figures['median_seconds']:>8.2f} s  "
+                f"{figures['rows_per_second']:>12,} orders/s  "
+                f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
+            )
+
+        lines = [
+            f"recon bench diff: {self.orders:,} orders against a ledger of the same size "
+            f"(Parquet), median of {self.recon['runs']}",
+            row("recon", self.recon),
+        ]
+        if self.pandas:
+            lines.append(row("pandas", self.pandas))
+            ratio = self.pandas["median_seconds"] / self.recon["median_seconds"]
+            lines.append(f"  recon is {ratio:.1f}x faster than the pandas baseline")
+            lines.append(
+                "  findings agree on " + ", ".join(COMPARED)
+                if self.agree
+                else f"  FINDINGS DIFFER: recon {self.recon['counts']}, "
+                f"pandas {self.pandas['counts']}"
+            )
+        return lines
+
+
+def _child(stage: str, config_file: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "recon.bench_diff", stage, str(config_file)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    seconds = statistics.median(run["seconds"] for run in runs)
+    return {
+        "rows": runs[0]["rows"],
+        "median_seconds": round(seconds, 3),
+        "rows_per_second": round(runs[0]["rows"] / seconds),
+        "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs), 1),
+        "runs": len(runs),
+        "counts": runs[0]["counts"],
+    }
+
+
+def bench_diff(
+    orders: int, repeat: int = 3, baseline: bool = True, progress: Any = None
+) -> DiffBench:
+    say = progress or (lambda _: None)
+    with tempfile.TemporaryDirectory(prefix="recon-bench-diff-") as folder:
+        say(f"writing {orders:,} orders and their ledger")
+        config_file = write_books(Path(folder), orders)
+        recon_runs, pandas_runs = [], []
+        for number in range(repeat):
+            say(f"recon, run {number + 1} of {repeat}")
+            recon_runs.append(_child("recon", config_file))
+            if baseline:
+                say(f"pandas, run {number + 1} of {repeat}")
+                pandas_runs.append(_child("pandas", config_file))
+    return DiffBench(orders, _summary(recon_runs), _summary(pandas_runs) if baseline else None)
+
+
+def main(argv: list[str]) -> None:
+    stage, config_file = argv
+    measure = {"recon": measure_recon, "pandas": measure_pandas}[stage]
+    print(json.dumps(measure(Path(config_file))))  # noqa: T201 (the parent reads this line)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
