@@ -22,20 +22,25 @@ WITH cleaned AS (
         upper(trim(currency)) AS currency_clean,
         nullif(trim(booked_at), '') AS booked_text,
         trim(coalesce(amount, '')) AS amount_text,
-        regexp_full_match(trim(coalesce(amount, '')), '\(.*\)') AS accounting
+        -- most amounts are plain decimals: they skip the symbol and parenthesis handling
+        regexp_full_match(trim(coalesce(amount, '')), '-?\d+(\.\d+)?') AS plain
     FROM ledger_text
+),
+bracketed AS (
+    SELECT *, NOT plain AND regexp_full_match(amount_text, '\(.*\)') AS accounting
+    FROM cleaned
 ),
 unsymbolled AS (
     SELECT
         *,
-        regexp_replace(
+        CASE WHEN plain THEN amount_text ELSE regexp_replace(
             regexp_replace(
                 CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
                 '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
             ),
             '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', ''
-        ) AS signed
-    FROM cleaned
+        ) END AS signed
+    FROM bracketed
 ),
 parsed AS (
     SELECT
@@ -49,13 +54,17 @@ typed AS (
     SELECT
         p.*,
         c.exponent,
-        p.one_sign AND regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
+        p.plain OR p.one_sign
+            AND regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
             AS well_formed,
-        length(regexp_extract(p.digits, '\.(\d*)$', 1)) AS decimals,
+        CASE WHEN contains(p.digits, '.') THEN length(p.digits) - strpos(p.digits, '.') ELSE 0 END
+            AS decimals,
         length(split_part(replace(p.digits, ',', ''), '.', 1)) AS integer_digits,
         w.canonical AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
+            WHEN regexp_full_match(p.booked_text, '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?')
+                THEN timezone('UTC', timezone($timezone, try_cast(p.booked_text AS TIMESTAMP)))
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
                 THEN try_cast(regexp_replace(p.booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')

@@ -8,10 +8,18 @@
 -- One ledger row books an order (`booking` = 1); any later row for the same order, or a repeat
 -- of an entry id, is a duplicate ledger entry and is reported, not matched.
 CREATE OR REPLACE TEMP TABLE matches AS
-WITH entries AS (
-    SELECT line, entry_id, order_id, reference,
-        row_number() OVER (PARTITION BY entry_id ORDER BY line) AS entry_rank
+WITH repeated_entry_ids AS (
+    SELECT entry_id FROM ledger GROUP BY entry_id HAVING count(*) > 1
+),
+repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones is slow
+    SELECT line, row_number() OVER (PARTITION BY entry_id ORDER BY line) AS entry_rank
     FROM ledger
+    SEMI JOIN repeated_entry_ids USING (entry_id)
+),
+entries AS (
+    SELECT l.line, l.entry_id, l.order_id, l.reference, coalesce(r.entry_rank, 1) AS entry_rank
+    FROM ledger AS l
+    LEFT JOIN repeats AS r USING (line)
 ),
 by_order_id AS (
     SELECT e.line, o.order_id, 'order_id' AS match_method
@@ -32,20 +40,27 @@ found AS (
     SELECT * FROM by_order_id
     UNION ALL
     SELECT * FROM by_reference
+),
+booked_twice AS (
+    SELECT order_id FROM found GROUP BY order_id HAVING count(*) > 1
+),
+bookings AS (
+    SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS booking
+    FROM found
+    SEMI JOIN booked_twice USING (order_id)
 )
 SELECT
     e.line,
     e.entry_rank,
     f.order_id,
     f.match_method,
-    CASE WHEN f.order_id IS NOT NULL
-        THEN row_number() OVER (PARTITION BY f.order_id ORDER BY e.line)
-    END AS booking
+    CASE WHEN f.order_id IS NOT NULL THEN coalesce(b.booking, 1) END AS booking
 FROM entries AS e
-LEFT JOIN found AS f USING (line);
+LEFT JOIN found AS f USING (line)
+LEFT JOIN bookings AS b USING (line);
 
--- Matched pairs: the booking ledger row beside its Starship order.
-CREATE OR REPLACE TEMP VIEW pairs AS
+-- Matched pairs: the booking ledger row beside its Starship order (kept: three checks read it).
+CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT
     l.line,
     l.entry_id,
