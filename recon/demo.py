@@ -10,6 +10,7 @@ The report joins this run when it lands.
 from __future__ import annotations
 
 import shutil
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from recon.extract import Extractor, ExtractResult
 from recon.lake import Lake
 from recon.money import format_amount
 from recon.resources import resource_dir
-from recon.sandbox.scenario import DEFAULT_DATE, LEDGER_COLUMNS, LEDGER_STATUS_MAP, Scenario
+from recon.sandbox.scenario import DEFAULT_DATE, Scenario
 from recon.sandbox.scenario import generate as generate_scenario
 from recon.sandbox.server import Sandbox
 from recon.starship.client import StarshipClient
@@ -61,21 +62,9 @@ class DemoResult:
 
 
 def demo_config(out_dir: Path, base_url: str) -> config.Config:
-    """The configuration the demo runs with: the sandbox, and the fixture ledger's columns."""
-    return config.from_dict(
-        {
-            "starship": {"base_url": base_url, "page_size": 50},
-            "storage": {"data_dir": str(out_dir / "var")},
-            "ledger": {
-                "path": str(out_dir / "ledger-{date}.csv"),
-                "timezone": "Europe/Berlin",
-                "columns": LEDGER_COLUMNS,
-                "status_map": LEDGER_STATUS_MAP,
-            },
-            "checks": {"low_wallet_balance": {"USD": "1000.00", "KWD": "1000.000"}},
-            "report": {"out_dir": str(out_dir / "reports")},
-        }
-    )
+    """The configuration the demo runs with: DEMO_TOML, as if read from `out_dir/recon.toml`."""
+    text = DEMO_TOML.format(base_url=base_url)
+    return config.from_dict(tomllib.loads(text), source=out_dir / "recon.toml")
 
 
 def run_demo(out_dir: Path) -> DemoResult:
@@ -96,7 +85,7 @@ def run_demo(out_dir: Path) -> DemoResult:
         extraction = extractor.run(scenario.date)
     config_file = out_dir / "recon.toml"
     config_file.write_text(DEMO_TOML.format(base_url=sandbox.base_url), encoding="utf-8")
-    night = pipeline.diff(config.load(config_file), scenario.date)
+    night = pipeline.diff(settings, scenario.date)
     return DemoResult(
         sandbox.base_url,
         scenario,
@@ -109,6 +98,8 @@ def run_demo(out_dir: Path) -> DemoResult:
     )
 
 
+# The sandbox scenario's ledger settings (recon.sandbox.scenario: LEDGER_COLUMNS,
+# LEDGER_STATUS_MAP, LEDGER_TIMEZONE, LOW_WALLET_FLOORS); a test holds the two together.
 DEMO_TOML = """\
 # What `recon demo` ran with. The sandbox it extracted from is gone, so `recon extract` will
 # not reach it; `recon diff --date 2026-04-14` and `recon breaks` work on what is here.

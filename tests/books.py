@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from recon import config
 from recon.lake import Lake
-from recon.money import format_amount, quantum
+from recon.money import quantum
 
 CURRENCIES = {"USD": "10.00", "EUR": "25.00", "JPY": "3000", "KWD": "5.000"}
 LOOKBACK = 3
@@ -361,9 +361,6 @@ class Books:
             chain.append((txn, balances[txn.currency]))
         return chain
 
-    def copy(self) -> Books:
-        return replace(self)
-
 
 def _order_row(order: Order) -> dict[str, object]:
     delivered = order.quantity if order.status == "DELIVERED" else 0
@@ -409,7 +406,3 @@ def _publish(lake: Lake, dataset: str, day: date, rows: list[dict[str, object]])
             for batch in table.to_batches():
                 staging.write(batch)
         lake.publish(staging, dataset, day, {"dataset": dataset, "complete": True})
-
-
-def money(amount: Decimal, currency: str) -> str:
-    return format_amount(amount, currency)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon import pipeline
+from recon import config, pipeline
 from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
 from recon.errors import InputError
-from recon.money import format_amount
+from recon.money import format_amount, quantum
+from recon.sandbox import scenario
 from tests.books import PLANTS, Books
 from tests.test_scenario import FIXTURES
 
@@ -55,9 +57,20 @@ def demo_night(tmp_path_factory: pytest.TempPathFactory) -> pipeline.Night:
     folder = tmp_path_factory.mktemp("demo")
     result = run_demo(folder)
     assert result.night.findings.equals(
-        pipeline.diff(demo_config(folder, result.base_url), D).findings
-    )  # the demo's own recon.toml and the library's demo_config agree
+        pipeline.diff(config.load(result.config_file), D).findings
+    )  # the recon.toml the demo leaves behind diffs the same
     return result.night
+
+
+def test_the_demo_configuration_is_the_scenarios() -> None:
+    settings = demo_config(Path("/tmp/demo"), "http://127.0.0.1:1/api/v1")
+    assert settings.ledger.columns == scenario.LEDGER_COLUMNS
+    assert settings.ledger.status_map == scenario.LEDGER_STATUS_MAP
+    assert settings.ledger.timezone == scenario.LEDGER_TIMEZONE
+    assert settings.checks.low_wallet_balance == {
+        currency: Decimal(floor) for currency, floor in scenario.LOW_WALLET_FLOORS.items()
+    }
+    assert settings.storage.data_dir == Path("/tmp/demo/var")
 
 
 # -- the fixture's answer key ---------------------------------------------------------------------
@@ -180,17 +193,11 @@ def test_minor_units_of_jpy_and_kwd(tmp_path: Path, currencies: tuple[str, ...])
 def test_one_minor_unit_within_a_tolerance_is_not_a_break(tmp_path: Path) -> None:
     books = Books.clean(3, D, 15, currencies=("USD",))
     order = books.fresh()
-    books.row_of(order)["amount"] = str(order.total + 1 * books_quantum("USD"))
+    books.row_of(order)["amount"] = str(order.total + quantum("USD"))
     settings_ = books.write(tmp_path)
     assert found_keys(pipeline.diff(settings_, D)) == {("amount_mismatch", order.order_id)}
     settings_.checks.tolerance_minor_units["USD"] = 1
     assert found_keys(pipeline.diff(settings_, D)) == set()
-
-
-def books_quantum(currency: str) -> Any:
-    from recon.money import quantum
-
-    return quantum(currency)
 
 
 def test_an_empty_ledger_reports_every_order_of_the_day(tmp_path: Path) -> None:
