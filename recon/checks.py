@@ -32,7 +32,7 @@ from recon.config import Config
 from recon.errors import InputError, ReconError
 from recon.lake import PART, Lake
 from recon.money import quantum
-from recon.resources import resource_dir
+from recon.resources import resource_dir, sql_literal, sql_text
 
 # The vocabulary of the `check` column (design.md), in the order reports list them.
 SEVERITY: dict[str, str] = {
@@ -158,8 +158,8 @@ def run(
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns})")
-    for check, path in check_files().items():
-        sql = path.read_text(encoding="utf-8").strip().rstrip(";")
+    for check in check_files():
+        sql = sql_text(f"checks/{check}.sql")
         con.execute(
             f"INSERT INTO findings BY NAME SELECT '{check}' AS \"check\", "
             f"'{SEVERITY[check]}' AS severity, * FROM ({sql})",
@@ -180,6 +180,10 @@ def run(
 # -- the inputs ---------------------------------------------------------------------------------
 
 
+def _parquet(paths: list[Path]) -> str:
+    return "read_parquet([" + ", ".join(sql_literal(str(p)) for p in paths) + "])"
+
+
 def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
     """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
     exactly the rows created on D). False if a partition read was left incomplete."""
@@ -192,17 +196,13 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
             )
         parts = _partitions_up_to(lake, dataset, day)
         complete &= all((lake.manifest(dataset, d) or {}).get("complete", True) for d in parts)
-        everything = _list_literal([str(lake.part(dataset, d)) for d in parts])
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM read_parquet({everything})"
-        )
-        today = _list_literal([str(lake.part(dataset, day))])
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM read_parquet({today})"
-        )
+        everything = _parquet([lake.part(dataset, d) for d in parts])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}")
+        today = _parquet([lake.part(dataset, day)])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
     wallets = lake.part("wallets", day)
     source = (
-        f"read_parquet({_list_literal([str(wallets)])})"
+        _parquet([wallets])
         if wallets.exists()
         else "(SELECT NULL::VARCHAR AS currency, NULL::DECIMAL(18, 4) AS balance, "
         "NULL::VARCHAR AS trace_id WHERE false)"
@@ -263,8 +263,7 @@ def _reference_tables(
 
 def execute_script(con: duckdb.DuckDBPyConnection, name: str, scope: Scope) -> None:
     """Run a file of `;`-separated statements, binding what each statement names."""
-    text = (resource_dir("sql") / name).read_text(encoding="utf-8")
-    for statement in _statements(text):
+    for statement in _statements(sql_text(name)):
         con.execute(statement, _parameters(statement, scope))
 
 
@@ -288,11 +287,6 @@ def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[st
     if missing:
         raise ReconError(f"SQL uses parameters recon does not provide: {sorted(missing)}")
     return {name: available[name] for name in wanted}
-
-
-def _list_literal(paths: list[str]) -> str:
-    # Views cannot take bound parameters: the lake's own paths are quoted as literals.
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 # -- conservation ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from recon.checks import CARRIED_CHECKS, Diff
 from recon.errors import InputError, ReconError
-from recon.resources import resource_dir
+from recon.resources import sql_text
 
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
 ACTIONS = ("ack", "snooze", "reopen")
@@ -50,7 +50,7 @@ class History:
             ) from None
         try:
             con.execute("SET TimeZone = 'UTC'")
-            con.execute(_sql("history/schema.sql"))
+            con.execute(sql_text("history/schema.sql"))
             yield con
         finally:
             con.close()
@@ -63,7 +63,7 @@ class History:
             return []
         with self.connect() as con:
             rows = con.execute(
-                f'SELECT "check", order_id FROM ({_sql("history/open_before.sql")}) '
+                f'SELECT "check", order_id FROM ({sql_text("history/open_before.sql")}) '
                 'WHERE "check" IN (SELECT unnest($checks)) AND order_id IS NOT NULL',
                 {"day": day, "checks": list(CARRIED_CHECKS)},
             ).fetchall()
@@ -91,7 +91,7 @@ class History:
                 )
                 con.execute(
                     "INSERT INTO resolutions SELECT $day, break_id "
-                    f"FROM ({_sql('history/open_before.sql')}) "
+                    f"FROM ({sql_text('history/open_before.sql')}) "
                     'WHERE "check" IN (SELECT unnest($checks)) AND break_id NOT IN '
                     "(SELECT break_id FROM findings WHERE run_date = $day)",
                     {"day": day, "checks": list(NIGHTLY_CHECKS)},
@@ -117,7 +117,7 @@ class History:
         """`day`'s findings with state, first_seen, age_hours and the analyst's note."""
         with self.connect() as con:
             return con.sql(
-                f'SELECT * FROM ({_sql("history/states.sql")}) ORDER BY "check", key',
+                f'SELECT * FROM ({sql_text("history/states.sql")}) ORDER BY "check", key',
                 params=_day_parameters(day),
             ).to_arrow_table()
 
@@ -127,7 +127,7 @@ class History:
             return _dicts(
                 con.execute(
                     "SELECT f.* FROM resolutions AS r "
-                    f"JOIN ({_sql('history/open_before.sql')}) AS f USING (break_id) "
+                    f"JOIN ({sql_text('history/open_before.sql')}) AS f USING (break_id) "
                     'WHERE r.run_date = $day ORDER BY f."check", f.key',
                     {"day": day},
                 )
@@ -141,7 +141,7 @@ class History:
             return _dicts(
                 con.execute(
                     f"""
-                    WITH open AS ({_sql("history/open_before.sql")}),
+                    WITH open AS ({sql_text("history/open_before.sql")}),
                     first AS (
                         SELECT break_id, min(run_date) AS first_seen FROM findings
                         GROUP BY break_id
@@ -233,7 +233,3 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _sql(name: str) -> str:
-    return (resource_dir("sql") / name).read_text(encoding="utf-8").strip().rstrip(";")

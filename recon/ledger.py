@@ -32,7 +32,7 @@ from iso4217 import Currency
 
 from recon.config import LedgerConfig
 from recon.errors import InputError
-from recon.resources import resource_dir
+from recon.resources import sql_literal, sql_text
 
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
 CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
@@ -72,7 +72,7 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
             con, path, ledger.columns
         )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {_sql('ingest/ledger.sql')}",
+            f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {sql_text('ingest/ledger.sql')}",
             {"timezone": ledger.timezone},
         )
     except duckdb.Error as exc:
@@ -82,7 +82,8 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         "SELECT * EXCLUDE (reason, raw) FROM ledger_rows WHERE reason IS NULL"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW quarantine AS SELECT {_literal(path)} AS source, line, "
+        "CREATE OR REPLACE TEMP VIEW quarantine AS "
+        f"SELECT {sql_literal(str(path))} AS source, line, "
         "coalesce(entry_id, '') AS entry_id, reason, raw FROM ledger_rows WHERE reason IS NOT NULL"
     )
     [(rows, quarantined)] = con.sql("SELECT count(*), count(reason) FROM ledger_rows").fetchall()
@@ -122,7 +123,7 @@ def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
     _require_columns(path, header, columns)
-    source = f"read_csv({_literal(path)}, header = true, all_varchar = true)"
+    source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
     # row_number() follows the file's order (DuckDB preserves insertion order on a scan)
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT row_number() OVER () + 1 AS line, "
@@ -145,7 +146,7 @@ def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str,
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT file_row_number + 1 AS line, "
         f"{_text_columns(columns, decimal_amount=pa.types.is_decimal(amount))} "
-        f"FROM read_parquet({_literal(path)}, file_row_number = true)"
+        f"FROM read_parquet({sql_literal(str(path))}, file_row_number = true)"
     )
 
 
@@ -214,20 +215,11 @@ def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> s
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_sql("setup/macros.sql"))
+    con.execute(sql_text("setup/macros.sql"))
 
 
 def _identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(path: Path) -> str:
-    # Table functions in a view cannot take bound parameters: quote the path as a literal.
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _sql(name: str) -> str:
-    return (resource_dir("sql") / name).read_text(encoding="utf-8")
 
 
 def _first_line(exc: Exception) -> str:

@@ -23,3 +23,14 @@ def resource_dir(name: str) -> Path:
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"recon's {name} folder is missing from this installation")
+
+
+def sql_text(name: str) -> str:
+    """The text of `sql/<name>`, without the trailing `;`, ready to embed or execute."""
+    return (resource_dir("sql") / name).read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def sql_literal(value: str) -> str:
+    """`value` as a SQL string literal. Only for what cannot be bound: a view's table-function
+    arguments (the lake's own paths, the ledger export's path)."""
+    return "'" + value.replace("'", "''") + "'"
