@@ -128,14 +128,15 @@ def serve(orders: int, page_size: int, port: int) -> None:
 # -- the parent ---------------------------------------------------------------------------------
 
 
-def _child(*args: str) -> dict[str, Any]:
+def child(*args: str, module: str = "recon.bench") -> dict[str, Any]:
+    """Run `python -m module *args` and return the JSON figures it prints last."""
     done = subprocess.run(
-        [sys.executable, "-m", "recon.bench", *args], check=True, capture_output=True, text=True
+        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     seconds = statistics.median(run["seconds"] for run in runs)
     rows = runs[0]["rows"]
     return {
@@ -195,9 +196,9 @@ def bench_extract(
         for number in range(repeat):
             say(f"parse+write, run {number + 1} of {repeat}")
             runs.append(
-                _child("parse-write", str(work / "pages.ndjson"), str(work / f"lake-pw-{number}"))
+                child("parse-write", str(work / "pages.ndjson"), str(work / f"lake-pw-{number}"))
             )
-        parse_write = _summary(runs)
+        parse_write = summary(runs)
         e2e = alone = None
         if end_to_end:
             e2e, alone = _bench_served(orders, page_size, repeat, work, say)
@@ -230,9 +231,9 @@ def _bench_served(
         e2e, alone = [], []
         for number in range(repeat):
             say(f"end to end, run {number + 1} of {repeat}")
-            e2e.append(_child("end-to-end", base, str(page_size), str(work / f"e2e-{number}")))
-            alone.append(_child("fetch-only", base, str(page_size)))
-        return _summary(e2e), _summary(alone)
+            e2e.append(child("end-to-end", base, str(page_size), str(work / f"e2e-{number}")))
+            alone.append(child("fetch-only", base, str(page_size)))
+        return summary(e2e), summary(alone)
     finally:
         server.terminate()
         server.wait()

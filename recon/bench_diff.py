@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+from recon.bench import child, peak_rss_mb, summary
 
 DAY = date(2026, 4, 14)
 COMPARED = (
@@ -164,7 +164,6 @@ def write_books(folder: Path, orders: int) -> Path:
 
 def measure_recon(config_file: Path) -> dict[str, Any]:
     from recon import config, pipeline
-    from recon.bench import peak_rss_mb
 
     settings = config.load(config_file)
     started = time.perf_counter()
@@ -182,8 +181,6 @@ def measure_recon(config_file: Path) -> dict[str, Any]:
 def measure_pandas(config_file: Path) -> dict[str, Any]:
     """The checks as a pandas user writes them, on the same Parquet files."""
     import pandas as pd
-
-    from recon.bench import peak_rss_mb
 
     folder = config_file.parent
     started = time.perf_counter()
@@ -261,28 +258,6 @@ class DiffBench:
         return lines
 
 
-def _child(stage: str, config_file: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "recon.bench_diff", stage, str(config_file)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    seconds = statistics.median(run["seconds"] for run in runs)
-    return {
-        "rows": runs[0]["rows"],
-        "median_seconds": round(seconds, 3),
-        "rows_per_second": round(runs[0]["rows"] / seconds),
-        "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs), 1),
-        "runs": len(runs),
-        "counts": runs[0]["counts"],
-    }
-
-
 def bench_diff(
     orders: int, repeat: int = 3, baseline: bool = True, progress: Any = None
 ) -> DiffBench:
@@ -293,11 +268,17 @@ def bench_diff(
         recon_runs, pandas_runs = [], []
         for number in range(repeat):
             say(f"recon, run {number + 1} of {repeat}")
-            recon_runs.append(_child("recon", config_file))
+            recon_runs.append(child("recon", str(config_file), module="recon.bench_diff"))
             if baseline:
                 say(f"pandas, run {number + 1} of {repeat}")
-                pandas_runs.append(_child("pandas", config_file))
-    return DiffBench(orders, _summary(recon_runs), _summary(pandas_runs) if baseline else None)
+                pandas_runs.append(child("pandas", str(config_file), module="recon.bench_diff"))
+    return DiffBench(
+        orders, _with_counts(recon_runs), _with_counts(pandas_runs) if baseline else None
+    )
+
+
+def _with_counts(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**summary(runs), "counts": runs[0]["counts"]}
 
 
 def main(argv: list[str]) -> None:
