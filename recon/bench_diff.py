@@ -248,7 +248,7 @@ class DiffBench:
         if self.pandas:
             lines.append(row("pandas", self.pandas))
             ratio = self.pandas["median_seconds"] / self.recon["median_seconds"]
-            lines.append(f"  recon is {ratio:.1f}x faster than the pandas baseline")
+            lines.append(f"  pandas takes {ratio:.1f}x recon's time (above 1: recon is faster)")
             lines.append(
                 "  findings agree on " + ", ".join(COMPARED)
                 if self.agree
