@@ -129,13 +129,12 @@ def diff(day: date, config_path: Path) -> None:
 @click.pass_context
 def breaks(ctx: click.Context, config_path: Path) -> None:
     """List open breaks across nights; acknowledge, snooze or reopen one."""
-    from recon import config, pipeline
     from recon.money import amount_text
 
     ctx.obj = config_path  # loaded by the subcommand, after click has handled --help
     if ctx.invoked_subcommand is not None:
         return
-    rows = pipeline.history_of(config.load(config_path)).open_breaks()
+    rows = _history(config_path).open_breaks()
     if not rows:
         click.echo("no open breaks")
         return

@@ -18,14 +18,14 @@ import contextlib
 import getpass
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from recon.checks import CARRIED_CHECKS, Diff
+from recon.checks import CARRIED_CHECKS, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_text
 
@@ -216,7 +216,7 @@ class History:
 
 
 def _day_parameters(day: date) -> dict[str, Any]:
-    return {"day": day, "day_end": datetime.combine(day + timedelta(days=1), datetime.min.time())}
+    return {"day": day, "day_end": _naive(Scope(day, 0).day_end)}
 
 
 def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ night.exit_code   # 0 the books agree, 1 unexplained breaks at error severity
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -57,16 +58,13 @@ class Night:
             lines.append("  INCOMPLETE: a partition read was not extracted completely")
         if not states:
             lines.append("  the books agree: no findings")
+        by_state = Counter(zip(self.findings.column("check").to_pylist(), states, strict=True))
         for check, count in self.diff.by_check().items():
             if count:
-                mine = [
-                    s
-                    for s, name in zip(
-                        states, self.findings.column("check").to_pylist(), strict=True
-                    )
-                    if name == check
-                ]
-                kinds = ", ".join(f"{mine.count(s)} {s}" for s in sorted(set(mine)))
+                kinds = ", ".join(
+                    f"{by_state[check, state]} {state}"
+                    for state in sorted({s for c, s in by_state if c == check})
+                )
                 lines.append(f"  {check:<24} {count:>6}  ({kinds})")
         if self.resolved:
             lines.append(f"  resolved since the night before: {len(self.resolved)}")
