@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
 .DEFAULT_GOAL := test
-.PHONY: demo test lint format fixtures clean help
+.PHONY: demo test lint format fixtures clean help browser
 
 help:
 	@echo "make demo      set up, then run recon end to end against the bundled sandbox"
@@ -34,8 +34,17 @@ lint: $(READY)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# The report is tested in a real headless browser: Debian's chromium, installed here when it is
+# missing (the tests look for it on PATH or in $$RECON_CHROMIUM).
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -n "$$RECON_CHROMIUM" ] \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+			&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+		|| { echo "the report tests need chromium: apt-get install chromium (as root)"; exit 1; }
 
 format: $(READY)
 	$(BIN)/ruff check --fix --select I .

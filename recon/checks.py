@@ -118,12 +118,53 @@ class Diff:
     ledger: ledger.LedgerLoad
     counts: dict[str, int] = field(default_factory=dict)
     complete: bool = True  # every partition the diff read was extracted completely
+    totals: list[dict[str, Any]] = field(default_factory=list)  # per currency (report/totals.sql)
 
     def by_check(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITY, 0)
         for check in self.findings.column("check").to_pylist():
             counts[check] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class CheckText:
+    """What a check catches, why it matters and what to do: its SQL file's header."""
+
+    summary: str
+    why: str
+    action: str
+
+
+# starship_reported_drift has no rule file: its findings come from Starship's own report.
+_REPORTED_DRIFT = CheckText(
+    "Starship's own daily reconciliation flags this allocation.",
+    "Starship compared its allocations with its vendors' records and found them apart.",
+    "Quote the allocation's fingerprint and the trace id in a ticket with Starship.",
+)
+
+
+def describe(check: str) -> CheckText:
+    """The header of `sql/checks/<check>.sql`: `-- name (severity): summary`, then a paragraph
+    with `Why it matters:` and `What to do:`. The report shows it beside the check's rows."""
+    files = check_files()
+    if check not in files:
+        if check == "starship_reported_drift":
+            return _REPORTED_DRIFT
+        raise ReconError(f"no rule file for check {check!r}")
+    paragraphs: list[list[str]] = [[]]
+    for line in files[check].read_text(encoding="utf-8").splitlines():
+        if not line.startswith("--"):
+            break
+        text = line.removeprefix("--").strip()
+        if text:
+            paragraphs[-1].append(text)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    title = " ".join(paragraphs[0])
+    body = " ".join(paragraphs[1]) if len(paragraphs) > 1 else ""
+    why, _, action = body.removeprefix("Why it matters:").partition("What to do:")
+    return CheckText(title.partition(": ")[2].strip(), why.strip(), action.strip())
 
 
 def check_files() -> dict[str, Path]:
@@ -174,7 +215,8 @@ def run(
         .cast(FINDING_SCHEMA)
     )
     quarantine = con.sql("SELECT * FROM quarantine ORDER BY line").to_arrow_table()
-    return Diff(day, findings, quarantine, ingest, counts, complete)
+    totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
+    return Diff(day, findings, quarantine, ingest, counts, complete, totals)
 
 
 # -- the inputs ---------------------------------------------------------------------------------

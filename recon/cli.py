@@ -124,6 +124,66 @@ def diff(day: date, config_path: Path) -> None:
     sys.exit(night.exit_code)
 
 
+@cli.command()
+@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@config_option
+def report(day: date, config_path: Path) -> None:
+    """Write a date's report (HTML, CSV, JSON) from its recorded diff.
+
+    Exit code 0 when the books agree, 1 when they do not.
+    """
+    from recon import config, pipeline
+
+    model, files = pipeline.report(config.load(config_path), day)
+    click.echo(f"{model.verdict}\nreport: {files.html}")
+    sys.exit(model.exit_code)
+
+
+@cli.command()
+@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@config_option
+def email(day: date, config_path: Path) -> None:
+    """E-mail a date's written report to the [email] recipients."""
+    from recon import config, pipeline
+
+    recipients = pipeline.email(config.load(config_path), day)
+    click.echo(f"sent the report of {day} to {', '.join(recipients)}")
+
+
+@cli.command()
+@click.option(
+    "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
+)
+@click.option(
+    "--email/--no-email",
+    "send",
+    default=True,
+    show_default=True,
+    help="E-mail the report when [email] is configured.",
+)
+@config_option
+def run(day: date | None, send: bool, config_path: Path) -> None:
+    """Extract, diff, report and e-mail a date: the nightly job.
+
+    Exit code 0 when the books agree, 1 when they do not, 2 when the run failed.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from recon import config, pipeline
+
+    settings = config.load(config_path)
+    day = day or datetime.now(UTC).date() - timedelta(days=1)
+    progress = progress_line()
+    try:
+        done = pipeline.run(settings, day, progress=progress, send=send)
+    finally:
+        if progress:
+            progress.done()
+    for line in done.lines():
+        click.echo(line)
+    sys.exit(done.exit_code)
+
+
 @cli.group(invoke_without_command=True)
 @config_option
 @click.pass_context

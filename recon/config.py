@@ -89,6 +89,9 @@ class EmailConfig:
     password_env: str = "RECON_SMTP_PASSWORD"
     sender: str = "recon@example.com"  # `from` in the file (a Python keyword)
     to: list[str] = field(default_factory=list)
+    ca_file: Path | None = None  # a private CA's certificate, for a relay inside the company
+    timeout_seconds: float = 30.0
+    attempts: int = 3  # a transient failure (4xx, a dropped connection) is tried again
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
         if not isinstance(value, str):
             raise wrong("a string")
         return value
-    if hint is Path:
+    if hint in (Path, Path | None):
         if not isinstance(value, str) or not value:
             raise wrong("a path (a string)")
         path = Path(value).expanduser()
@@ -271,7 +274,11 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}: [{name}] {key} must be one of {', '.join(choices)}, not {values[key]!r}"
             )
-    positive = {"starship": ("page_size", "max_attempts"), "checks": ("stuck_pending_hours",)}
+    positive = {
+        "starship": ("page_size", "max_attempts"),
+        "checks": ("stuck_pending_hours",),
+        "email": ("attempts", "smtp_port"),
+    }
     for key in positive.get(name, ()):
         if key in values and values[key] < 1:
             raise ConfigError(f"{where}: [{name}] {key} must be at least 1")
@@ -285,6 +292,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             "read_timeout_seconds",
         ),
         "checks": ("grace_minutes",),
+        "email": ("timeout_seconds",),
     }
     for key in non_negative.get(name, ()):
         if key in values and values[key] < 0:

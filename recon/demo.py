@@ -4,7 +4,7 @@ It starts the sandbox on a free loopback port, extracts the scenario date (and i
 window) into a Parquet lake under the demo folder, lays the partner's ledger export and the
 answer key beside it, and diffs the date into the break history. It also writes the
 `recon.toml` it ran with, so `recon diff` and `recon breaks` can be tried on the result.
-The report joins this run when it lands.
+Then it writes the report (HTML, CSV, JSON) and prints where it is; nothing is e-mailed.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class DemoResult:
     answer_key: Path
     config_file: Path
     night: pipeline.Night
+    report: Path
 
     def lines(self) -> list[str]:
         d = self.scenario.date.isoformat()
@@ -52,8 +53,9 @@ class DemoResult:
             f"  answer key ({findings} planted findings): {self.answer_key}",
             *self.night.summary(),
             f"  break history: {self.night_history}",
+            f"report: {self.report}",
+            "  and discrepancies.csv, summary.json, quarantine.csv beside it",
             f"Try: recon breaks --config {self.config_file}",
-            "The report (HTML, CSV, JSON) is not built yet.",
         ]
 
     @property
@@ -86,6 +88,7 @@ def run_demo(out_dir: Path) -> DemoResult:
     config_file = out_dir / "recon.toml"
     config_file.write_text(DEMO_TOML.format(base_url=sandbox.base_url), encoding="utf-8")
     night = pipeline.diff(settings, scenario.date)
+    _, files = pipeline.report(settings, scenario.date)
     return DemoResult(
         sandbox.base_url,
         scenario,
@@ -95,6 +98,7 @@ def run_demo(out_dir: Path) -> DemoResult:
         copied[1],
         config_file,
         night,
+        files.html,
     )
 
 

@@ -19,6 +19,7 @@ import getpass
 import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from recon.resources import sql_text
 
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
 ACTIONS = ("ack", "snooze", "reopen")
+EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
 _FOREVER = date(9999, 12, 31)
 
 
@@ -51,6 +53,7 @@ class History:
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(sql_text("history/schema.sql"))
+            con.execute(sql_text("report/drift.sql"))
             yield con
         finally:
             con.close()
@@ -97,8 +100,9 @@ class History:
                     {"day": day, "checks": list(NIGHTLY_CHECKS)},
                 )
                 con.execute(
-                    "INSERT INTO runs VALUES "
-                    "($day, $started, $finished, $complete, $counts, $path)",
+                    "INSERT INTO runs BY NAME SELECT $day AS run_date, $started AS started_at, "
+                    "$finished AS finished_at, $complete AS complete, $counts AS counts, "
+                    "$path AS ledger_path, $totals AS totals",
                     {
                         "day": day,
                         "started": _naive(started_at),
@@ -106,6 +110,7 @@ class History:
                         "complete": diff.complete,
                         "counts": json.dumps(diff.counts, sort_keys=True),
                         "path": str(diff.ledger.path),
+                        "totals": json.dumps(diff.totals, default=str),
                     },
                 )
                 con.execute("COMMIT")
@@ -114,12 +119,77 @@ class History:
                 raise
 
     def findings(self, day: date) -> pa.Table:
-        """`day`'s findings with state, first_seen, age_hours and the analyst's note."""
+        """`day`'s findings with state, first_seen, age_hours, the analyst's note, and the
+        drift and money at risk each one stands for (report/drift.sql)."""
         with self.connect() as con:
             return con.sql(
-                f'SELECT * FROM ({sql_text("history/states.sql")}) ORDER BY "check", key',
+                "SELECT *, "
+                'drift("check", delta, starship_amount, ledger_amount) AS drift, '
+                'at_risk("check", delta, starship_amount, ledger_amount) AS at_risk '
+                f'FROM ({sql_text("history/states.sql")}) ORDER BY "check", key',
                 params=_day_parameters(day),
             ).to_arrow_table()
+
+    def run(self, day: date) -> dict[str, Any] | None:
+        """The record of `day`'s latest diff: when, complete or not, counts and totals."""
+        if not self.path.exists():
+            return None
+        with self.connect() as con:
+            rows = _dicts(con.execute("SELECT * FROM runs WHERE run_date = $day", {"day": day}))
+        if not rows:
+            return None
+        run = rows[0]
+        run["counts"] = json.loads(run["counts"] or "{}")
+        run["totals"] = json.loads(run["totals"] or "[]", parse_float=Decimal)
+        return run
+
+    def quarantine(self, day: date) -> list[dict[str, Any]]:
+        """The input rows `day` could not use, in file order."""
+        with self.connect() as con:
+            return _dicts(
+                con.execute(
+                    "SELECT source, line, entry_id, reason, raw FROM quarantine "
+                    "WHERE run_date = $day ORDER BY source, line",
+                    {"day": day},
+                )
+            )
+
+    def trend(self, day: date, nights: int = 14) -> list[dict[str, Any]]:
+        """The last `nights` diffed dates up to `day`, oldest first: findings per severity
+        and the net drift per currency ({currency: Decimal}) each night found."""
+        with self.connect() as con:
+            rows = _dicts(
+                con.execute(
+                    """
+                    WITH nights AS (
+                        SELECT run_date FROM runs WHERE run_date <= $day
+                        ORDER BY run_date DESC LIMIT $nights
+                    ),
+                    per_currency AS (
+                        SELECT run_date, currency,
+                            sum(drift("check", delta, starship_amount, ledger_amount)) AS net
+                        FROM findings
+                        WHERE run_date IN (SELECT run_date FROM nights) AND currency IS NOT NULL
+                        GROUP BY ALL
+                        HAVING net IS NOT NULL
+                    )
+                    SELECT
+                        n.run_date,
+                        (SELECT count(*) FROM findings AS f
+                            WHERE f.run_date = n.run_date AND f.severity = 'error') AS errors,
+                        (SELECT count(*) FROM findings AS f
+                            WHERE f.run_date = n.run_date AND f.severity = 'warning') AS warnings,
+                        (SELECT map(list(currency ORDER BY currency), list(net ORDER BY currency))
+                            FROM per_currency AS p WHERE p.run_date = n.run_date) AS drift
+                    FROM nights AS n
+                    ORDER BY n.run_date
+                    """,
+                    {"day": day, "nights": nights},
+                )
+            )
+        for row in rows:
+            row["drift"] = dict(row["drift"] or {})
+        return rows
 
     def resolved(self, day: date) -> list[dict[str, Any]]:
         """The breaks `day` resolved, each as its last finding (with the night it was seen)."""

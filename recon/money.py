@@ -66,8 +66,12 @@ def format_amount(amount: Decimal, currency: str) -> str:
 
 
 def amount_text(amount: Decimal, currency: str | None) -> str:
-    """`format_amount` where the currency is known money; the plain number otherwise."""
+    """The amount with its currency's decimals, or with more where it has more (a ledger row
+    booked in another currency): for display, so it never rounds."""
     try:
-        return format_amount(amount, currency or "")
+        step = quantum(currency or "")
     except MoneyError:
-        return f"{amount.normalize():f}"
+        step = None
+    if step is not None and amount == amount.quantize(step):
+        return f"{amount.quantize(step):f}"
+    return f"{amount.normalize():f}"

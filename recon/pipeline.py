@@ -1,7 +1,10 @@
-"""The stages put together for one date: diff now; report, e-mail and run as they land.
+"""The stages put together for one date, each reading what the one before wrote to disk.
 
-night = pipeline.diff(config, date(2026, 4, 14))
-night.exit_code   # 0 the books agree, 1 unexplained breaks at error severity
+night = pipeline.diff(config, date(2026, 4, 14))     # ledger + lake -> recon.duckdb
+report, files = pipeline.report(config, day)         # recon.duckdb -> reports/D/
+pipeline.email(config, day)                          # reports/D/ -> the finance inbox
+done = pipeline.run(config, day)                     # extract, then all of the above
+done.exit_code   # 0 the books agree, 1 unexplained breaks at error severity
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from recon import checks
+from recon import checks, mail
+from recon import report as reports
 from recon.config import Config
-from recon.history import History
-
-EXPLAINED = ("expected", "acknowledged", "snoozed")
+from recon.extract import ExtractResult, Progress
+from recon.extract import extract as extract_lake
+from recon.history import EXPLAINED, History
 
 
 @dataclass
@@ -89,3 +93,57 @@ def diff(config: Config, day: date) -> Night:
         result = checks.run(con, config, day, carried=history.carried(day))
     history.record(result, started)
     return Night(result, history.findings(day), history.resolved(day))
+
+
+def report(config: Config, day: date) -> tuple[reports.Report, reports.ReportFiles]:
+    """Write D's report files from the break history (D must have been diffed)."""
+    model = reports.build(history_of(config), day)
+    return model, reports.write(model, config.report.out_dir)
+
+
+def email(config: Config, day: date) -> list[str]:
+    """Send D's written report to `[email] to`; the recipients. MailError if it fails."""
+    if config.email is None:
+        raise mail.MailError(
+            f"{config.source or 'the configuration'} has no [email] section: nothing to send to"
+        )
+    files = reports.ReportFiles(config.report.out_dir / day.isoformat())
+    mail.send(mail.compose(files, config.email), config.email)
+    return list(config.email.to)
+
+
+@dataclass
+class Run:
+    """One night of `recon run`: what each stage did."""
+
+    extraction: ExtractResult
+    night: Night
+    report: reports.Report
+    files: reports.ReportFiles
+    emailed_to: list[str]
+
+    @property
+    def exit_code(self) -> int:
+        return self.report.exit_code
+
+    def lines(self) -> list[str]:
+        sent = (
+            f"e-mailed to {', '.join(self.emailed_to)}"
+            if self.emailed_to
+            else "not e-mailed (no [email] section)"
+        )
+        return [
+            *self.extraction.summary(),
+            *self.night.summary(),
+            f"report: {self.files.html}",
+            f"  {self.report.verdict}; {sent}",
+        ]
+
+
+def run(config: Config, day: date, *, progress: Progress | None = None, send: bool = True) -> Run:
+    """Extract D, diff it, write its report and e-mail it when `[email]` is configured."""
+    extraction = extract_lake(config, day, progress=progress)
+    night = diff(config, day)
+    model, files = report(config, day)
+    emailed = email(config, day) if send and config.email is not None else []
+    return Run(extraction, night, model, files, emailed)

@@ -244,7 +244,7 @@ INVALID_CONFIGS = [
     ),
     pytest.param(
         '[email]\nsender = "x@example.com"\n',
-        "unknown key 'sender' in [email]; known keys: from, implicit_tls",
+        "unknown key 'sender' in [email]; known keys: attempts, ca_file, from, implicit_tls",
         id="email-attribute-name-is-not-a-file-key",
     ),
     pytest.param(

@@ -1,8 +1,8 @@
 -- unknown_status (info): a status, sub-status or transaction type recon does not know yet.
 --
 -- Why it matters: seed 004 says sub-statuses are added over time; treat an unknown one as
--- informational, never as an error. Recon keeps the row and carries on, but a person should
--- read the Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
+-- informational, never as an error. Recon keeps the row and carries on. What to do: read the
+-- Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
 --
 -- Scope: the orders and transactions of D.
 SELECT

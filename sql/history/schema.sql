@@ -9,6 +9,8 @@ CREATE TABLE IF NOT EXISTS runs (
     counts JSON,              -- input rows: matched, reported, quarantined
     ledger_path VARCHAR
 );
+-- Added after the first release: a history written before it gains the column empty.
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS totals JSON;  -- per currency (report/totals.sql)
 
 -- What each night found. A break's identity is its check and key; `break_id` is a short hash of
 -- both, stable across nights, which analysts type.

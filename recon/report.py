@@ -1,0 +1,473 @@
+"""Date D's report, from the break history: what a finance analyst reads at 8 am.
+
+    report = build(history, date(2026, 4, 14))   # the model: computed here, only formatted later
+    files = write(report, Path("reports"))        # reports/2026-04-14/, replaced atomically
+
+`D/` holds the design's output contract, `report.html` (the e-mail body), `discrepancies.csv`,
+`summary.json` and `quarantine.csv`, plus `report.txt`, the e-mail's plain-text part. The
+templates in `reports/templates/` only format: every figure is computed here. Partner
+references and API strings are hostile input, so HTML is autoescaped and every CSV text cell
+that a spreadsheet would read as a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from recon import __version__
+from recon.checks import SEVERITY, CheckText, describe
+from recon.errors import InputError
+from recon.history import EXPLAINED, History
+from recon.money import amount_text
+from recon.resources import resource_dir
+
+# discrepancies.csv: the contract's columns in its order; new ones go at the end, never between.
+CSV_COLUMNS = (
+    "check",
+    "severity",
+    "state",
+    "order_id",
+    "ledger_entry_id",
+    "reference",
+    "currency",
+    "starship_amount",
+    "ledger_amount",
+    "delta",
+    "starship_status",
+    "starship_sub_status",
+    "ledger_status",
+    "created_at",
+    "age_hours",
+    "first_seen",
+    "detail",
+    # added after the contract's first version
+    "break_id",
+    "transaction_id",
+    "line",
+    "trace_id",
+    "note",
+)
+QUARANTINE_COLUMNS = ("source", "line", "entry_id", "reason", "raw")
+MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
+
+# Gmail clips a message whose HTML passes 102 KB, hiding the rest behind a link; the report
+# keeps under this, showing fewer rows per check until it fits (the CSV has them all).
+EMAIL_BYTES = 100_000
+ROWS_PER_CHECK = (25, 10, 5, 3, 1, 0)
+TREND_NIGHTS = 14
+ALERT_CHECKS = ("stuck_pending", "low_wallet_balance")
+STATES = (
+    "new",
+    "persisting",
+    "expected",
+    "acknowledged",
+    "snoozed",
+)  # of a finding on D  # seed 000 asks for these alerts
+
+# OWASP's rule for CSV injection: a text cell starting with one of these is a formula to a
+# spreadsheet; a leading apostrophe makes it text again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Section:
+    """One check's open breaks, most money first; `shown` of them fit in the e-mail."""
+
+    check: str
+    severity: str
+    text: CheckText
+    rows: list[dict[str, Any]]
+    shown: int
+
+    @property
+    def more(self) -> int:
+        return len(self.rows) - self.shown
+
+
+@dataclass
+class Report:
+    day: date
+    run: dict[str, Any]  # History.run: counts, totals, complete, timings, ledger path
+    findings: list[dict[str, Any]]  # every finding of D, in reading order
+    resolved: list[dict[str, Any]]
+    quarantine: list[dict[str, Any]]
+    trend: list[dict[str, Any]]  # History.trend, oldest night first
+    generated_at: datetime
+
+    # -- the verdict --------------------------------------------------------------------------
+
+    @property
+    def open(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f["state"] not in EXPLAINED]
+
+    @property
+    def explained(self) -> list[dict[str, Any]]:
+        return [f for f in self.findings if f["state"] in EXPLAINED]
+
+    def unexplained(self, severity: str) -> int:
+        return sum(1 for f in self.open if f["severity"] == severity)
+
+    @property
+    def agree(self) -> bool:
+        return self.unexplained("error") == 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.agree else 1
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.run.get("complete", True))
+
+    @property
+    def net_drift(self) -> dict[str, Decimal]:
+        """Ledger minus Starship per currency, over the open breaks that move the books."""
+        return _sum_by_currency(self.open, "drift")
+
+    @property
+    def at_risk(self) -> dict[str, Decimal]:
+        return _sum_by_currency(self.open, "at_risk")
+
+    @property
+    def verdict(self) -> str:
+        """'Books agree', or 'N breaks, net drift USD -12.34, EUR 0.05'."""
+        errors, warnings = self.unexplained("error"), self.unexplained("warning")
+        if errors:
+            text = _plural(errors, "break")
+            drift = ", ".join(f"{c} {amount_text(v, c)}" for c, v in self.net_drift.items() if v)
+            if drift:
+                text += f", net drift {drift}"
+        else:
+            text = "Books agree"
+        if warnings:
+            text += f"; {_plural(warnings, 'warning')}"
+        if not self.complete:
+            text = "INCOMPLETE: " + text
+        return text
+
+    @property
+    def subject(self) -> str:
+        return f"recon {self.day}: {self.verdict}"
+
+    # -- what the report lists ----------------------------------------------------------------
+
+    def states(self) -> Counter[str]:
+        return Counter(f["state"] for f in self.findings)
+
+    def by_check(self) -> dict[str, Counter[str]]:
+        """{check: Counter of states}, every check of the vocabulary, in its order."""
+        counts: dict[str, Counter[str]] = {check: Counter() for check in SEVERITY}
+        for f in self.findings:
+            counts[f["check"]][f["state"]] += 1
+        return counts
+
+    def sections(self, rows_per_check: int) -> list[Section]:
+        """A section per check with open breaks; the alerts first, then the vocabulary's order."""
+        order = [*ALERT_CHECKS, *(c for c in SEVERITY if c not in ALERT_CHECKS)]
+        found = []
+        for check in order:
+            rows = [f for f in self.open if f["check"] == check]
+            if rows:
+                shown = min(len(rows), rows_per_check)
+                found.append(Section(check, SEVERITY[check], describe(check), rows, shown))
+        return found
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json: counts per check, matches, totals and drift per currency, inputs, run."""
+        counts = self.run.get("counts", {})
+        by_check = self.by_check()
+        drift, risk = self.net_drift, self.at_risk
+        currencies: dict[str, dict[str, Any]] = {}
+        for total in self.run.get("totals", []):
+            currency = total["currency"]
+            currencies[currency] = {
+                "starship_orders": int(total["starship_orders"] or 0),
+                "starship_total": _money(total["starship_total"], currency),
+                "ledger_entries": int(total["ledger_entries"] or 0),
+                "ledger_total": _money(total["ledger_total"], currency),
+            }
+        for currency in sorted({*currencies, *drift, *risk}):
+            entry = currencies.setdefault(currency, {})
+            entry["net_drift"] = _money(drift.get(currency, Decimal(0)), currency)
+            entry["at_risk"] = _money(risk.get(currency, Decimal(0)), currency)
+        return {
+            "date": self.day.isoformat(),
+            "verdict": self.verdict,
+            "agree": self.agree,
+            "exit_code": self.exit_code,
+            "complete": self.complete,
+            "breaks": self.unexplained("error"),
+            "warnings": self.unexplained("warning"),
+            "findings": len(self.findings),
+            "states": _all_states(self.states()),
+            "resolved": len(self.resolved),
+            "checks": {
+                check: {
+                    "severity": SEVERITY[check],
+                    "findings": sum(states.values()),
+                    **_all_states(states),
+                }
+                for check, states in by_check.items()
+            },
+            "matched": {
+                "ledger_rows": counts.get("ledger_matched", 0),
+                "starship_orders": counts.get("starship_matched", 0),
+            },
+            "inputs": {
+                "ledger_file": self.run.get("ledger_path"),
+                "ledger_rows": counts.get("ledger_rows", 0),
+                "ledger_reported": counts.get("ledger_reported", 0),
+                "quarantined": counts.get("quarantined", 0),
+                "starship_orders": counts.get("starship_orders", 0),
+                "starship_reported": counts.get("starship_reported", 0),
+            },
+            "currencies": dict(sorted(currencies.items())),
+            "run": {
+                "recon_version": __version__,
+                "diff_started_at": _instant(self.run.get("started_at")),
+                "diff_finished_at": _instant(self.run.get("finished_at")),
+                "report_generated_at": _instant(self.generated_at),
+            },
+        }
+
+
+def build(history: History, day: date) -> Report:
+    """D's report model from `history`; InputError if D has not been diffed."""
+    run = history.run(day)
+    if run is None:
+        raise InputError(
+            f"{history.path}: no diff recorded for {day}; run `recon diff --date {day}` first"
+        )
+    findings = history.findings(day).to_pylist()
+    order = {check: n for n, check in enumerate(SEVERITY)}
+    findings.sort(key=lambda f: (order[f["check"]], -(f["at_risk"] or 0), -(f["age_hours"] or 0)))
+    return Report(
+        day=day,
+        run=run,
+        findings=findings,
+        resolved=history.resolved(day),
+        quarantine=history.quarantine(day),
+        trend=history.trend(day, TREND_NIGHTS),
+        generated_at=datetime.now(UTC),
+    )
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(resource_dir("templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["money"] = display_money
+    env.filters["age"] = display_age
+    env.filters["plural"] = _plural
+    return env
+
+
+def render_html(report: Report) -> str:
+    """The e-mail body, with as many rows per check as keep it under Gmail's clipping size."""
+    template = _templates().get_template("report.html.j2")
+    for rows in ROWS_PER_CHECK:
+        html = template.render(**_context(report, rows))
+        if len(html.encode("utf-8")) <= EMAIL_BYTES:
+            return html
+    return html  # only the summary is left: the CSV carries the rows
+
+
+def render_text(report: Report) -> str:
+    return _templates().get_template("report.txt.j2").render(**_context(report, 10))
+
+
+def _context(report: Report, rows_per_check: int) -> dict[str, Any]:
+    most = max((n["errors"] + n["warnings"] for n in report.trend), default=0)
+    return {
+        "r": report,
+        "sections": report.sections(rows_per_check),
+        "by_check": report.by_check(),
+        "states": report.states(),
+        "trend_most": most,
+        "ledger_name": Path(report.run.get("ledger_path") or "").name,
+        "severity": SEVERITY,
+        "version": __version__,
+    }
+
+
+def display_money(amount: Decimal | None, currency: str | None = None, sign: bool = False) -> str:
+    """'1,234.50' with the currency's decimals (more if the amount has more); '' for none."""
+    if amount is None:
+        return ""
+    text = amount_text(amount, currency)
+    whole, dot, fraction = text.lstrip("-").partition(".")
+    grouped = f"{int(whole):,}" + dot + fraction
+    if amount < 0:
+        return "\u2212" + grouped  # a real minus sign: a hyphen wraps and reads as a dash
+    return ("+" + grouped) if sign and amount > 0 else grouped
+
+
+def display_age(hours: Decimal | float | None) -> str:
+    """'5 h', '3 d 4 h'."""
+    if hours is None:
+        return ""
+    whole = int(hours)
+    days, rest = divmod(whole, 24)
+    return f"{days} d {rest} h" if days else f"{rest} h"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ReportFiles:
+    folder: Path
+
+    @property
+    def html(self) -> Path:
+        return self.folder / "report.html"
+
+    @property
+    def text(self) -> Path:
+        return self.folder / "report.txt"
+
+    @property
+    def discrepancies(self) -> Path:
+        return self.folder / "discrepancies.csv"
+
+    @property
+    def summary(self) -> Path:
+        return self.folder / "summary.json"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.folder / "quarantine.csv"
+
+
+def write(report: Report, out_dir: Path) -> ReportFiles:
+    """Write D's files into a fresh folder beside `out_dir/D`, then swap it in: a reader sees
+    the old set or the new one, never a mix, and a re-run replaces rather than adds."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{report.day}.", dir=out_dir))
+    try:
+        files = ReportFiles(staging)
+        files.html.write_text(render_html(report), encoding="utf-8")
+        files.text.write_text(render_text(report), encoding="utf-8")
+        files.discrepancies.write_text(discrepancies_csv(report), encoding="utf-8", newline="")
+        files.quarantine.write_text(quarantine_csv(report), encoding="utf-8", newline="")
+        files.summary.write_text(
+            json.dumps(report.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        target = out_dir / report.day.isoformat()
+        _swap(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ReportFiles(target)
+
+
+def _swap(staging: Path, target: Path) -> None:
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    os.replace(target, retired / target.name)
+    os.replace(staging, target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def discrepancies_csv(report: Report) -> str:
+    return _csv(CSV_COLUMNS, (_csv_finding(f) for f in report.findings))
+
+
+def quarantine_csv(report: Report) -> str:
+    return _csv(
+        QUARANTINE_COLUMNS, ([row[c] for c in QUARANTINE_COLUMNS] for row in report.quarantine)
+    )
+
+
+def _csv_finding(finding: dict[str, Any]) -> list[Any]:
+    row = []
+    for column in CSV_COLUMNS:
+        value = finding.get(column)
+        if column in MONEY_COLUMNS:
+            value = None if value is None else _Number(amount_text(value, finding["currency"]))
+        elif column == "created_at":
+            value = _instant(value)
+        elif column == "age_hours" and value is not None:
+            value = _Number(f"{Decimal(str(value)).normalize():f}")
+        row.append(value)
+    return row
+
+
+class _Number(str):
+    """A cell that is a number: written as is, not neutralised (money stays numeric)."""
+
+
+def _csv(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow(columns)
+    for row in rows:
+        out.writerow([_cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, _Number | int | bool):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    text = value.isoformat() if isinstance(value, date) else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+# -- small helpers --------------------------------------------------------------------------
+
+
+def _all_states(counts: Counter[str]) -> dict[str, int]:
+    """Every state, zero or not, so a script can read any of them without a default."""
+    return {state: counts[state] for state in STATES}
+
+
+def _sum_by_currency(findings: list[dict[str, Any]], column: str) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for f in findings:
+        if f[column] is not None and f["currency"]:
+            totals[f["currency"]] = totals.get(f["currency"], Decimal(0)) + f[column]
+    return dict(sorted(totals.items()))
+
+
+def _money(value: Any, currency: str) -> str | None:
+    return None if value is None else amount_text(Decimal(str(value)), currency)
+
+
+def _instant(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z; the history keeps naive UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
