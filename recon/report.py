@@ -310,6 +310,7 @@ def _context(report: Report, rows_per_check: int) -> dict[str, Any]:
         "ledger_name": Path(report.run.get("ledger_path") or "").name,
         "severity": SEVERITY,
         "version": __version__,
+        "alerts": ALERT_CHECKS,
     }
 
 
