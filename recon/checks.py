@@ -164,7 +164,16 @@ def describe(check: str) -> CheckText:
     title = " ".join(paragraphs[0])
     body = " ".join(paragraphs[1]) if len(paragraphs) > 1 else ""
     why, _, action = body.removeprefix("Why it matters:").partition("What to do:")
-    return CheckText(title.partition(": ")[2].strip(), why.strip(), action.strip())
+    return CheckText(*(_for_readers(t) for t in (title.partition(": ")[2], why, action)))
+
+
+def _for_readers(text: str) -> str:
+    """A header's words for an analyst: without the developers' pointers to the Starship
+    documentation seeds and without code quotes."""
+    text = re.sub(r"\s*\(seed \d+\)", "", text)
+    text = re.sub(r"seed \d+ says (\w)", lambda m: m.group(1).upper(), text)
+    text = re.sub(r"Seed \d+ asks for this alert\.\s*", "", text)
+    return text.replace("`", "").strip()
 
 
 def check_files() -> dict[str, Path]:

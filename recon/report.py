@@ -311,6 +311,7 @@ def _context(report: Report, rows_per_check: int) -> dict[str, Any]:
         "severity": SEVERITY,
         "version": __version__,
         "alerts": ALERT_CHECKS,
+        "rows_per_check": rows_per_check,
     }
 
 
