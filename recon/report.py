@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -178,14 +178,15 @@ class Report:
 
     def sections(self, rows_per_check: int) -> list[Section]:
         """A section per check with open breaks; the alerts first, then the vocabulary's order."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for f in self.open:
+            grouped.setdefault(f["check"], []).append(f)
         order = [*ALERT_CHECKS, *(c for c in SEVERITY if c not in ALERT_CHECKS)]
-        found = []
-        for check in order:
-            rows = [f for f in self.open if f["check"] == check]
-            if rows:
-                shown = min(len(rows), rows_per_check)
-                found.append(Section(check, SEVERITY[check], describe(check), rows, shown))
-        return found
+        return [
+            Section(check, SEVERITY[check], describe(check), grouped[check], 0)
+            for check in order
+            if check in grouped
+        ]
 
     def summary(self) -> dict[str, Any]:
         """summary.json: counts per check, matches, totals and drift per currency, inputs, run."""
@@ -288,31 +289,41 @@ def _templates() -> jinja2.Environment:
 def render_html(report: Report) -> str:
     """The e-mail body, with as many rows per check as keep it under Gmail's clipping size."""
     template = _templates().get_template("report.html.j2")
+    context = _context(report)
     for rows in ROWS_PER_CHECK:
-        html = template.render(**_context(report, rows))
+        html = template.render(**_showing(context, rows))
         if len(html.encode("utf-8")) <= EMAIL_BYTES:
             return html
     return html  # only the summary is left: the CSV carries the rows
 
 
 def render_text(report: Report) -> str:
-    return _templates().get_template("report.txt.j2").render(**_context(report, 10))
+    template = _templates().get_template("report.txt.j2")
+    return template.render(**_showing(_context(report), 10))
 
 
-def _context(report: Report, rows_per_check: int) -> dict[str, Any]:
-    most = max((n["errors"] + n["warnings"] for n in report.trend), default=0)
+def _context(report: Report) -> dict[str, Any]:
+    """Everything the templates show, each figure computed once (a night may have 100,000
+    findings, and the HTML may be rendered several times to fit)."""
     return {
         "r": report,
-        "sections": report.sections(rows_per_check),
+        "verdict": report.verdict,
+        "at_risk": report.at_risk,
+        "explained": report.explained,
+        "sections": report.sections(0),
         "by_check": report.by_check(),
         "states": report.states(),
-        "trend_most": most,
+        "trend_most": max((n["errors"] + n["warnings"] for n in report.trend), default=0),
         "ledger_name": Path(report.run.get("ledger_path") or "").name,
         "severity": SEVERITY,
         "version": __version__,
         "alerts": ALERT_CHECKS,
-        "rows_per_check": rows_per_check,
     }
+
+
+def _showing(context: dict[str, Any], rows_per_check: int) -> dict[str, Any]:
+    sections = [replace(s, shown=min(len(s.rows), rows_per_check)) for s in context["sections"]]
+    return {**context, "sections": sections, "rows_per_check": rows_per_check}
 
 
 def display_money(amount: Decimal | None, currency: str | None = None, sign: bool = False) -> str:
@@ -406,42 +417,41 @@ def discrepancies_csv(report: Report) -> str:
 
 def quarantine_csv(report: Report) -> str:
     return _csv(
-        QUARANTINE_COLUMNS, ([row[c] for c in QUARANTINE_COLUMNS] for row in report.quarantine)
+        QUARANTINE_COLUMNS,
+        ([_text_cell(row[c]) for c in QUARANTINE_COLUMNS] for row in report.quarantine),
     )
 
 
-def _csv_finding(finding: dict[str, Any]) -> list[Any]:
-    row = []
+def _csv_finding(finding: dict[str, Any]) -> list[str]:
+    currency = finding["currency"]
+    cells = []
     for column in CSV_COLUMNS:
         value = finding.get(column)
-        if column in MONEY_COLUMNS:
-            value = None if value is None else _Number(amount_text(value, finding["currency"]))
+        if value is None:
+            cells.append("")
+        elif column in MONEY_COLUMNS:  # a number: never neutralised, so it stays numeric
+            cells.append(amount_text(value, currency))
         elif column == "created_at":
-            value = _instant(value)
-        elif column == "age_hours" and value is not None:
-            value = _Number(f"{Decimal(str(value)).normalize():f}")
-        row.append(value)
-    return row
+            cells.append(_instant(value) or "")
+        elif column == "age_hours":
+            cells.append(f"{Decimal(str(value)).normalize():f}")
+        else:
+            cells.append(_text_cell(value))
+    return cells
 
 
-class _Number(str):
-    """A cell that is a number: written as is, not neutralised (money stays numeric)."""
-
-
-def _csv(columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+def _csv(columns: Iterable[str], rows: Iterable[list[str]]) -> str:
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\r\n")
     out.writerow(columns)
-    for row in rows:
-        out.writerow([_cell(value) for value in row])
+    out.writerows(rows)
     return buffer.getvalue()
 
 
-def _cell(value: Any) -> str:
+def _text_cell(value: Any) -> str:
+    """A text cell a spreadsheet will not run: OWASP's leading apostrophe before a formula."""
     if value is None:
         return ""
-    if isinstance(value, _Number | int | bool):
-        return str(value).lower() if isinstance(value, bool) else str(value)
     text = value.isoformat() if isinstance(value, date) else str(value)
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 

@@ -198,13 +198,30 @@ def test_html_escapes_partner_text(demo: DemoResult, tmp_path: Path) -> None:
     assert IMG in files.text.read_text(encoding="utf-8")  # plain text shows it as it is
 
 
-def test_csv_cells() -> None:
+def test_csv_text_cells_are_neutralised_and_numbers_are_not() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
-        assert report._cell(start + "x") == "'" + start + "x"
-    assert report._cell(report._Number("-0.05")) == "-0.05"
-    assert report._cell(None) == ""
-    assert report._cell(date(2026, 4, 14)) == "2026-04-14"
-    assert report._cell("po-1") == "po-1"
+        assert report._text_cell(start + "x") == "'" + start + "x"
+    assert report._text_cell(None) == ""
+    assert report._text_cell(date(2026, 4, 14)) == "2026-04-14"
+    assert report._text_cell("po-1") == "po-1"
+    cells = dict(
+        zip(
+            report.CSV_COLUMNS,
+            report._csv_finding(
+                {
+                    "check": "amount_mismatch",
+                    "currency": "KWD",
+                    "delta": Decimal("-0.0010"),
+                    "detail": "-1 vs ledger",
+                    "age_hours": 5.0,
+                }
+            ),
+            strict=True,
+        )
+    )
+    assert cells["delta"] == "-0.001"
+    assert cells["detail"] == "'-1 vs ledger"
+    assert cells["age_hours"] == "5"
 
 
 # -- writing ----------------------------------------------------------------------------------
