@@ -292,7 +292,6 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             "read_timeout_seconds",
         ),
         "checks": ("grace_minutes",),
-        "email": ("timeout_seconds",),
     }
     for key in non_negative.get(name, ()):
         if key in values and values[key] < 0:
@@ -327,6 +326,10 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                     f"{', '.join(_LEDGER_STATUSES)}, not {status!r}"
                 )
     if name == "email":
+        if values.get("timeout_seconds", 1) <= 0:
+            raise ConfigError(f"{where}: [email] timeout_seconds must be more than 0")
+        if "ca_file" in values and not values["ca_file"].is_file():
+            raise ConfigError(f"{where}: [email] ca_file {values['ca_file']} is not a file")
         if values.get("starttls", True) and values.get("implicit_tls"):
             raise ConfigError(
                 f"{where}: [email] starttls and implicit_tls exclude each other "

@@ -43,10 +43,15 @@ class MailError(ReconError):
 
 def compose(files: ReportFiles, config: EmailConfig) -> EmailMessage:
     """A multipart/alternative message (plain text, HTML) with the CSVs attached."""
-    for path in (files.html, files.text, files.summary, files.discrepancies):
+    if not files.summary.exists():
+        raise MailError(f"{files.summary}: missing; run `recon report` for this date first")
+    summary = json.loads(files.summary.read_text(encoding="utf-8"))
+    attachments = [files.discrepancies]
+    if summary.get("inputs", {}).get("quarantined"):
+        attachments.append(files.quarantine)
+    for path in (files.html, files.text, *attachments):
         if not path.exists():
             raise MailError(f"{path}: missing; run `recon report` for this date first")
-    summary = json.loads(files.summary.read_text(encoding="utf-8"))
     message = EmailMessage()
     message["Subject"] = f"recon {summary['date']}: {summary['verdict']}"
     message["From"] = config.sender
@@ -54,11 +59,11 @@ def compose(files: ReportFiles, config: EmailConfig) -> EmailMessage:
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid("recon", domain=config.sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
-    message.set_content(files.text.read_text(encoding="utf-8"))
-    message.add_alternative(files.html.read_text(encoding="utf-8"), subtype="html")
-    attachments = [files.discrepancies]
-    if summary.get("inputs", {}).get("quarantined"):
-        attachments.append(files.quarantine)
+    # quoted-printable: 7-bit safe whatever the report holds (smtplib never announces 8BITMIME)
+    message.set_content(files.text.read_text(encoding="utf-8"), cte="quoted-printable")
+    message.add_alternative(
+        files.html.read_text(encoding="utf-8"), subtype="html", cte="quoted-printable"
+    )
     for path in attachments:
         data = path.read_bytes()
         if len(data) > COMPRESS_ABOVE_BYTES:
@@ -85,10 +90,11 @@ def send(
 ) -> None:
     """Deliver `message` to the relay, trying a transient failure `config.attempts` times."""
     login = _credentials(config, os.environ if environ is None else environ)
+    context = _tls_context(config)
     relay = f"{config.smtp_host}:{config.smtp_port}"
     for attempt in range(1, config.attempts + 1):
         try:
-            _deliver(message, config, login)
+            _deliver(message, config, login, context)
             log.info("sent %r to %s through %s", message["Subject"], message["To"], relay)
             return
         except Exception as exc:  # classified just below; anything unknown is re-raised
@@ -125,8 +131,23 @@ def _credentials(config: EmailConfig, environ: Mapping[str, str]) -> tuple[str, 
     return user, password
 
 
-def _deliver(message: EmailMessage, config: EmailConfig, login: tuple[str, str] | None) -> None:
-    context = ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+def _tls_context(config: EmailConfig) -> ssl.SSLContext | None:
+    """Built once, before any attempt: a bad ca_file is the configuration's fault, not the
+    relay's, and trying again would not help."""
+    if not (config.starttls or config.implicit_tls):
+        return None
+    try:
+        return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[email] ca_file {config.ca_file}: {exc}") from None
+
+
+def _deliver(
+    message: EmailMessage,
+    config: EmailConfig,
+    login: tuple[str, str] | None,
+    context: ssl.SSLContext | None,
+) -> None:
     smtp: smtplib.SMTP
     if config.implicit_tls:
         smtp = smtplib.SMTP_SSL(
@@ -134,7 +155,7 @@ def _deliver(message: EmailMessage, config: EmailConfig, login: tuple[str, str] 
         )
     else:
         smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout_seconds)
-    with smtp:
+    try:
         smtp.ehlo()
         if config.starttls and not config.implicit_tls:
             smtp.starttls(context=context)
@@ -142,9 +163,25 @@ def _deliver(message: EmailMessage, config: EmailConfig, login: tuple[str, str] 
         if login:
             smtp.login(*login)
         refused = smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    # Delivered: a failed goodbye must not make the message go out again.
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.info(
+            "SMTP %s: QUIT after delivery failed (%s); it was delivered", config.smtp_host, exc
+        )
+        smtp.close()
     if refused:
         # Some recipients were taken, so this is not retried: it would duplicate theirs.
-        raise MailError(f"SMTP {config.smtp_host}: refused {', '.join(sorted(refused))}")
+        replies = "; ".join(
+            f"{who}: {code} {_text(reply)}" for who, (code, reply) in sorted(refused.items())
+        )
+        raise MailError(
+            f"SMTP {config.smtp_host}:{config.smtp_port}: refused some recipients ({replies})"
+        )
 
 
 def _classify(exc: Exception) -> tuple[bool | None, str]:
