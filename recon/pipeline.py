@@ -127,11 +127,7 @@ class Run:
         return self.report.exit_code
 
     def lines(self) -> list[str]:
-        sent = (
-            f"e-mailed to {', '.join(self.emailed_to)}"
-            if self.emailed_to
-            else "not e-mailed (no [email] section)"
-        )
+        sent = f"e-mailed to {', '.join(self.emailed_to)}" if self.emailed_to else "not e-mailed"
         return [
             *self.extraction.summary(),
             *self.night.summary(),
