@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon import config, pipeline
+from recon import config, pipeline, report
 from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
@@ -306,6 +306,17 @@ def test_breaks_age_persist_and_resolve_across_nights(tmp_path: Path) -> None:
     night3 = pipeline.diff(books.write(tmp_path, nights=(d2,)), d2)
     assert states(night3) == {fresh_break: ("persisting", str(d1))}
     assert [(r["check"], r["key"]) for r in night3.resolved] == [("stuck_pending", stuck.order_id)]
+
+    # The report of D+2 tells the same story: three nights of trend, one resolved, one open.
+    model = report.build(pipeline.history_of(settings_), d2)
+    assert [n["run_date"] for n in model.trend] == [D, d1, d2]
+    assert [n["errors"] for n in model.trend] == [1, 1, 1]
+    summary = model.summary()
+    assert (summary["resolved"], summary["states"]["persisting"]) == (1, 1)
+    html = report.render_html(model)
+    assert "The last 3 nights" in html
+    assert "Resolved since last night · 1" in html
+    assert f"first reported {d1}" in html
 
 
 def states(night: pipeline.Night) -> dict[tuple[str, str], tuple[str, str]]:
