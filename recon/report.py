@@ -160,10 +160,6 @@ class Report:
             text = "INCOMPLETE: " + text
         return text
 
-    @property
-    def subject(self) -> str:
-        return f"recon {self.day}: {self.verdict}"
-
     # -- what the report lists ----------------------------------------------------------------
 
     def states(self) -> Counter[str]:
@@ -183,7 +179,13 @@ class Report:
             grouped.setdefault(f["check"], []).append(f)
         order = [*ALERT_CHECKS, *(c for c in SEVERITY if c not in ALERT_CHECKS)]
         return [
-            Section(check, SEVERITY[check], describe(check), grouped[check], 0)
+            Section(
+                check,
+                SEVERITY[check],
+                describe(check),
+                grouped[check],
+                min(len(grouped[check]), rows_per_check),
+            )
             for check in order
             if check in grouped
         ]
