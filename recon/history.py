@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,11 @@ NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again ever
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
 _FOREVER = date(9999, 12, 31)
+
+
+def unexplained(findings: Iterable[Mapping[str, Any]], severity: str) -> int:
+    """How many of a night's findings at `severity` nothing explains: the exit code's count."""
+    return sum(1 for f in findings if f["severity"] == severity and f["state"] not in EXPLAINED)
 
 
 class History:

@@ -22,7 +22,7 @@ from recon import report as reports
 from recon.config import Config
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
-from recon.history import EXPLAINED, History
+from recon.history import History, unexplained
 
 
 @dataclass
@@ -38,12 +38,7 @@ class Night:
         return self.diff.day
 
     def unexplained(self, severity: str = "error") -> int:
-        rows = zip(
-            self.findings.column("severity").to_pylist(),
-            self.findings.column("state").to_pylist(),
-            strict=True,
-        )
-        return sum(1 for sev, state in rows if sev == severity and state not in EXPLAINED)
+        return unexplained(self.findings.select(["severity", "state"]).to_pylist(), severity)
 
     @property
     def exit_code(self) -> int:

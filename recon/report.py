@@ -32,7 +32,7 @@ import jinja2
 from recon import __version__
 from recon.checks import SEVERITY, CheckText, describe
 from recon.errors import InputError
-from recon.history import EXPLAINED, History
+from recon.history import EXPLAINED, History, unexplained
 from recon.money import amount_text
 from recon.resources import resource_dir
 
@@ -120,7 +120,7 @@ class Report:
         return [f for f in self.findings if f["state"] in EXPLAINED]
 
     def unexplained(self, severity: str) -> int:
-        return sum(1 for f in self.open if f["severity"] == severity)
+        return unexplained(self.findings, severity)
 
     @property
     def agree(self) -> bool:
