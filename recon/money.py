@@ -69,9 +69,7 @@ def amount_text(amount: Decimal, currency: str | None) -> str:
     """The amount with its currency's decimals, or with more where it has more (a ledger row
     booked in another currency): for display, so it never rounds."""
     try:
-        step = quantum(currency or "")
+        exact = amount.quantize(quantum(currency or ""))
     except MoneyError:
-        step = None
-    if step is not None and amount == amount.quantize(step):
-        return f"{amount.quantize(step):f}"
-    return f"{amount.normalize():f}"
+        exact = None
+    return f"{exact:f}" if exact == amount else f"{amount.normalize():f}"
