@@ -170,6 +170,14 @@ class History:
                         SELECT run_date FROM runs WHERE run_date <= $day
                         ORDER BY run_date DESC LIMIT $nights
                     ),
+                    severities AS (
+                        SELECT run_date,
+                            count(*) FILTER (WHERE severity = 'error') AS errors,
+                            count(*) FILTER (WHERE severity = 'warning') AS warnings
+                        FROM findings
+                        WHERE run_date IN (SELECT run_date FROM nights)
+                        GROUP BY run_date
+                    ),
                     per_currency AS (
                         SELECT run_date, currency,
                             sum(drift("check", delta, starship_amount, ledger_amount)) AS net
@@ -177,16 +185,22 @@ class History:
                         WHERE run_date IN (SELECT run_date FROM nights) AND currency IS NOT NULL
                         GROUP BY ALL
                         HAVING net IS NOT NULL
+                    ),
+                    drifts AS (
+                        SELECT run_date,
+                            map(list(currency ORDER BY currency), list(net ORDER BY currency))
+                                AS drift
+                        FROM per_currency
+                        GROUP BY run_date
                     )
                     SELECT
                         n.run_date,
-                        (SELECT count(*) FROM findings AS f
-                            WHERE f.run_date = n.run_date AND f.severity = 'error') AS errors,
-                        (SELECT count(*) FROM findings AS f
-                            WHERE f.run_date = n.run_date AND f.severity = 'warning') AS warnings,
-                        (SELECT map(list(currency ORDER BY currency), list(net ORDER BY currency))
-                            FROM per_currency AS p WHERE p.run_date = n.run_date) AS drift
+                        coalesce(s.errors, 0) AS errors,
+                        coalesce(s.warnings, 0) AS warnings,
+                        d.drift
                     FROM nights AS n
+                    LEFT JOIN severities AS s USING (run_date)
+                    LEFT JOIN drifts AS d USING (run_date)
                     ORDER BY n.run_date
                     """,
                     {"day": day, "nights": nights},
