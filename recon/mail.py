@@ -15,7 +15,6 @@ certificate that does not verify) is a MailError at once, naming the relay and i
 from __future__ import annotations
 
 import gzip
-import ipaddress
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from email.utils import formatdate, make_msgid
 
 from recon.config import ConfigError, EmailConfig
 from recon.errors import ReconError
+from recon.hosts import is_loopback
 from recon.report import ReportFiles
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _credentials(config: EmailConfig, environ: Mapping[str, str]) -> tuple[str, 
             f"{config.username_env} is: both are needed to log in to {config.smtp_host}"
         )
     encrypted = config.starttls or config.implicit_tls
-    if not encrypted and not _is_loopback(config.smtp_host):
+    if not encrypted and not is_loopback(config.smtp_host):
         raise ConfigError(
             f"[email] would send the password for {user} to {config.smtp_host} unencrypted; "
             "set starttls = true (port 587) or implicit_tls = true (port 465)"
@@ -209,12 +209,3 @@ def _classify(exc: Exception) -> tuple[bool | None, str]:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

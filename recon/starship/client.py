@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import ipaddress
 import json
 import logging
 import random
@@ -28,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from recon.errors import ApiError, ConfigError
+from recon.hosts import is_loopback
 from recon.starship import signing
 from recon.starship.errors import ServerError, ThrottledError, UnreachableError, error_class
 
@@ -66,12 +66,7 @@ def redact(url: str) -> str:
 
 def is_sandbox_host(host: str) -> bool:
     """Starship's playground, or a local sandbox on loopback."""
-    if host in SANDBOX_HOSTS or host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return host in SANDBOX_HOSTS or is_loopback(host)
 
 
 def check_environment(base_url: str, api_key: str, api_secret: str) -> None:
