@@ -10,25 +10,35 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
 
-from recon import __version__
+from recon import __version__, logs
 from recon.errors import ReconError
 
 
 class ReconFailure(click.ClickException):
-    """A ReconError on its way out of click: `recon: message`, exit code from the error."""
+    """A ReconError on its way out of click: `recon: message` (or a JSON log line), redacted,
+    with the error's exit code."""
 
-    def __init__(self, error: ReconError) -> None:
-        super().__init__(str(error))
+    def __init__(self, error: ReconError, log_format: str) -> None:
+        super().__init__(logs.redact(str(error)))
         self.exit_code = error.exit_code
+        self.log_format = log_format
+        self.kind = type(error).__name__
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"recon: {self.format_message()}", err=True)
+        if self.log_format == "json":
+            logging.getLogger("recon").error(
+                self.format_message(), extra={"exit_code": self.exit_code, "error": self.kind}
+            )
+        else:
+            click.echo(f"recon: {self.format_message()}", err=True)
 
 
 class ReconGroup(click.Group):
@@ -36,7 +46,7 @@ class ReconGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReconError as error:
-            raise ReconFailure(error) from error
+            raise ReconFailure(error, ctx.meta.get("recon.log_format", "text")) from error
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -64,8 +74,15 @@ class TerminalProgress:
             click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
 
 
-def progress_line() -> TerminalProgress | None:
-    return TerminalProgress() if sys.stderr.isatty() else None
+@contextmanager
+def showing_progress() -> Iterator[TerminalProgress | None]:
+    """A progress line on a terminal (cleared after the block), None under cron."""
+    progress = TerminalProgress() if sys.stderr.isatty() else None
+    try:
+        yield progress
+    finally:
+        if progress:
+            progress.done()
 
 
 config_option = click.option(
@@ -78,69 +95,123 @@ config_option = click.option(
 )
 
 
+fail_on_option = click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),  # history.FAIL_ON, not imported: --help stays fast
+    default="error",
+    show_default=True,
+    help="The severity of unexplained findings that makes the exit code 1.",
+)
+wait_option = click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for another recon using the same data directory to finish.",
+)
+
+
+def yesterday() -> date:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+@contextmanager
+def exclusive(settings: Any, command: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the data directory's lock (recon.lock) while a command writes to it."""
+    from recon.lock import exclusive as lock
+
+    with lock(settings.storage.data_dir, command, wait):
+        yield
+
+
 @click.group(cls=ReconGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="recon")
 @click.option("-v", "--verbose", count=True, help="More log detail (-vv for every request).")
-def cli(verbose: int) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(logs.FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr for people (text) or log shippers (json); both redacted.",
+)
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
     """Reconcile a partner's books against the Starship Rewards API, every night."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    ctx.meta["recon.log_format"] = log_format
+    logs.setup(log_format, verbose)
+
+
+date_option = click.option(
+    "--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD)."
+)
+email_option = click.option(
+    "--email/--no-email",
+    "send",
+    default=True,
+    show_default=True,
+    help="E-mail the report when [email] is configured.",
+)
 
 
 @cli.command()
-@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@date_option
 @config_option
-def extract(day: date, config_path: Path) -> None:
+@wait_option
+def extract(day: date, config_path: Path, wait: float) -> None:
     """Page the Starship API into the Parquet lake for a date and its look-back window."""
     from recon import config
     from recon.extract import extract as run_extract
 
     settings = config.load(config_path)
-    progress = progress_line()
-    try:
+    with exclusive(settings, f"extract --date {day}", wait), showing_progress() as progress:
         result = run_extract(settings, day, progress=progress)
-    finally:
-        if progress:
-            progress.done()
     for line in result.summary():
         click.echo(line)
 
 
 @cli.command()
-@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@date_option
 @config_option
-def diff(day: date, config_path: Path) -> None:
+@fail_on_option
+@wait_option
+def diff(day: date, config_path: Path, fail_on: str, wait: float) -> None:
     """Ingest the ledger export for a date and run every check against the lake.
 
     Exit code 0 when nothing unexplained is at error severity, 1 when something is.
     """
     from recon import config, pipeline
 
-    night = pipeline.diff(config.load(config_path), day)
+    settings = config.load(config_path)
+    with exclusive(settings, f"diff --date {day}", wait):
+        night = pipeline.diff(settings, day, fail_on)
     for line in night.summary():
         click.echo(line)
     sys.exit(night.exit_code)
 
 
 @cli.command()
-@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@date_option
 @config_option
-def report(day: date, config_path: Path) -> None:
+@fail_on_option
+@wait_option
+def report(day: date, config_path: Path, fail_on: str, wait: float) -> None:
     """Write a date's report (HTML, CSV, JSON) from its recorded diff.
 
     Exit code 0 when the books agree, 1 when they do not.
     """
     from recon import config, pipeline
 
-    model, files = pipeline.report(config.load(config_path), day)
+    settings = config.load(config_path)
+    with exclusive(settings, f"report --date {day}", wait):
+        model, files = pipeline.report(settings, day, fail_on)
     click.echo(f"{model.verdict}\nreport: {files.html}")
     sys.exit(model.exit_code)
 
 
 @cli.command()
-@click.option("--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD).")
+@date_option
 @config_option
 def email(day: date, config_path: Path) -> None:
     """E-mail a date's written report to the [email] recipients."""
@@ -154,34 +225,107 @@ def email(day: date, config_path: Path) -> None:
 @click.option(
     "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
-@click.option(
-    "--email/--no-email",
-    "send",
-    default=True,
-    show_default=True,
-    help="E-mail the report when [email] is configured.",
-)
+@email_option
 @config_option
-def run(day: date | None, send: bool, config_path: Path) -> None:
+@fail_on_option
+@wait_option
+def run(day: date | None, send: bool, config_path: Path, fail_on: str, wait: float) -> None:
     """Extract, diff, report and e-mail a date: the nightly job.
 
-    Exit code 0 when the books agree, 1 when they do not, 2 when the run failed.
+    Exit code 0 when the books agree, 1 when they do not (or the night is incomplete), 2 when
+    the run failed. Every run is recorded (`recon runs`).
     """
-    from datetime import UTC, datetime, timedelta
-
     from recon import config, pipeline
 
     settings = config.load(config_path)
-    day = day or datetime.now(UTC).date() - timedelta(days=1)
-    progress = progress_line()
-    try:
-        done = pipeline.run(settings, day, progress=progress, send=send)
-    finally:
-        if progress:
-            progress.done()
+    day = day or yesterday()
+    with exclusive(settings, f"run --date {day}", wait), showing_progress() as progress:
+        done = pipeline.run(settings, day, progress=progress, send=send, fail_on=fail_on)
     for line in done.lines():
         click.echo(line)
+    _log_outcome(day, done.exit_code, done.report.verdict, done.seconds)
     sys.exit(done.exit_code)
+
+
+@cli.command()
+@click.option("--since", callback=_date, required=True, help="The first date (YYYY-MM-DD).")
+@click.option(
+    "--until", callback=_date, help="The last date (YYYY-MM-DD).  [default: yesterday, UTC]"
+)
+@email_option
+@config_option
+@fail_on_option
+@wait_option
+def backfill(
+    since: date, until: date | None, send: bool, config_path: Path, fail_on: str, wait: float
+) -> None:
+    """Run each date from --since to --until that has no successful run recorded.
+
+    Oldest first; a date that fails does not stop the ones after it. Exit code: 2 if a date
+    failed, else 1 if a date found discrepancies, else 0 (also when nothing was missing).
+    """
+    from recon import config, pipeline
+
+    settings = config.load(config_path)
+    until = until or yesterday()
+    worst = 0
+
+    def show(outcome: pipeline.Backfilled) -> None:
+        nonlocal worst
+        worst = max(worst, outcome.exit_code)
+        click.echo(f"{outcome.day}  exit {outcome.exit_code}  {logs.redact(outcome.line)}")
+        _log_outcome(outcome.day, outcome.exit_code, outcome.line)
+
+    with exclusive(settings, f"backfill --since {since} --until {until}", wait):
+        missing = pipeline.missing_days(settings, since, until) if since <= until else []
+        click.echo(
+            f"backfill {since} to {until}: "
+            + (f"{len(missing)} date(s) to run" if missing else "every date has a good run")
+        )
+        with showing_progress() as progress:
+            pipeline.backfill(
+                settings, since, until, send=send, fail_on=fail_on, progress=progress, each=show
+            )
+    sys.exit(worst)
+
+
+def _log_outcome(
+    day: date, exit_code: int, verdict: str, seconds: dict[str, float] | None = None
+) -> None:
+    """One INFO record per night run, for log shippers (`--log-format json` shows INFO)."""
+    logging.getLogger("recon.run").info(
+        "%s: exit %d: %s",
+        day,
+        exit_code,
+        verdict,
+        extra={"date": day.isoformat(), "exit_code": exit_code, "seconds": seconds or {}},
+    )
+
+
+@cli.command()
+@config_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+def runs(config_path: Path, limit: int) -> None:
+    """List the latest recorded runs: date, how they ended, exit code, seconds per stage."""
+    import json
+
+    rows = _history(config_path).attempts(limit)
+    if not rows:
+        click.echo("no runs recorded")
+        return
+    click.echo(
+        f"{'date':<10}  {'command':<8}  {'started (UTC)':<19}  {'status':<10}  exit  seconds"
+    )
+    for row in rows:
+        stages = json.loads(row["seconds"] or "{}")
+        timing = " ".join(f"{stage} {value:.1f}" for stage, value in stages.items())
+        code = "" if row["exit_code"] is None else str(row["exit_code"])
+        error = f"  {logs.redact(row['error'])}" if row["error"] else ""
+        click.echo(
+            f"{row['run_date']!s:<10}  {row['command']:<8}  "
+            f"{row['started_at']:%Y-%m-%d %H:%M:%S}  {row['status']:<10}  {code:>4}  "
+            f"{timing}{error}"
+        )
 
 
 @cli.group(invoke_without_command=True)
@@ -217,13 +361,22 @@ def _history(config_path: Path) -> Any:
     return pipeline.history_of(config.load(config_path))
 
 
+def _act(config_path: Path, break_id: str, action: str, **details: Any) -> str:
+    """Record an analyst's action on a break, holding the lock: its full id."""
+    from recon import config, pipeline
+
+    settings = config.load(config_path)
+    with exclusive(settings, f"breaks {action} {break_id}"):
+        return str(pipeline.history_of(settings).act(break_id, action, **details))
+
+
 @breaks.command("ack")
 @click.argument("break_id")
 @click.option("--note", required=True, help="Why the break is explained (required).")
 @click.pass_obj
 def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
     """Mark a break explained: it stays listed but no longer counts against the exit code."""
-    click.echo(f"acknowledged {_history(config_path).act(break_id, 'ack', note=note)}")
+    click.echo(f"acknowledged {_act(config_path, break_id, 'ack', note=note)}")
 
 
 @breaks.command("snooze")
@@ -233,7 +386,7 @@ def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
 @click.pass_obj
 def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
     """Hide a break from the exit code until a date (inclusive)."""
-    full_id = _history(config_path).act(break_id, "snooze", note=note, until=until)
+    full_id = _act(config_path, break_id, "snooze", note=note, until=until)
     click.echo(f"snoozed {full_id} until {until}")
 
 
@@ -242,7 +395,7 @@ def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | Non
 @click.pass_obj
 def breaks_reopen(config_path: Path, break_id: str) -> None:
     """Undo an acknowledgement or a snooze."""
-    click.echo(f"reopened {_history(config_path).act(break_id, 'reopen')}")
+    click.echo(f"reopened {_act(config_path, break_id, 'reopen')}")
 
 
 @cli.command()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from recon import logs
 from recon.errors import ConfigError, MoneyError
 from recon.money import minor_unit, parse_amount
 
@@ -115,6 +116,7 @@ class Config:
                     f"environment variable {name} is not set (named by "
                     f"[starship] in {self.source or 'the configuration'})"
                 )
+            logs.register_secret(value)
             values.append(value)
         return values[0], values[1]
 

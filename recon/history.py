@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import getpass
 import json
+import os
+import socket
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,6 +28,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from recon import __version__
 from recon.checks import CARRIED_CHECKS, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_text
@@ -36,9 +39,20 @@ EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count 
 _FOREVER = date(9999, 12, 31)
 
 
+FAIL_ON = {"error": ("error",), "warning": ("error", "warning")}  # --fail-on: what exits 1
+
+
 def unexplained(findings: Iterable[Mapping[str, Any]], severity: str) -> int:
     """How many of a night's findings at `severity` nothing explains: the exit code's count."""
     return sum(1 for f in findings if f["severity"] == severity and f["state"] not in EXPLAINED)
+
+
+def exit_code(findings: list[Mapping[str, Any]], *, complete: bool, fail_on: str = "error") -> int:
+    """0 when the books agree; 1 when unexplained findings at the `fail_on` severity (or
+    above) say they do not, or when the night is incomplete and cannot show that they do."""
+    if not complete:
+        return 1
+    return 1 if any(unexplained(findings, s) for s in FAIL_ON[fail_on]) else 0
 
 
 class History:
@@ -260,6 +274,73 @@ class History:
                     {"day": _FOREVER},
                 )
             )
+
+    # -- run attempts ---------------------------------------------------------------------------
+
+    def begin_attempt(self, day: date, command: str) -> int:
+        """Record that a run of `day` started; its attempt number, for `finish_attempt`."""
+        with self.connect() as con:
+            [(number,)] = con.execute(
+                "INSERT INTO attempts (run_date, command, started_at, status, host, pid, version) "
+                "VALUES ($day, $command, $at, 'running', $host, $pid, $version) "
+                "RETURNING number",
+                {
+                    "day": day,
+                    "command": command,
+                    "at": _naive(datetime.now(UTC)),
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                    "version": __version__,
+                },
+            ).fetchall()
+        return int(number)
+
+    def finish_attempt(
+        self,
+        number: int,
+        *,
+        status: str,
+        exit_code: int,
+        seconds: Mapping[str, float],
+        error: str | None = None,
+    ) -> None:
+        with self.connect() as con:
+            con.execute(
+                "UPDATE attempts SET finished_at = $at, status = $status, exit_code = $code, "
+                "error = $error, seconds = $seconds WHERE number = $number",
+                {
+                    "at": _naive(datetime.now(UTC)),
+                    "status": status,
+                    "code": exit_code,
+                    "error": error,
+                    "seconds": json.dumps({k: round(v, 3) for k, v in seconds.items()}),
+                    "number": number,
+                },
+            )
+
+    def attempts(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest run attempts, newest first."""
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            return _dicts(
+                con.execute(
+                    "SELECT * FROM attempts ORDER BY number DESC LIMIT $limit", {"limit": limit}
+                )
+            )
+
+    def succeeded(self, since: date, until: date) -> set[date]:
+        """The dates in [since, until] with a run that finished: the books agree or not, but
+        the run did its work (exit code 0 or 1)."""
+        if not self.path.exists():
+            return set()
+        with self.connect() as con:
+            rows = con.execute(
+                "SELECT DISTINCT run_date FROM attempts WHERE run_date BETWEEN $since AND $until "
+                "AND exit_code IN (0, 1)",
+                {"since": since, "until": until},
+            ).fetchall()
+        return {row[0] for row in rows}
 
     # -- what analysts say ----------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from recon import logs
 from recon.config import ConfigError, EmailConfig
 from recon.errors import ReconError
 from recon.hosts import is_loopback
@@ -117,6 +118,7 @@ def _credentials(config: EmailConfig, environ: Mapping[str, str]) -> tuple[str, 
     if not user:
         return None
     password = environ.get(config.password_env, "")
+    logs.register_secret(password)
     if not password:
         raise ConfigError(
             f"environment variable {config.password_env} is not set, but "

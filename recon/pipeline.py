@@ -5,13 +5,21 @@ report, files = pipeline.report(config, day)         # recon.duckdb -> reports/D
 pipeline.email(config, day)                          # reports/D/ -> the finance inbox
 done = pipeline.run(config, day)                     # extract, then all of the above
 done.exit_code   # 0 the books agree, 1 unexplained breaks at error severity
+pipeline.backfill(config, since, until)              # `run` for each date without a good run
+
+Every `run` is recorded in the history's `attempts` table (status, exit code, seconds per
+stage), which is how `backfill` knows which nights are missing. Callers that may overlap hold
+`recon.lock.exclusive(data_dir, ...)` around these; the CLI does.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import duckdb
@@ -20,9 +28,10 @@ import pyarrow as pa
 from recon import checks, mail
 from recon import report as reports
 from recon.config import Config
+from recon.errors import ConfigError, ReconError
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
-from recon.history import History, unexplained
+from recon.history import History, exit_code, unexplained
 
 
 @dataclass
@@ -32,6 +41,7 @@ class Night:
     diff: checks.Diff
     findings: pa.Table  # with state, first_seen, age_hours and note (history.states.sql)
     resolved: list[dict[str, Any]]
+    fail_on: str = "error"  # the severity that makes the exit code 1 (history.FAIL_ON)
 
     @property
     def day(self) -> date:
@@ -42,7 +52,8 @@ class Night:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.unexplained("error") else 0
+        rows = self.findings.select(["severity", "state"]).to_pylist()
+        return exit_code(rows, complete=self.diff.complete, fail_on=self.fail_on)
 
     def summary(self) -> list[str]:
         c = self.diff.counts
@@ -80,19 +91,21 @@ def history_of(config: Config) -> History:
     return History(config.storage.data_dir / "recon.duckdb")
 
 
-def diff(config: Config, day: date) -> Night:
+def diff(config: Config, day: date, fail_on: str = "error") -> Night:
     """Ingest D's ledger, run every check against the lake, and record the night."""
     started = datetime.now(UTC)
     history = history_of(config)
     with duckdb.connect() as con:
         result = checks.run(con, config, day, carried=history.carried(day))
     history.record(result, started)
-    return Night(result, history.findings(day), history.resolved(day))
+    return Night(result, history.findings(day), history.resolved(day), fail_on)
 
 
-def report(config: Config, day: date) -> tuple[reports.Report, reports.ReportFiles]:
+def report(
+    config: Config, day: date, fail_on: str = "error"
+) -> tuple[reports.Report, reports.ReportFiles]:
     """Write D's report files from the break history (D must have been diffed)."""
-    model = reports.build(history_of(config), day)
+    model = reports.build(history_of(config), day, fail_on)
     return model, reports.write(model, config.report.out_dir)
 
 
@@ -109,17 +122,25 @@ def email(config: Config, day: date) -> list[str]:
 
 @dataclass
 class Run:
-    """One night of `recon run`: what each stage did."""
+    """One night of `recon run`: what each stage did, and how long it took."""
 
     extraction: ExtractResult
     night: Night
     report: reports.Report
     files: reports.ReportFiles
     emailed_to: list[str]
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
         return self.report.exit_code
+
+    @property
+    def status(self) -> str:
+        """How the run ended, for the attempts table: agree, breaks or incomplete."""
+        if not self.report.complete:
+            return "incomplete"
+        return "breaks" if self.exit_code else "agree"
 
     def lines(self) -> list[str]:
         sent = f"e-mailed to {', '.join(self.emailed_to)}" if self.emailed_to else "not e-mailed"
@@ -131,10 +152,100 @@ class Run:
         ]
 
 
-def run(config: Config, day: date, *, progress: Progress | None = None, send: bool = True) -> Run:
-    """Extract D, diff it, write its report and e-mail it when `[email]` is configured."""
-    extraction = extract_lake(config, day, progress=progress)
-    night = diff(config, day)
-    model, files = report(config, day)
-    emailed = email(config, day) if send and config.email is not None else []
-    return Run(extraction, night, model, files, emailed)
+def run(
+    config: Config,
+    day: date,
+    *,
+    progress: Progress | None = None,
+    send: bool = True,
+    fail_on: str = "error",
+    command: str = "run",
+) -> Run:
+    """Extract D, diff it, write its report and e-mail it when `[email]` is configured.
+
+    The attempt is recorded whatever happens: a failure with its message and exit code.
+    """
+    history = history_of(config)
+    attempt = history.begin_attempt(day, command)
+    seconds: dict[str, float] = {}
+    try:
+        with _timed(seconds, "extract"):
+            extraction = extract_lake(config, day, progress=progress)
+        with _timed(seconds, "diff"):
+            night = diff(config, day, fail_on)
+        with _timed(seconds, "report"):
+            model, files = report(config, day, fail_on)
+        emailed: list[str] = []
+        if send and config.email is not None:
+            with _timed(seconds, "email"):
+                emailed = email(config, day)
+    except BaseException as error:
+        code = error.exit_code if isinstance(error, ReconError) else 2
+        message = str(error) or type(error).__name__
+        history.finish_attempt(
+            attempt, status="failed", exit_code=code, seconds=seconds, error=message
+        )
+        raise
+    done = Run(extraction, night, model, files, emailed, seconds)
+    history.finish_attempt(attempt, status=done.status, exit_code=done.exit_code, seconds=seconds)
+    return done
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        seconds[stage] = time.monotonic() - started
+
+
+@dataclass
+class Backfilled:
+    """One date `backfill` ran: its exit code and a line to show (the verdict or the error)."""
+
+    day: date
+    exit_code: int
+    line: str
+
+
+def missing_days(config: Config, since: date, until: date) -> list[date]:
+    """The dates in [since, until], oldest first, with no run that finished 0 or 1."""
+    done = history_of(config).succeeded(since, until)
+    span = (until - since).days + 1
+    return [d for d in (since + timedelta(days=n) for n in range(span)) if d not in done]
+
+
+def backfill(
+    config: Config,
+    since: date,
+    until: date,
+    *,
+    send: bool = True,
+    fail_on: str = "error",
+    progress: Progress | None = None,
+    each: Callable[[Backfilled], None] | None = None,
+) -> list[Backfilled]:
+    """`run` each missing date in [since, until], oldest first.
+
+    A date that fails is recorded and the next one is tried (one bad ledger export should
+    not hold back the nights after it); a configuration error stops at once, since every
+    date would fail the same way.
+    """
+    if since > until:
+        raise ConfigError(f"--since {since} is after --until {until}: nothing to run")
+    outcomes = []
+    for day in missing_days(config, since, until):
+        try:
+            done = run(
+                config, day, progress=progress, send=send, fail_on=fail_on, command="backfill"
+            )
+            outcome = Backfilled(day, done.exit_code, done.report.verdict)
+        except ConfigError:
+            raise
+        except ReconError as error:
+            outcome = Backfilled(day, error.exit_code, f"failed: {error}")
+        outcomes.append(outcome)
+        if each:
+            each(outcome)
+    return outcomes

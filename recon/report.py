@@ -32,7 +32,7 @@ import jinja2
 from recon import __version__
 from recon.checks import SEVERITY, CheckText, describe
 from recon.errors import InputError
-from recon.history import EXPLAINED, History, unexplained
+from recon.history import EXPLAINED, History, exit_code, unexplained
 from recon.money import amount_text
 from recon.resources import resource_dir
 
@@ -108,6 +108,7 @@ class Report:
     quarantine: list[dict[str, Any]]
     trend: list[dict[str, Any]]  # History.trend, oldest night first
     generated_at: datetime
+    fail_on: str = "error"  # the severity that makes the exit code 1 (history.FAIL_ON)
 
     # -- the verdict --------------------------------------------------------------------------
 
@@ -128,7 +129,7 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.agree else 1
+        return exit_code(self.findings, complete=self.complete, fail_on=self.fail_on)
 
     @property
     def complete(self) -> bool:
@@ -249,7 +250,7 @@ class Report:
         }
 
 
-def build(history: History, day: date) -> Report:
+def build(history: History, day: date, fail_on: str = "error") -> Report:
     """D's report model from `history`; InputError if D has not been diffed."""
     run = history.run(day)
     if run is None:
@@ -267,6 +268,7 @@ def build(history: History, day: date) -> Report:
         quarantine=history.quarantine(day),
         trend=history.trend(day, TREND_NIGHTS),
         generated_at=datetime.now(UTC),
+        fail_on=fail_on,
     )
 
 
