@@ -30,7 +30,7 @@ import pyarrow as pa
 from recon import ledger
 from recon.config import Config
 from recon.errors import InputError, ReconError
-from recon.lake import PART, Lake
+from recon.lake import DATASETS, PART, Lake
 from recon.money import quantum
 from recon.resources import resource_dir, sql_literal, sql_text
 
@@ -57,6 +57,7 @@ SEVERITY: dict[str, str] = {
 CARRIED_CHECKS = ("missing_in_ledger", "stuck_pending", "wallet_mismatch")
 
 AMOUNT = pa.decimal128(18, 4)
+QUARANTINE_COLUMNS = ("source", "line", "entry_id", "reason", "raw")  # design.md's contract
 FINDING_SCHEMA = pa.schema(
     [
         pa.field("check", pa.string(), nullable=False),
@@ -80,6 +81,9 @@ FINDING_SCHEMA = pa.schema(
         pa.field("match_method", pa.string()),
         pa.field("detail", pa.string()),
     ]
+)
+QUARANTINE_SCHEMA = pa.schema(
+    [(name, pa.int64() if name == "line" else pa.string()) for name in QUARANTINE_COLUMNS]
 )
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
@@ -117,8 +121,15 @@ class Diff:
     quarantine: pa.Table  # source, line, entry_id, reason, raw
     ledger: ledger.LedgerLoad
     counts: dict[str, int] = field(default_factory=dict)
-    complete: bool = True  # every partition the diff read was extracted completely
+    incomplete: list[str] = field(default_factory=list)  # why rows may be missing, if they may
     totals: list[dict[str, Any]] = field(default_factory=list)  # per currency (report/totals.sql)
+    reconciliation: dict[str, Any] = field(default_factory=dict)  # control_total()
+
+    @property
+    def complete(self) -> bool:
+        """Every partition read was extracted completely, and Starship's control total (when
+        it answered) ties to what recon counted."""
+        return not self.incomplete
 
     def by_check(self) -> dict[str, int]:
         counts = dict.fromkeys(SEVERITY, 0)
@@ -136,21 +147,11 @@ class CheckText:
     action: str
 
 
-# starship_reported_drift has no rule file: its findings come from Starship's own report.
-_REPORTED_DRIFT = CheckText(
-    "Starship's own daily reconciliation flags this allocation.",
-    "Starship compared its allocations with its vendors' records and found them apart.",
-    "Quote the allocation's fingerprint and the trace id in a ticket with Starship.",
-)
-
-
 def describe(check: str) -> CheckText:
     """The header of `sql/checks/<check>.sql`: `-- name (severity): summary`, then a paragraph
     with `Why it matters:` and `What to do:`. The report shows it beside the check's rows."""
     files = check_files()
     if check not in files:
-        if check == "starship_reported_drift":
-            return _REPORTED_DRIFT
         raise ReconError(f"no rule file for check {check!r}")
     paragraphs: list[list[str]] = [[]]
     for line in files[check].read_text(encoding="utf-8").splitlines():
@@ -200,7 +201,8 @@ def run(
     scope = Scope(day, config.starship.lookback_days)
     con.execute("SET TimeZone = 'UTC'")
     lake = Lake(config.storage.data_dir / "lake")
-    complete = _lake_views(con, lake, day)
+    incomplete = _lake_views(con, lake, day)
+    reported = _reported_views(con, lake, day)
     ingest = ledger.load(con, config.ledger, day)
     _reference_tables(con, config, carried)
     execute_script(con, "setup/vocabulary.sql", scope)
@@ -218,14 +220,21 @@ def run(
     con.execute("UPDATE findings SET expected = coalesce(expected, false)")
 
     counts = _conserve(con, ingest)
+    control = control_total(con, reported)
+    counts["reconciliation_drifts"] = len(con.sql("SELECT 1 FROM reported_drifts").fetchall())
+    counts["reconciliation_rejected"] = len((reported or {}).get("rejected", []))
+    incomplete += _untied(control)
     findings = (
         con.sql('SELECT * FROM findings ORDER BY "check", key')
         .to_arrow_table()
         .cast(FINDING_SCHEMA)
     )
-    quarantine = con.sql("SELECT * FROM quarantine ORDER BY line").to_arrow_table()
+    quarantine = con.sql(
+        "SELECT * FROM quarantine UNION ALL BY NAME SELECT * FROM reported_rejected "
+        "ORDER BY source, line"
+    ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
-    return Diff(day, findings, quarantine, ingest, counts, complete, totals)
+    return Diff(day, findings, quarantine, ingest, counts, incomplete, totals, control)
 
 
 # -- the inputs ---------------------------------------------------------------------------------
@@ -235,10 +244,11 @@ def _parquet(paths: list[Path]) -> str:
     return "read_parquet([" + ", ".join(sql_literal(str(p)) for p in paths) + "])"
 
 
-def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
+def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[str]:
     """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
-    exactly the rows created on D). False if a partition read was left incomplete."""
-    complete = True
+    exactly the rows created on D). Returns why rows may be missing: the partitions read that
+    were published incomplete."""
+    incomplete = []
     for dataset in ("orders", "transactions"):
         if lake.manifest(dataset, day) is None:
             raise InputError(
@@ -246,7 +256,13 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
                 f"run `recon extract --date {day}` first"
             )
         parts = _partitions_up_to(lake, dataset, day)
-        complete &= all((lake.manifest(dataset, d) or {}).get("complete", True) for d in parts)
+        for each in parts:
+            manifest = lake.manifest(dataset, each) or {}
+            if not manifest.get("complete", True):
+                incomplete.append(
+                    f"the {dataset} of {each} did not tie to the API's totals after "
+                    f"{manifest.get('passes', '?')} passes (`recon extract --date {each}` again)"
+                )
         everything = _parquet([lake.part(dataset, d) for d in parts])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}")
         today = _parquet([lake.part(dataset, day)])
@@ -259,7 +275,83 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> bool:
         "NULL::VARCHAR AS trace_id WHERE false)"
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
-    return complete
+    return incomplete
+
+
+def _reported_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> dict[str, Any] | None:
+    """`reported_drifts`, Starship's own reconciliation's drifts for `day` (empty when it was
+    not available or not extracted), and `reported_rejected`, the drifts recon could not use,
+    shaped as quarantine rows. Returns the partition's manifest (None: never extracted)."""
+    manifest = lake.manifest("reconciliation", day)
+    source = (
+        _parquet([lake.part("reconciliation", day)])
+        if manifest is not None
+        else f"({_empty(DATASETS['reconciliation'].schema)})"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reported_drifts AS SELECT * FROM {source}")
+    where = f"Starship GET /reconciliation/{day}"
+    if manifest and manifest.get("trace_id"):
+        where += f" (X-Trace-ID {manifest['trace_id']})"
+    rejected = (manifest or {}).get("rejected", [])
+    con.register(
+        "reported_rejected",
+        pa.table(
+            {
+                "source": [where] * len(rejected),
+                "line": pa.array([r["line"] for r in rejected], pa.int64()),
+                "entry_id": [r.get("entry_id") or "" for r in rejected],
+                "reason": [r["reason"] for r in rejected],
+                "raw": [r["raw"] for r in rejected],
+            },
+            schema=QUARANTINE_SCHEMA,
+        ),
+    )
+    return manifest
+
+
+def _empty(schema: pa.Schema) -> str:
+    columns = ", ".join(f"NULL::{_DUCKDB_TYPES[f.type]} AS {f.name}" for f in schema)
+    return f"SELECT {columns} WHERE false"
+
+
+def control_total(
+    con: duckdb.DuckDBPyConnection, manifest: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Starship's reconciliation summary against recon's own count of D's orders and of the
+    vouchers delivered on them. `ties` is None when there was nothing to compare (the
+    endpoint not available, or the summary without those counts), else whether both agree;
+    a False marks the night incomplete: the extraction may have missed rows."""
+    status = (manifest or {}).get("status", "not_extracted")
+    [(orders, vouchers)] = con.sql(
+        "SELECT count(*), coalesce(sum(delivered_item_count), 0)::BIGINT FROM orders_day"
+    ).fetchall()
+    ours = {"orders_total": int(orders), "vouchers_allocated": int(vouchers)}
+    theirs = (manifest or {}).get("summary") or {}
+    compared = {name: theirs.get(name) for name in ours if theirs.get(name) is not None}
+    ties = None if not compared else all(ours[name] == compared[name] for name in compared)
+    return {
+        "status": status,
+        "trace_id": (manifest or {}).get("trace_id"),
+        "reason": (manifest or {}).get("reason"),
+        "starship": theirs,
+        "recon": ours,
+        "ties": ties,
+    }
+
+
+def _untied(control: dict[str, Any]) -> list[str]:
+    """Why Starship's reconciliation makes the night incomplete, if it does."""
+    if control["status"] == "unreadable":
+        return [f"Starship's reconciliation could not be read: {control['reason']}"]
+    if control["ties"] is False:
+        theirs, ours = control["starship"], control["recon"]
+        apart = ", ".join(
+            f"{name} {theirs[name]} at Starship, {ours[name]} extracted"
+            for name in ours
+            if theirs.get(name) is not None and theirs[name] != ours[name]
+        )
+        return [f"Starship's reconciliation does not tie: {apart}; rows may be missing"]
+    return []
 
 
 def _partitions_up_to(lake: Lake, dataset: str, day: date) -> list[date]:

@@ -480,10 +480,14 @@ def sandbox() -> None:
     show_default=True,
 )
 @click.option(
-    "--reconciliation/--no-reconciliation",
-    default=False,
+    "--reconciliation",
+    type=click.Choice(["off", "planned", "changed", "malformed", "not-implemented"]),
+    is_flag=False,
+    flag_value="planned",
+    default="off",
     show_default=True,
-    help="Serve the planned GET /reconciliation/{date} (404 otherwise).",
+    help="Serve the planned GET /reconciliation/{date}: seed 001's shape (planned, the "
+    "default of a bare --reconciliation), a later shape, a broken body or 501. Off: 404.",
 )
 @click.option("--latency-ms", type=click.IntRange(0), default=0, help="Fault: added latency.")
 @click.option(
@@ -531,7 +535,7 @@ def serve(
     rate_limit: float,
     burst: int,
     retry_after_format: str,
-    reconciliation: bool,
+    reconciliation: str,
     latency_ms: int,
     error_rate: float,
     slow_rate: float,

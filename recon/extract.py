@@ -21,7 +21,7 @@ from typing import Any
 
 from recon.config import Config
 from recon.lake import Lake, Staging
-from recon.starship import records
+from recon.starship import reconciliation, records
 from recon.starship.client import Answer, StarshipClient
 from recon.starship.paging import Page, paginator
 
@@ -50,6 +50,7 @@ class ExtractResult:
     wallets: int
     requests: int
     retries: int
+    reconciliation: reconciliation.Reconciliation | None = None
 
     @property
     def complete(self) -> bool:
@@ -69,6 +70,8 @@ class ExtractResult:
             f"({self.rows('orders')} and {self.rows('transactions')} in the window), "
             f"{self.wallets} wallets; {self.requests} requests, {self.retries} retries"
         ]
+        if self.reconciliation:
+            lines.append("  " + self.reconciliation.line())
         for window in self.windows:
             if not window.complete:
                 lines.append(
@@ -114,12 +117,14 @@ class Extractor:
         ]
         windows = [self.window(dataset, each) for each in days for dataset in SHAPES]
         wallets = self.wallets(day)
+        reported = self.reconciliation(day)
         return ExtractResult(
             day,
             windows,
             wallets,
             self.client.stats.requests - requests_before,
             self.client.stats.retries - retries_before,
+            reported,
         )
 
     def window(self, dataset: str, day: date) -> WindowResult:
@@ -267,6 +272,26 @@ class Extractor:
                     "fetched_at": iso(fetched_at),
                 },
             )
+
+    def reconciliation(self, day: date) -> reconciliation.Reconciliation:
+        """Starship's own reconciliation of `day` into its partition: the drifts as rows,
+        the summary and whether the endpoint answered at all in the manifest."""
+        found = reconciliation.fetch(self.client, day)
+        if found.status != "available":
+            log.info("%s", found.line())
+        for rejected in found.rejected:
+            log.warning(
+                "reconciliation of %s: drift %d rejected: %s (X-Trace-ID %s)",
+                day,
+                rejected["line"],
+                rejected["reason"],
+                found.trace_id,
+            )
+        with self.lake.staging("reconciliation", day) as staging:
+            for batch in found.table().to_batches():
+                staging.write(batch)
+            self.lake.publish(staging, "reconciliation", day, found.manifest())
+        return found
 
 
 def extract(

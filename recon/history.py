@@ -121,7 +121,8 @@ class History:
                 con.execute(
                     "INSERT INTO runs BY NAME SELECT $day AS run_date, $started AS started_at, "
                     "$finished AS finished_at, $complete AS complete, $counts AS counts, "
-                    "$path AS ledger_path, $totals AS totals",
+                    "$path AS ledger_path, $totals AS totals, $reconciliation AS reconciliation, "
+                    "$incomplete AS incomplete",
                     {
                         "day": day,
                         "started": _naive(started_at),
@@ -130,6 +131,8 @@ class History:
                         "counts": json.dumps(diff.counts, sort_keys=True),
                         "path": str(diff.ledger.path),
                         "totals": json.dumps(diff.totals, default=str),
+                        "reconciliation": json.dumps(diff.reconciliation, sort_keys=True),
+                        "incomplete": json.dumps(diff.incomplete),
                     },
                 )
                 con.execute("COMMIT")
@@ -160,6 +163,10 @@ class History:
         run = rows[0]
         run["counts"] = json.loads(run["counts"] or "{}")
         run["totals"] = json.loads(run["totals"] or "[]", parse_float=Decimal)
+        run["reconciliation"] = json.loads(run["reconciliation"] or "{}")
+        run["incomplete"] = json.loads(run["incomplete"] or "[]") or (
+            [] if run["complete"] else ["an extraction was left incomplete"]  # older histories
+        )
         return run
 
     def quarantine(self, day: date) -> list[dict[str, Any]]:

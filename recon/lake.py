@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from recon.starship import records
+from recon.starship import reconciliation, records
 
 MANIFEST_KEY = b"recon.manifest"
 PART = "part.parquet"
@@ -60,6 +60,10 @@ DATASETS = {
         "created_at, transaction_id",
     ),
     "wallets": Dataset("wallets", records.WALLETS, "currency", "file_row_number DESC", "currency"),
+    # Starship's own reconciliation of the date: its drifts; the summary is in the manifest.
+    "reconciliation": Dataset(
+        "reconciliation", reconciliation.DRIFTS, "drift_id", "file_row_number DESC", "order_id"
+    ),
 }
 
 

@@ -64,8 +64,7 @@ class Night:
             f"{c['starship_orders']} Starship orders ({c['starship_matched']} matched, "
             f"{c['starship_reported']} reported)",
         ]
-        if not self.diff.complete:
-            lines.append("  INCOMPLETE: a partition read was not extracted completely")
+        lines.extend(f"  INCOMPLETE: {reason}" for reason in self.diff.incomplete)
         if not states:
             lines.append("  the books agree: no findings")
         by_state = Counter(zip(self.findings.column("check").to_pylist(), states, strict=True))

@@ -136,6 +136,26 @@ class Report:
         return bool(self.run.get("complete", True))
 
     @property
+    def incomplete(self) -> list[str]:
+        """Why rows may be missing (empty when the night is complete)."""
+        return list(self.run.get("incomplete") or [])
+
+    @property
+    def reconciliation_note(self) -> str:
+        """One sentence on Starship's own reconciliation of D, the control total."""
+        control = self.run.get("reconciliation") or {}
+        status, ours = control.get("status"), control.get("recon") or {}
+        counts = f"{ours.get('orders_total')} orders, {ours.get('vouchers_allocated')} vouchers"
+        if status == "available" and control.get("ties") is not None:
+            ties = "ties to" if control["ties"] else "does NOT tie to"
+            return f"Starship's own reconciliation {ties} what recon extracted ({counts})."
+        if status == "available":
+            return "Starship's own reconciliation answered without counts to compare."
+        if status == "unreadable":
+            return "Starship's own reconciliation could not be read."
+        return "Starship's own reconciliation (GET /reconciliation) is not available yet."
+
+    @property
     def net_drift(self) -> dict[str, Decimal]:
         """Ledger minus Starship per currency, over the open breaks that move the books."""
         return _sum_by_currency(self.open, "drift")
@@ -215,6 +235,7 @@ class Report:
             "agree": self.agree,
             "exit_code": self.exit_code,
             "complete": self.complete,
+            "incomplete": self.incomplete,
             "breaks": self.unexplained("error"),
             "warnings": self.unexplained("warning"),
             "findings": len(self.findings),
@@ -241,6 +262,7 @@ class Report:
                 "starship_reported": counts.get("starship_reported", 0),
             },
             "currencies": dict(sorted(currencies.items())),
+            "reconciliation": self.run.get("reconciliation") or {},
             "run": {
                 "recon_version": __version__,
                 "diff_started_at": _instant(self.run.get("started_at")),

@@ -73,6 +73,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 def settled(text: str, demo_dir: Path) -> str:
     """Text with what changes from run to run (trace ids, paths, timings) replaced."""
     text = re.sub(r"trc_[0-9a-f]{32}", "trc_<trace>", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)  # the sandbox's free port
     text = text.replace(str(demo_dir), "<demo>")
     return re.sub(
         r'"(diff_started_at|diff_finished_at|report_generated_at)": "[^"]+"',

@@ -160,7 +160,7 @@ def test_reconciliation_is_planned_so_404_unless_turned_on(make_sandbox: MakeSan
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "E_NOT_FOUND"
 
-    on = make_sandbox(reconciliation=True)
+    on = make_sandbox(reconciliation="planned")
     body = requests.get(
         f"{on.base_url}/reconciliation/2026-04-14", headers=on.auth_headers()
     ).json()

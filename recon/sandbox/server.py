@@ -70,7 +70,10 @@ class SandboxOptions:
     rate_limit: float = 0.0  # requests a second per key; 0 turns it off
     burst: int = 20
     retry_after_format: Literal["seconds", "http-date"] = "seconds"
-    reconciliation: bool = False  # serve the planned /reconciliation/{date}
+    # GET /reconciliation/{date}: off (404, as today), planned (seed 001's shape), changed (a
+    # later shape: an envelope, camelCase, counts as strings, new keys and values), malformed
+    # (a cut-off body) or not-implemented (501).
+    reconciliation: Literal["off", "planned", "changed", "malformed", "not-implemented"] = "off"
     faults: Faults = field(default_factory=Faults)
 
     def __post_init__(self) -> None:
@@ -653,34 +656,42 @@ class Sandbox:
         )
 
     def get_reconciliation(self, request: Request) -> Response:
-        if not self.options.reconciliation:  # planned, not built: the route does not exist
+        mode = self.options.reconciliation
+        if mode == "off":  # planned, not built: the route does not exist
             raise ApiProblem(404, "E_NOT_FOUND", f"no route {request.raw_path}")
+        if mode == "not-implemented":
+            raise ApiProblem(501, "E_NOT_IMPLEMENTED", "reconciliation is not available yet")
         try:
             day = date.fromisoformat(request.path_id)
         except ValueError:
             raise ApiProblem(400, "E_VALIDATION_FAILURE", "date must be YYYY-MM-DD") from None
+        if mode == "malformed":
+            return Response(200, b'{"date": "' + day.isoformat().encode() + b'", "summary": {')
+        body = self.reconciliation_json(day)
+        return self._json(changed_shape(body) if mode == "changed" else body)
+
+    def reconciliation_json(self, day: date) -> dict[str, Any]:
+        """Seed 001's shape: the scenario's planted answer for its date, else counted live."""
         if day == self.scenario.date:
-            return self._json(self.scenario.reconciliation)
+            return self.scenario.reconciliation
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         with self.state.lock:
             orders = [
                 o for o in self.state.orders if start <= o.created_at < start + timedelta(days=1)
             ]
-        vouchers = sum(1 for o in orders for i in o.items if i.voucher_code)
-        return self._json(
-            {
-                "date": day.isoformat(),
-                "summary": {
-                    "orders_total": len(orders),
-                    "vouchers_allocated": vouchers,
-                    "matched": vouchers,
-                    "drifted": 0,
-                    "unmatched": 0,
-                },
-                "drifts": [],
-                "generated_at": iso(start + timedelta(days=1, minutes=30)),
-            }
-        )
+        vouchers = sum(1 for o in orders for i in o.items if i.status == "DELIVERED")
+        return {
+            "date": day.isoformat(),
+            "summary": {
+                "orders_total": len(orders),
+                "vouchers_allocated": vouchers,
+                "matched": vouchers,
+                "drifted": 0,
+                "unmatched": 0,
+            },
+            "drifts": [],
+            "generated_at": iso(start + timedelta(days=1, minutes=30)),
+        }
 
     def create_order(self, request: Request) -> Response:
         reason = signing.verify(
@@ -986,3 +997,36 @@ def _handler_class(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
             log.info("%s %s", self.address_string(), format % args)
 
     return StarshipHandler
+
+
+def changed_shape(body: dict[str, Any]) -> dict[str, Any]:
+    """The reconciliation answer as a later release might send it: wrapped in `data`, in
+    camelCase, counts as strings, `unmatched` gone, new keys, a new `resolution` value."""
+    summary = body["summary"]
+    return {
+        "data": {
+            "date": body["date"],
+            "summary": {
+                "ordersTotal": str(summary["orders_total"]),
+                "vouchersAllocated": str(summary["vouchers_allocated"]),
+                "matched": summary["matched"],
+                "drifted": summary["drifted"],
+                "byVendor": {"voucherkart": summary["drifted"]},
+            },
+            "drifts": [
+                {
+                    "orderId": d["order_id"],
+                    "vendor": d["vendor"],
+                    "productId": d["product_id"],
+                    "ourAllocation": d["our_allocation"],
+                    "vendorRecord": d["vendor_record"],
+                    "detectedAt": d["detected_at"],
+                    "resolution": "escalated_to_vendor",
+                    "severity": "high",
+                }
+                for d in body["drifts"]
+            ],
+            "generatedAt": body.get("generated_at"),
+        },
+        "meta": {"api_version": "1.1"},
+    }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import hmac
 import json
 import logging
 import random
@@ -194,6 +195,13 @@ class StarshipClient:
 
     def url(self, path: str) -> str:
         return f"{self.root}/{path.lstrip('/')}"
+
+    def fingerprint(self, value: str) -> str:
+        """A keyed hash of a secret value (a voucher code Starship quotes back): the same
+        value gives the same fingerprint every night, and without the API secret nobody can
+        test guesses against it. The key is derived from the secret and never stored."""
+        key = hmac.new(self._api_secret.encode(), b"recon fingerprint v1", "sha256").digest()
+        return hmac.new(key, value.encode(), "sha256").hexdigest()[:24]
 
     def owns(self, url: str) -> bool:
         """Whether `url` (a next_page_url, say) points at this API: credentials go nowhere else."""

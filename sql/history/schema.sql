@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 -- Added after the first release: a history written before it gains the column empty.
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS totals JSON;  -- per currency (report/totals.sql)
+-- Starship's reconciliation summary against recon's own counts (checks.control_total).
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS reconciliation JSON;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS incomplete JSON;  -- why rows may be missing
 
 -- What each night found. A break's identity is its check and key; `break_id` is a short hash of
 -- both, stable across nights, which analysts type.
