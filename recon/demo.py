@@ -1,6 +1,7 @@
 """`recon demo`: the whole job on its embedded default, against the bundled Starship sandbox.
 
-It starts the sandbox on a free loopback port, extracts the scenario date (and its look-back
+It starts the sandbox on a free loopback port (serving the planned `/reconciliation/{date}`,
+so every check has something to find), extracts the scenario date (and its look-back
 window) into a Parquet lake under the demo folder, lays the partner's ledger export and the
 answer key beside it, and diffs the date into the break history. It also writes the
 `recon.toml` it ran with, so `recon diff` and `recon breaks` can be tried on the result.
@@ -21,7 +22,7 @@ from recon.money import format_amount
 from recon.resources import resource_dir
 from recon.sandbox.scenario import DEFAULT_DATE, Scenario
 from recon.sandbox.scenario import generate as generate_scenario
-from recon.sandbox.server import Sandbox
+from recon.sandbox.server import Sandbox, SandboxOptions
 from recon.starship.client import StarshipClient
 
 
@@ -78,7 +79,7 @@ def run_demo(out_dir: Path) -> DemoResult:
         Path(shutil.copyfile(fixtures / name, out_dir / name))
         for name in (f"ledger-{DEFAULT_DATE}.csv", f"answer-key-{DEFAULT_DATE}.json")
     ]
-    with Sandbox(scenario) as sandbox:
+    with Sandbox(scenario, SandboxOptions(reconciliation="planned")) as sandbox:
         settings = demo_config(out_dir, sandbox.base_url)
         client = StarshipClient(
             sandbox.base_url, sandbox.options.api_key, sandbox.options.api_secret

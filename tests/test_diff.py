@@ -77,12 +77,7 @@ def test_the_demo_configuration_is_the_scenarios() -> None:
 
 
 def test_every_planted_finding_is_found_and_nothing_else(demo_night: pipeline.Night) -> None:
-    wanted = {
-        (f["check"], subject(f), f["state"])
-        for f in ANSWER_KEY["findings"]
-        if not f.get("requires")  # the demo's sandbox serves no /reconciliation: see
-        # tests/test_reconciliation.py for the finding that needs it
-    }
+    wanted = {(f["check"], subject(f), f["state"]) for f in ANSWER_KEY["findings"]}
     found = {(f["check"], subject(f), f["state"]) for f in demo_night.findings.to_pylist()}
     assert found == wanted
 
@@ -92,8 +87,6 @@ def test_each_finding_carries_the_answer_keys_amounts_and_statuses(
 ) -> None:
     ours = {(f["check"], subject(f)): f for f in demo_night.findings.to_pylist()}
     for expected in ANSWER_KEY["findings"]:
-        if expected.get("requires"):
-            continue
         mine = ours[(expected["check"], subject(expected))]
         for name in AMOUNT_FIELDS:
             if name in expected:

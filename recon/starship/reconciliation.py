@@ -117,7 +117,12 @@ def fetch(client: StarshipClient, day: date) -> Reconciliation:
             status = "not_available"
         else:
             status = "unreadable"
-        return Reconciliation(day, status, error.trace_id, error.status, str(error))
+        reason = (
+            f"HTTP {error.status} {error.code or ''}".strip()
+            if status == "not_available"
+            else str(error)
+        )
+        return Reconciliation(day, status, error.trace_id, error.status, reason)
     try:
         payload = answer.payload
     except ApiError as error:
