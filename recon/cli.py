@@ -277,7 +277,7 @@ def backfill(
         _log_outcome(outcome.day, outcome.exit_code, outcome.line)
 
     with exclusive(settings, f"backfill --since {since} --until {until}", wait):
-        missing = pipeline.missing_days(settings, since, until) if since <= until else []
+        missing = pipeline.missing_days(settings, since, until)
         click.echo(
             f"backfill {since} to {until}: "
             + (f"{len(missing)} date(s) to run" if missing else "every date has a good run")

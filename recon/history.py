@@ -285,8 +285,15 @@ class History:
     # -- run attempts ---------------------------------------------------------------------------
 
     def begin_attempt(self, day: date, command: str) -> int:
-        """Record that a run of `day` started; its attempt number, for `finish_attempt`."""
+        """Record that a run of `day` started; its attempt number, for `finish_attempt`.
+
+        The caller holds the data directory's lock, so an attempt still `running` belongs to
+        a process that was killed: it is marked so."""
         with self.connect() as con:
+            con.execute(
+                "UPDATE attempts SET status = 'killed', "
+                "error = 'the process ended without finishing the run' WHERE status = 'running'"
+            )
             [(number,)] = con.execute(
                 "INSERT INTO attempts (run_date, command, started_at, status, host, pid, version) "
                 "VALUES ($day, $command, $at, 'running', $host, $pid, $version) "

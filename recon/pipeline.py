@@ -210,6 +210,8 @@ class Backfilled:
 
 def missing_days(config: Config, since: date, until: date) -> list[date]:
     """The dates in [since, until], oldest first, with no run that finished 0 or 1."""
+    if since > until:
+        raise ConfigError(f"--since {since} is after --until {until}: nothing to run")
     done = history_of(config).succeeded(since, until)
     span = (until - since).days + 1
     return [d for d in (since + timedelta(days=n) for n in range(span)) if d not in done]
@@ -231,8 +233,6 @@ def backfill(
     not hold back the nights after it); a configuration error stops at once, since every
     date would fail the same way.
     """
-    if since > until:
-        raise ConfigError(f"--since {since} is after --until {until}: nothing to run")
     outcomes = []
     for day in missing_days(config, since, until):
         try:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from recon import config, logs, pipeline
 from recon.cli import cli
-from recon.history import exit_code
+from recon.history import History, exit_code
 from recon.lake import Lake
 from recon.lock import Busy, exclusive
 from recon.sandbox.server import Sandbox
@@ -131,6 +131,19 @@ def test_backfill_runs_exactly_the_dates_without_a_good_run_oldest_first(
     )
     assert nothing.exit_code == 0
     assert nothing.output.strip() == f"backfill {three} to {DAY}: every date has a good run"
+
+
+def test_an_attempt_left_running_is_marked_killed_when_the_next_one_starts(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path / "recon.duckdb")
+    dead = history.begin_attempt(DAY, "run")  # its process was killed: never finished
+    alive = history.begin_attempt(DAY, "run")
+    history.finish_attempt(alive, status="breaks", exit_code=1, seconds={"extract": 1.0})
+    rows = {a["number"]: a for a in history.attempts()}
+    assert (rows[dead]["status"], rows[dead]["exit_code"]) == ("killed", None)
+    assert rows[alive]["status"] == "breaks"
+    assert history.succeeded(DAY, DAY) == {DAY}
 
 
 def test_backfill_refuses_an_empty_range(make_sandbox: MakeSandbox, tmp_path: Path) -> None:

@@ -72,7 +72,8 @@ CREATE TABLE IF NOT EXISTS actions (
 
 -- Every `recon run` (by hand, from cron or from `recon backfill`): when, how it ended, and how
 -- long each stage took. `backfill` re-runs the dates with no attempt that finished 0 or 1. An
--- attempt left `running` was killed: the lock guarantees no other run holds it.
+-- attempt still `running` when the next one starts was killed (the lock guarantees no other run
+-- holds it) and is marked `killed`.
 CREATE SEQUENCE IF NOT EXISTS attempt_number;
 CREATE TABLE IF NOT EXISTS attempts (
     number BIGINT DEFAULT nextval('attempt_number'),
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     command VARCHAR NOT NULL,  -- run | backfill
     started_at TIMESTAMP NOT NULL,
     finished_at TIMESTAMP,
-    status VARCHAR NOT NULL,   -- running | agree | breaks | incomplete | failed
+    status VARCHAR NOT NULL,   -- running | agree | breaks | incomplete | failed | killed
     exit_code INTEGER,
     error VARCHAR,             -- the one-line message of a failed run
     seconds JSON,              -- per stage: extract, diff, report, email
