@@ -57,11 +57,17 @@ def export_path(ledger: LedgerConfig, day: date) -> Path:
     return Path(ledger.path.replace("{date}", day.isoformat()))
 
 
-def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> LedgerLoad:
-    """Read D's export into the views `ledger` and `quarantine` of `con`."""
+def require_export(ledger: LedgerConfig, day: date) -> Path:
+    """D's export's path; InputError if there is no such file."""
     path = export_path(ledger, day)
     if not path.is_file():
         raise InputError(f"{path}: no ledger export for {day} (ledger.path = {ledger.path!r})")
+    return path
+
+
+def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> LedgerLoad:
+    """Read D's export into the views `ledger` and `quarantine` of `con`."""
+    path = require_export(ledger, day)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise InputError(f"{path}: a ledger export must be .csv, .parquet or .jsonl")

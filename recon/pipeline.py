@@ -32,6 +32,7 @@ from recon.errors import ConfigError, ReconError
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
 from recon.history import History, exit_code, unexplained
+from recon.ledger import require_export
 
 
 @dataclass
@@ -168,6 +169,9 @@ def run(
     attempt = history.begin_attempt(day, command)
     seconds: dict[str, float] = {}
     try:
+        # Before the API is asked anything: a night whose export has not landed fails at once
+        # (and `backfill` tries it again the next night) instead of after a full extraction.
+        require_export(config.ledger, day)
         with _timed(seconds, "extract"):
             extraction = extract_lake(config, day, progress=progress)
         with _timed(seconds, "diff"):
