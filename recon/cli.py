@@ -697,6 +697,18 @@ def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None)
     _report_bench(result, json_path)
 
 
+@bench.command("report")
+@click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@json_option
+def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
+    """The report: the HTML e-mail and all five files for a night with N findings."""
+    from recon.bench_report import bench_report as run_bench
+
+    result = run_bench(findings, repeat, progress=lambda text: click.echo(f"  {text}", err=True))
+    _report_bench(result, json_path)
+
+
 def _report_bench(result: Any, json_path: Path | None) -> None:
     """Print a benchmark's table; write its figures, with the machine, as JSON if asked."""
     import dataclasses

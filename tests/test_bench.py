@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from recon.bench_diff import COMPARED, bench_diff
 from recon.cli import cli
+from recon.report import EMAIL_BYTES
 
 
 def test_bench_diff_plants_every_compared_kind_and_the_baseline_agrees() -> None:
@@ -41,3 +42,23 @@ def test_bench_extract_writes_its_figures(tmp_path: Path) -> None:
     figures = json.loads(out.read_text())
     assert figures["parse_write"]["rows"] == 300
     assert figures["machine"]["cpus"]
+
+
+def test_bench_report_measures_a_report_of_the_asked_size(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = CliRunner().invoke(
+        cli, ["bench", "report", "--findings", "500", "--repeat", "1", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["findings"] == 500
+    assert 0 < figures["html_bytes"] <= EMAIL_BYTES
+    assert set(figures["file_bytes"]) == {
+        "report.html",
+        "report.txt",
+        "discrepancies.csv",
+        "summary.json",
+        "quarantine.csv",
+    }
+    assert figures["file_bytes"]["discrepancies.csv"] > 500 * 50  # a row per finding
+    assert "report.html alone" in result.output
