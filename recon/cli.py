@@ -284,7 +284,7 @@ def backfill(
         )
         with showing_progress() as progress:
             pipeline.backfill(
-                settings, since, until, send=send, fail_on=fail_on, progress=progress, each=show
+                settings, missing, send=send, fail_on=fail_on, progress=progress, each=show
             )
     sys.exit(worst)
 

@@ -5,7 +5,7 @@ report, files = pipeline.report(config, day)         # recon.duckdb -> reports/D
 pipeline.email(config, day)                          # reports/D/ -> the finance inbox
 done = pipeline.run(config, day)                     # extract, then all of the above
 done.exit_code   # 0 the books agree, 1 unexplained breaks at error severity
-pipeline.backfill(config, since, until)              # `run` for each date without a good run
+pipeline.backfill(config, pipeline.missing_days(config, since, until))  # nights never run
 
 Every `run` is recorded in the history's `attempts` table (status, exit code, seconds per
 stage), which is how `backfill` knows which nights are missing. Callers that may overlap hold
@@ -223,22 +223,21 @@ def missing_days(config: Config, since: date, until: date) -> list[date]:
 
 def backfill(
     config: Config,
-    since: date,
-    until: date,
+    days: list[date],
     *,
     send: bool = True,
     fail_on: str = "error",
     progress: Progress | None = None,
     each: Callable[[Backfilled], None] | None = None,
 ) -> list[Backfilled]:
-    """`run` each missing date in [since, until], oldest first.
+    """`run` each of `days` in order: `backfill(config, missing_days(config, since, until))`.
 
     A date that fails is recorded and the next one is tried (one bad ledger export should
     not hold back the nights after it); a configuration error stops at once, since every
     date would fail the same way.
     """
     outcomes = []
-    for day in missing_days(config, since, until):
+    for day in days:
         try:
             done = run(
                 config, day, progress=progress, send=send, fail_on=fail_on, command="backfill"
