@@ -221,7 +221,8 @@ def run(
 
     counts = _conserve(con, ingest)
     control = control_total(con, reported)
-    counts["reconciliation_drifts"] = len(con.sql("SELECT 1 FROM reported_drifts").fetchall())
+    [(drifts,)] = con.sql("SELECT count(*) FROM reported_drifts").fetchall()
+    counts["reconciliation_drifts"] = int(drifts)
     counts["reconciliation_rejected"] = len((reported or {}).get("rejected", []))
     incomplete += _untied(control)
     findings = (
@@ -268,12 +269,7 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[s
         today = _parquet([lake.part(dataset, day)])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
     wallets = lake.part("wallets", day)
-    source = (
-        _parquet([wallets])
-        if wallets.exists()
-        else "(SELECT NULL::VARCHAR AS currency, NULL::DECIMAL(18, 4) AS balance, "
-        "NULL::VARCHAR AS trace_id WHERE false)"
-    )
+    source = _parquet([wallets]) if wallets.exists() else f"({_empty(DATASETS['wallets'].schema)})"
     con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
     return incomplete
 
