@@ -850,13 +850,18 @@ def _plant_low_balance(b: _Builder, wallets: dict[str, Decimal]) -> None:
             )
 
 
+def vouchers_allocated(orders: list[Order]) -> int:
+    """The reconciliation summary's `vouchers_allocated` for `orders`. Assumed (seed 001 does
+    not say): the vouchers delivered and still standing, which is what recon can count in
+    the lake."""
+    return sum(1 for o in orders for i in o.items if i.status == "DELIVERED")
+
+
 def _reconciliation(b: _Builder, d: date) -> dict[str, Any]:
     """Seed 001's planned /reconciliation/{date} answer, with one drifted allocation."""
     day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
     delivered = [o for o in day_orders if o.status == "DELIVERED" and o.items and not o.planted]
-    # Assumed (seed 001 does not say): vouchers_allocated counts the vouchers delivered on
-    # the date's orders and still standing, which is what recon can count in the lake.
-    vouchers = sum(1 for o in day_orders for i in o.items if i.status == "DELIVERED")
+    vouchers = vouchers_allocated(day_orders)
     drifted = sorted(delivered, key=lambda o: o.order_id)[0]
     b.expect(
         "starship_reported_drift",

@@ -42,6 +42,7 @@ from recon.sandbox.scenario import (
     Transaction,
     generate,
     iso,
+    vouchers_allocated,
 )
 from recon.starship import signing
 
@@ -679,7 +680,7 @@ class Sandbox:
             orders = [
                 o for o in self.state.orders if start <= o.created_at < start + timedelta(days=1)
             ]
-        vouchers = sum(1 for o in orders for i in o.items if i.status == "DELIVERED")
+        vouchers = vouchers_allocated(orders)
         return {
             "date": day.isoformat(),
             "summary": {
