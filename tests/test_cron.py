@@ -27,7 +27,7 @@ from recon import config, pipeline
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
 from tests.helpers import free_port
-from tests.test_report import DAY, run_config
+from tests.test_report import DAY, credentials, run_config
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "cron" / "recon-nightly"
@@ -60,8 +60,7 @@ def settings(sandbox: Sandbox | None = None, **extra: object) -> str:
     values: dict[str, object] = {
         "RECON_BIN": RECON,
         "RECON_DATE": DAY.isoformat(),
-        "STARSHIP_API_KEY": sandbox.options.api_key if sandbox else "pk_test_sandbox",
-        "STARSHIP_API_SECRET": sandbox.options.api_secret if sandbox else "sk_test_sandbox",
+        **credentials(sandbox),
         **extra,
     }
     return "# recon-nightly's settings\n\n" + "".join(f"{k}={v}\n" for k, v in values.items())

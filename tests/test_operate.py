@@ -28,20 +28,13 @@ from recon.lake import Lake
 from recon.lock import Busy, exclusive
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
-from tests.test_report import DAY, run_config
+from tests.test_report import DAY, credentials, run_config
 
 RECON = str(Path(sys.executable).with_name("recon"))
 
 
-def environment(sandbox: Sandbox) -> dict[str, str]:
-    return {
-        "STARSHIP_API_KEY": sandbox.options.api_key,
-        "STARSHIP_API_SECRET": sandbox.options.api_secret,
-    }
-
-
 def recon(sandbox: Sandbox, *args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env=environment(sandbox))
+    return CliRunner().invoke(cli, list(args), env=credentials(sandbox))
 
 
 def header_only_ledger(folder: Path, day: Any) -> None:
@@ -229,7 +222,7 @@ def test_two_runs_of_one_date_at_once_take_turns_and_leave_one_consistent_night(
     sandbox = make_sandbox()
     path = run_config(tmp_path, sandbox.base_url)
     command = [RECON, "run", "--date", str(DAY), "--config", str(path), "--no-email"]
-    env = {**os.environ, **environment(sandbox)}
+    env = {**os.environ, **credentials(sandbox)}
     both = [
         subprocess.Popen(
             [*command, "--wait", "120"],

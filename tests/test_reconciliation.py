@@ -10,17 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from recon import config, pipeline
-from recon.cli import cli
 from recon.lake import Lake
 from recon.sandbox.scenario import Scenario, generate
 from recon.sandbox.server import Sandbox, changed_shape
 from recon.starship import reconciliation
 from tests.conftest import MakeSandbox
 from tests.test_diff import subject
-from tests.test_report import DAY, run_config
+from tests.test_report import DAY, recon_run, run_config
 
 
 def night(
@@ -30,14 +28,7 @@ def night(
     summary.json, and the sandbox."""
     sandbox = make_sandbox(reconciliation=mode, scenario=scenario or generate())
     path = run_config(tmp_path, sandbox.base_url)
-    result = CliRunner().invoke(
-        cli,
-        ["run", "--date", str(DAY), "--config", str(path)],
-        env={
-            "STARSHIP_API_KEY": sandbox.options.api_key,
-            "STARSHIP_API_SECRET": sandbox.options.api_secret,
-        },
-    )
+    result = recon_run(path, sandbox)
     assert result.exit_code in (0, 1), result.output
     summary = json.loads((tmp_path / "reports" / str(DAY) / "summary.json").read_text())
     return result, summary, sandbox

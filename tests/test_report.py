@@ -334,13 +334,19 @@ def run_config(tmp_path: Path, base_url: str, starship: str = "") -> Path:
     return path
 
 
-def recon_run(path: Path, sandbox: Sandbox | None = None, *extra: str) -> Any:
-    env = {
+def credentials(sandbox: Sandbox | None = None) -> dict[str, str]:
+    """The environment that names `sandbox`'s key and secret (test ones without a sandbox)."""
+    return {
         "STARSHIP_API_KEY": sandbox.options.api_key if sandbox else "pk_test_sandbox",
         "STARSHIP_API_SECRET": sandbox.options.api_secret if sandbox else "sk_test_sandbox",
     }
+
+
+def recon_run(path: Path, sandbox: Sandbox | None = None, *extra: str) -> Any:
     return CliRunner().invoke(
-        cli, ["run", "--date", DAY.isoformat(), "--config", str(path), *extra], env=env
+        cli,
+        ["run", "--date", DAY.isoformat(), "--config", str(path), *extra],
+        env=credentials(sandbox),
     )
 
 
