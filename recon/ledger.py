@@ -10,8 +10,9 @@ kept in `quarantine` with its reason, and the run goes on. A missing file, a mis
 column or an unreadable file is an `InputError` (exit 2) that names the file.
 
 `line` is the row's line in a CSV or JSON Lines file (the header is line 1) and its row number
-(from 1) in a Parquet file. `raw` holds only the mapped columns: free-text columns recon does
-not read (a memo may carry anything) never reach quarantine.csv.
+(from 1) in a Parquet file. `raw`, built for quarantined rows only, holds only the mapped
+columns: free-text columns recon does not read (a memo may carry anything) never reach
+quarantine.csv.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def currency_table() -> pa.Table:
     )
 
 
-# -- each format as the view `ledger_text`: line, the mapped columns as text, raw ----------------
+# -- each format as the view `ledger_text`: line, and the mapped columns as text ---------------
 
 
 def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
@@ -208,16 +209,14 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
 
 
 def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> str:
-    """The mapped columns as text under recon's names, and `raw`: them again, as a CSV line."""
+    """The mapped columns as text under recon's names."""
     text = [
         f"decimal_text({_identifier(columns[name])})"
         if name == "amount" and decimal_amount
         else f"CAST({_identifier(columns[name])} AS VARCHAR)"
         for name in FIELDS
     ]
-    fields = ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))
-    raw = " || ',' || ".join(f"csv_field({expr})" for expr in text)
-    return f"{fields}, {raw} AS raw"
+    return ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -9,17 +9,14 @@
 -- otherwise. Scope: orders of D, orders with a movement on D (a late refund), and open breaks
 -- from earlier nights (`carried`); only orders created inside the look-back window, whose
 -- debit the lake holds.
-WITH scope AS (
-    SELECT order_id FROM orders_day
-    UNION
-    SELECT order_id FROM transactions_day WHERE order_id IS NOT NULL
-    UNION
-    SELECT order_id FROM carried WHERE "check" = 'wallet_mismatch'
-),
-movements AS (
-    SELECT order_id, sum(amount) AS net, count(*) AS movements
+WITH movements AS (  -- one pass over the transactions: cheaper than first listing the scope
+    SELECT
+        order_id,
+        sum(amount) AS net,
+        count(*) AS movements,
+        bool_or(created_at >= $day_start AND created_at < $day_end) AS moved_on_day
     FROM transactions_all
-    WHERE order_id IN (SELECT order_id FROM scope)
+    WHERE order_id IS NOT NULL
     GROUP BY order_id
 ),
 expectations AS (
@@ -29,10 +26,14 @@ expectations AS (
         coalesce(m.movements, 0) AS movements,
         CASE WHEN c.ledger_status = 'CANCELLED' THEN 0 ELSE -o.total_amount END AS expected_net
     FROM orders_all AS o
-    SEMI JOIN scope USING (order_id)
     LEFT JOIN movements AS m USING (order_id)
     LEFT JOIN status_classes AS c ON c.status = o.status
     WHERE o.created_at >= $window_start
+        AND (
+            (o.created_at >= $day_start AND o.created_at < $day_end)
+            OR m.moved_on_day
+            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'wallet_mismatch')
+        )
 )
 SELECT
     order_id AS key,

@@ -64,43 +64,54 @@ typed AS (
         CASE
             WHEN p.booked_text IS NULL THEN NULL
             WHEN regexp_full_match(p.booked_text, '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?')
-                THEN timezone('UTC', timezone($timezone, try_cast(p.booked_text AS TIMESTAMP)))
+                THEN local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
                 THEN try_cast(regexp_replace(p.booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')
                 THEN timezone('UTC', try_cast(p.booked_text AS TIMESTAMPTZ))
             WHEN regexp_matches(p.booked_text, '[A-Za-z]{2,}$') THEN NULL
-            ELSE timezone('UTC', timezone($timezone, try_cast(p.booked_text AS TIMESTAMP)))
+            ELSE local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
         END AS booked_utc
     FROM parsed AS p
     LEFT JOIN currencies AS c ON c.code = p.currency_clean
     LEFT JOIN status_words AS w ON w.word = lower(trim(p.status))
+),
+judged AS (
+    SELECT
+        *,
+        CASE
+            WHEN entry_id_clean IS NULL THEN 'missing entry id'
+            WHEN amount_text = '' THEN 'blank amount'
+            WHEN NOT well_formed THEN 'unparsable amount'
+            WHEN exponent IS NULL THEN 'unknown currency'
+            WHEN decimals > exponent THEN 'more decimals than the currency allows'
+            WHEN integer_digits > 14 THEN 'amount too large'
+            WHEN booked_text IS NULL THEN 'missing timestamp'
+            WHEN booked_utc IS NULL THEN 'unparsable timestamp'
+            WHEN trim(coalesce(status, '')) = '' THEN 'missing status'
+            WHEN status_clean IS NULL THEN 'unknown status word'
+            WHEN order_id_clean IS NULL AND reference_clean IS NULL
+                THEN 'neither a Starship order id nor a reference'
+        END AS reason
+    FROM typed
 )
 SELECT
     line,
     entry_id_clean AS entry_id,
     order_id_clean AS order_id,
     reference_clean AS reference,
-    CASE WHEN well_formed AND decimals <= exponent AND integer_digits <= 14
+    CASE WHEN reason IS NULL
         THEN (CASE WHEN negative THEN -1 ELSE 1 END)
             * try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
     END AS amount,
     currency_clean AS currency,
     status_clean AS status,
     booked_utc AS booked_at,
-    CASE
-        WHEN entry_id_clean IS NULL THEN 'missing entry id'
-        WHEN amount_text = '' THEN 'blank amount'
-        WHEN NOT well_formed THEN 'unparsable amount'
-        WHEN exponent IS NULL THEN 'unknown currency'
-        WHEN decimals > exponent THEN 'more decimals than the currency allows'
-        WHEN integer_digits > 14 THEN 'amount too large'
-        WHEN booked_text IS NULL THEN 'missing timestamp'
-        WHEN booked_utc IS NULL THEN 'unparsable timestamp'
-        WHEN trim(coalesce(status, '')) = '' THEN 'missing status'
-        WHEN status_clean IS NULL THEN 'unknown status word'
-        WHEN order_id_clean IS NULL AND reference_clean IS NULL
-            THEN 'neither a Starship order id nor a reference'
-    END AS reason,
-    raw
-FROM typed
+    reason,
+    -- the row as the export had it, for quarantine.csv; built only for the rows that go there
+    CASE WHEN reason IS NOT NULL THEN
+        csv_field(entry_id) || ',' || csv_field(order_id) || ',' || csv_field(reference) || ','
+        || csv_field(amount) || ',' || csv_field(currency) || ',' || csv_field(status) || ','
+        || csv_field(booked_at)
+    END AS raw
+FROM judged

@@ -21,5 +21,14 @@ END;
 
 -- A DECIMAL column's value as text without the zeros its scale adds: a decimal(18, 3) column of
 -- a Parquet export holds USD 34.70 as 34.700, which is still two decimals of money, not three.
-CREATE OR REPLACE MACRO decimal_text(x) AS
-    rtrim(regexp_replace(CAST(x AS VARCHAR), '(\.\d*?)0+$', '\1'), '.');
+CREATE OR REPLACE MACRO decimal_text(x) AS CASE
+    WHEN contains(CAST(x AS VARCHAR), '.') THEN rtrim(rtrim(CAST(x AS VARCHAR), '0'), '.')
+    ELSE CAST(x AS VARCHAR)
+END;
+
+-- A naive local time in `zone` as naive UTC. The common zone, UTC, skips the conversion, which
+-- costs a tenth of a second per million rows.
+CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE
+    WHEN zone = 'UTC' THEN ts
+    ELSE timezone('UTC', timezone(zone, ts))
+END;

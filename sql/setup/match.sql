@@ -27,13 +27,17 @@ by_order_id AS (
     JOIN orders_all AS o ON o.order_id = e.order_id
     WHERE e.entry_rank = 1
 ),
+unmatched AS (  -- few rows: set apart first, so only they are joined on the reference
+    SELECT e.line, e.reference
+    FROM entries AS e
+    ANTI JOIN by_order_id USING (line)
+    WHERE e.entry_rank = 1 AND e.reference IS NOT NULL
+),
 by_reference AS (
     SELECT e.line, o.order_id, 'reference' AS match_method
-    FROM entries AS e
+    FROM unmatched AS e
     JOIN orders_all AS o ON o.client_reference = e.reference
-    WHERE e.entry_rank = 1
-        AND e.line NOT IN (SELECT line FROM by_order_id)
-        AND o.order_id NOT IN (SELECT order_id FROM by_order_id)
+    ANTI JOIN by_order_id AS b ON b.order_id = o.order_id
     QUALIFY row_number() OVER (PARTITION BY e.line ORDER BY o.created_at, o.order_id) = 1
 ),
 found AS (
@@ -68,7 +72,14 @@ SELECT
     l.currency AS ledger_currency,
     l.status AS ledger_status,
     m.match_method,
-    o.*
+    o.order_id,
+    o.client_reference,
+    o.total_amount,
+    o.currency,
+    o.status,
+    o.sub_status,
+    o.created_at,
+    o.trace_id
 FROM matches AS m
 JOIN ledger AS l USING (line)
 JOIN orders_all AS o ON o.order_id = m.order_id
