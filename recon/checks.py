@@ -1,6 +1,6 @@
 """Run every rule in `sql/checks/` in DuckDB over the lake and D's ledger -> D's findings.
 
-    with duckdb.connect() as con:
+    with checks.connect(config) as con:
         diff = checks.run(con, config, date(2026, 4, 14))
     diff.findings      # a pyarrow Table, one row per finding (FINDING_SCHEMA)
 
@@ -184,6 +184,16 @@ def check_files() -> dict[str, Path]:
     if unknown:
         raise ReconError(f"sql/checks holds rules outside the vocabulary: {sorted(unknown)}")
     return files
+
+
+def connect(config: Config) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for a diff, held to `[storage] memory_limit`: beyond it, DuckDB
+    spills to `<data_dir>/spill` (and removes what it wrote when the connection closes)."""
+    spill = config.storage.data_dir / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        config={"memory_limit": config.storage.memory_limit, "temp_directory": str(spill)}
+    )
 
 
 def run(

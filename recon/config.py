@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
@@ -44,6 +45,10 @@ class StarshipConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     data_dir: Path = Path("var/recon")
+    # DuckDB's memory for the diff; past it, DuckDB spills to <data_dir>/spill. A nightly job
+    # on a shared host must not take what the other processes there need: 10M orders against
+    # a 10M-row ledger peak near 2 GiB of RSS with this default.
+    memory_limit: str = "1.5GB"
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,12 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
         raise ConfigError(
             f"{where}: [starship] base_url must start with https:// "
             f"(or http:// for a local sandbox)"
+        )
+    size = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+    if name == "storage" and not re.fullmatch(size, values.get("memory_limit", "1GB")):
+        raise ConfigError(
+            f'{where}: [storage] memory_limit must be a size like "1.5GB" or "800MiB", '
+            f"not {values['memory_limit']!r}"
         )
     if name == "ledger":
         try:

@@ -131,11 +131,14 @@ def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
     _require_columns(path, header, columns)
     source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
-    # row_number() follows the file's order (DuckDB preserves insertion order on a scan)
+    # row_number() follows the file's order (DuckDB preserves insertion order on a scan). It
+    # runs on one thread, so the rows are numbered into a table first: the typing that reads
+    # them then runs on every core.
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT row_number() OVER () + 1 AS line, "
+        f"CREATE OR REPLACE TEMP TABLE ledger_csv AS SELECT row_number() OVER () + 1 AS line, "
         f"{_text_columns(columns)} FROM {source}"
     )
+    con.execute("CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT * FROM ledger_csv")
 
 
 def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from recon import checks, mail
@@ -95,7 +94,7 @@ def diff(config: Config, day: date, fail_on: str = "error") -> Night:
     """Ingest D's ledger, run every check against the lake, and record the night."""
     started = datetime.now(UTC)
     history = history_of(config)
-    with duckdb.connect() as con:
+    with checks.connect(config) as con:
         result = checks.run(con, config, day, carried=history.carried(day))
     history.record(result, started)
     return Night(result, history.findings(day), history.resolved(day), fail_on)

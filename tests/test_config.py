@@ -137,6 +137,12 @@ VALID_CONFIGS = [
         {"storage.data_dir": Beside("../lake"), "report.out_dir": Beside("out")},
         id="relative-paths-resolved-against-the-file",
     ),
+    pytest.param("", {"storage.memory_limit": "1.5GB"}, id="memory-limit-default"),
+    pytest.param(
+        '[storage]\nmemory_limit = "800MiB"\n',
+        {"storage.memory_limit": "800MiB"},
+        id="memory-limit-in-mebibytes",
+    ),
     pytest.param(
         '[checks.low_wallet_balance]\nUSD = "1000"\nJPY = "3000"\nKWD = "12.5"\n',
         {
@@ -205,6 +211,11 @@ INVALID_CONFIGS = [
     ),
     pytest.param(
         '[ledger]\ntimezone = "Mars/Olympus"\n', "is not an IANA time zone", id="unknown-timezone"
+    ),
+    pytest.param(
+        '[storage]\nmemory_limit = "lots"\n',
+        "[storage] memory_limit must be a size like",
+        id="memory-limit-not-a-size",
     ),
     pytest.param(
         "[checks.tolerance_minor_units]\nXYZ = 3\n",

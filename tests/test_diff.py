@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recon import config, pipeline, report
+from recon import checks, config, pipeline, report
 from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
@@ -388,3 +388,15 @@ stuck_pending_hours = {settings_.checks.stuck_pending_hours}
     path = folder / "recon.toml"
     path.write_text(text)
     return path
+
+
+def test_the_diff_connection_is_held_to_the_memory_limit(tmp_path: Path) -> None:
+    limited = config.from_dict(
+        {"storage": {"data_dir": str(tmp_path / "var"), "memory_limit": "300MiB"}}
+    )
+    with checks.connect(limited) as con:
+        [(limit, spill)] = con.sql(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+        ).fetchall()
+    assert limit == "300.0 MiB"
+    assert spill == str(tmp_path / "var" / "spill")
