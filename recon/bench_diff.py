@@ -11,7 +11,11 @@ Then, each in its own process, median of `repeat`:
 * recon: `recon.pipeline.diff` (ledger ingest, every check, the break history);
 * pandas: what a user would otherwise write (`merge(indicator=True)` and group-bys) for the
   checks both can do: missing on either side, amount, currency and status drift, duplicate
-  entries and orders. Its counts must equal recon's, so the comparison is fair.
+  entries and orders. Its counts must equal recon's, so the comparison is fair;
+* datacompy: its `PandasCompare` of the amounts, joined on the order id; its amount drift and
+  entries without an order must equal recon's.
+
+recon runs under its default `[storage] memory_limit`, as a nightly run would.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from recon import config
 from recon.bench import child, peak_rss_mb, summary
 
 DAY = date(2026, 4, 14)
@@ -163,7 +168,7 @@ def write_books(folder: Path, orders: int) -> Path:
 
 
 def measure_recon(config_file: Path) -> dict[str, Any]:
-    from recon import config, pipeline
+    from recon import pipeline
 
     settings = config.load(config_file)
     started = time.perf_counter()
@@ -219,23 +224,66 @@ def measure_pandas(config_file: Path) -> dict[str, Any]:
     }
 
 
+DATACOMPY_COMPARED = ("amount_mismatch", "missing_at_starship")
+
+
+def measure_datacompy(config_file: Path) -> dict[str, Any]:
+    """datacompy's comparison of the amounts, joined on the order id: what it can say of
+    amount drift and of entries without an order (it cannot match on a reference, see a retry
+    or a double booking: the booked-twice entries are dropped first, as for pandas)."""
+    import pandas as pd
+    from datacompy import PandasCompare
+
+    folder = config_file.parent
+    started = time.perf_counter()
+    orders = pd.read_parquet(
+        folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet",
+        columns=["order_id", "total_amount", "currency"],
+    )
+    ledger = pd.read_parquet(
+        folder / f"ledger-{DAY}.parquet", columns=["order_id", "amount", "currency"]
+    )
+    ledger = ledger.drop_duplicates("order_id").rename(columns={"amount": "total_amount"})
+    compared = PandasCompare(orders, ledger, join_columns="order_id")
+    both = compared.intersect_rows
+    counts = {
+        "amount_mismatch": int((~both["total_amount_match"] & both["currency_match"]).sum()),
+        "missing_at_starship": len(compared.df2_unq_rows),
+    }
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": len(orders),
+        "counts": counts,
+    }
+
+
 # -- the parent ---------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
 class DiffBench:
     orders: int
+    memory_limit: str
     recon: dict[str, Any]
     pandas: dict[str, Any] | None
+    datacompy: dict[str, Any] | None = None
 
     @property
     def agree(self) -> bool | None:
-        return None if self.pandas is None else self.recon["counts"] == self.pandas["counts"]
+        """Whether each baseline found what recon found, on the checks it can do."""
+        if self.pandas is None:
+            return None
+        agreed = self.recon["counts"] == self.pandas["counts"]
+        if self.datacompy is not None:
+            theirs = self.datacompy["counts"]
+            agreed = agreed and all(theirs[c] == self.recon["counts"][c] for c in theirs)
+        return agreed
 
     def lines(self) -> list[str]:
         def row(name: str, figures: dict[str, Any]) -> str:
             return (
-                f"  {name:<8} {figures['median_seconds']:>8.2f} s  "
+                f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
                 f"{figures['rows_per_second']:>12,} orders/s  "
                 f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
             )
@@ -243,17 +291,21 @@ class DiffBench:
         lines = [
             f"recon bench diff: {self.orders:,} orders against a ledger of the same size "
             f"(Parquet), median of {self.recon['runs']}",
-            row("recon", self.recon),
+            row("recon", self.recon) + f"  (all checks; memory_limit {self.memory_limit})",
         ]
-        if self.pandas:
-            lines.append(row("pandas", self.pandas))
-            ratio = self.pandas["median_seconds"] / self.recon["median_seconds"]
-            lines.append(f"  pandas takes {ratio:.1f}x recon's time (above 1: recon is faster)")
+        for name, figures, compared in (
+            ("pandas", self.pandas, COMPARED),
+            ("datacompy", self.datacompy, DATACOMPY_COMPARED),
+        ):
+            if not figures:
+                continue
+            ratio = figures["median_seconds"] / self.recon["median_seconds"]
+            lines.append(row(name, figures) + f"  ({ratio:.1f}x recon's time)")
+            theirs = figures["counts"]
             lines.append(
-                "  findings agree on " + ", ".join(COMPARED)
-                if self.agree
-                else f"  FINDINGS DIFFER: recon {self.recon['counts']}, "
-                f"pandas {self.pandas['counts']}"
+                f"    agrees with recon on {', '.join(compared)}"
+                if all(theirs[c] == self.recon["counts"][c] for c in compared)
+                else f"    FINDINGS DIFFER: recon {self.recon['counts']}, {name} {theirs}"
             )
         return lines
 
@@ -265,15 +317,19 @@ def bench_diff(
     with tempfile.TemporaryDirectory(prefix="recon-bench-diff-") as folder:
         say(f"writing {orders:,} orders and their ledger")
         config_file = write_books(Path(folder), orders)
-        recon_runs, pandas_runs = [], []
+        tools = ("recon", "pandas", "datacompy") if baseline else ("recon",)
+        runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
         for number in range(repeat):
-            say(f"recon, run {number + 1} of {repeat}")
-            recon_runs.append(child("recon", str(config_file), module="recon.bench_diff"))
-            if baseline:
-                say(f"pandas, run {number + 1} of {repeat}")
-                pandas_runs.append(child("pandas", str(config_file), module="recon.bench_diff"))
+            for tool in tools:
+                say(f"{tool}, run {number + 1} of {repeat}")
+                runs[tool].append(child(tool, str(config_file), module="recon.bench_diff"))
+        memory_limit = config.load(config_file).storage.memory_limit
     return DiffBench(
-        orders, _with_counts(recon_runs), _with_counts(pandas_runs) if baseline else None
+        orders,
+        memory_limit,
+        _with_counts(runs["recon"]),
+        _with_counts(runs["pandas"]) if baseline else None,
+        _with_counts(runs["datacompy"]) if baseline else None,
     )
 
 
@@ -283,7 +339,11 @@ def _with_counts(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     stage, config_file = argv
-    measure = {"recon": measure_recon, "pandas": measure_pandas}[stage]
+    measure = {
+        "recon": measure_recon,
+        "pandas": measure_pandas,
+        "datacompy": measure_datacompy,
+    }[stage]
     print(json.dumps(measure(Path(config_file))))  # noqa: T201 (the parent reads this line)
 
 

@@ -125,7 +125,7 @@ class IngestBench:
     def lines(self) -> list[str]:
         def row(name: str, figures: dict[str, Any]) -> str:
             return (
-                f"  {name:<8} {figures['median_seconds']:>8.2f} s  "
+                f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
                 f"{figures['rows_per_second']:>12,} rows/s  "
                 f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
             )

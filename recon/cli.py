@@ -672,7 +672,7 @@ def bench_extract(
         page_size,
         repeat,
         end_to_end,
-        progress=lambda text: click.echo(f"  {text}", err=True),
+        progress=_bench_progress,
     )
     _report_bench(result, json_path)
 
@@ -691,9 +691,25 @@ def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None)
     """The diff: N orders against an N-row Parquet ledger, all checks, beside pandas."""
     from recon.bench_diff import bench_diff as run_bench
 
-    result = run_bench(
-        orders, repeat, baseline, progress=lambda text: click.echo(f"  {text}", err=True)
-    )
+    result = run_bench(orders, repeat, baseline, progress=_bench_progress)
+    _report_bench(result, json_path)
+
+
+@bench.command("ingest")
+@click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@click.option(
+    "--baseline/--no-baseline",
+    default=True,
+    show_default=True,
+    help="Also read the export with pandas (needs pandas: pip install 'recon[bench]').",
+)
+@json_option
+def bench_ingest(rows: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
+    """Ledger ingest: a CSV export of N rows typed and validated, beside DuckDB and pandas."""
+    from recon.bench_ingest import bench_ingest as run_bench
+
+    result = run_bench(rows, repeat, baseline, progress=_bench_progress)
     _report_bench(result, json_path)
 
 
@@ -705,8 +721,42 @@ def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
     """The report: the HTML e-mail and all five files for a night with N findings."""
     from recon.bench_report import bench_report as run_bench
 
-    result = run_bench(findings, repeat, progress=lambda text: click.echo(f"  {text}", err=True))
+    result = run_bench(findings, repeat, progress=_bench_progress)
     _report_bench(result, json_path)
+
+
+@bench.command("all")
+@click.option(
+    "--orders",
+    type=click.IntRange(1),
+    default=1_000_000,
+    show_default=True,
+    help="Orders for the diff, and rows of the ledger export for the ingest.",
+)
+@click.option("--extract-orders", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@json_option
+def bench_all(
+    orders: int,
+    extract_orders: int,
+    page_size: int,
+    findings: int,
+    repeat: int,
+    json_path: Path | None,
+) -> None:
+    """Every stage: extract, ingest, diff (beside pandas and datacompy) and report."""
+    from recon.bench_all import bench_all as run_bench
+
+    result = run_bench(
+        orders, extract_orders, page_size, findings, repeat, progress=_bench_progress
+    )
+    _report_bench(result, json_path)
+
+
+def _bench_progress(text: str) -> None:
+    click.echo(f"  {text}", err=True)
 
 
 def _report_bench(result: Any, json_path: Path | None) -> None:

@@ -8,16 +8,60 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from recon.bench_diff import COMPARED, bench_diff
+from recon.bench_diff import COMPARED, DATACOMPY_COMPARED, bench_diff
 from recon.cli import cli
 from recon.report import EMAIL_BYTES
 
 
-def test_bench_diff_plants_every_compared_kind_and_the_baseline_agrees() -> None:
+def test_bench_diff_plants_every_compared_kind_and_the_baselines_agree() -> None:
     result = bench_diff(5_000, repeat=1)
     assert all(result.recon["counts"][check] > 0 for check in COMPARED), result.recon["counts"]
-    assert result.agree, (result.recon["counts"], result.pandas)
+    assert result.agree, (result.recon["counts"], result.pandas, result.datacompy)
+    assert result.datacompy is not None
+    assert set(result.datacompy["counts"]) == set(DATACOMPY_COMPARED)
     assert result.recon["rows"] == 5_000
+
+
+def test_bench_ingest_reads_every_row_of_the_export(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = CliRunner().invoke(
+        cli, ["bench", "ingest", "--rows", "3000", "--repeat", "1", "--json", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    # the export is well formed: every row usable, and each reader saw all of them
+    assert figures["recon"]["quarantined"] == 0
+    assert figures["recon"]["rows"] == figures["duckdb"]["rows"] == figures["pandas"]["rows"]
+    assert figures["recon"]["rows"] >= 3000
+    assert "read_csv with types" in result.output
+
+
+def test_bench_all_measures_every_stage(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "bench",
+            "all",
+            "--orders",
+            "2000",
+            "--extract-orders",
+            "200",
+            "--findings",
+            "200",
+            "--repeat",
+            "1",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert set(figures) == {"extract", "ingest", "diff", "report", "machine"}
+    assert figures["extract"]["end_to_end"]["rows"] == 200
+    assert figures["diff"]["recon"]["rows"] == 2000
+    assert figures["report"]["findings"] == 200
+    assert "FINDINGS DIFFER" not in result.output
 
 
 def test_bench_extract_writes_its_figures(tmp_path: Path) -> None:
