@@ -84,6 +84,8 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         )
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
+    # the text is typed now: free its memory for the checks (a 10M-row CSV holds about 1 GB)
+    con.execute("DROP VIEW ledger_text; DROP TABLE IF EXISTS ledger_csv")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger AS "
         "SELECT * EXCLUDE (reason, raw) FROM ledger_rows WHERE reason IS NULL"
