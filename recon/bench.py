@@ -156,6 +156,15 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def figure_row(name: str, figures: dict[str, Any], unit: str) -> str:
+    """One tool's line in a benchmark's table: its median, pace and peak RSS."""
+    return (
+        f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
+        f"{figures['rows_per_second']:>12,} {unit}/s  "
+        f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
+    )
+
+
 @dataclasses.dataclass
 class ExtractBench:
     orders: int

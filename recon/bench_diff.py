@@ -29,8 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from recon import config
-from recon.bench import child, peak_rss_mb, summary
+from recon.bench import child, figure_row, peak_rss_mb, summary
 
 DAY = date(2026, 4, 14)
 COMPARED = (
@@ -168,7 +167,7 @@ def write_books(folder: Path, orders: int) -> Path:
 
 
 def measure_recon(config_file: Path) -> dict[str, Any]:
-    from recon import pipeline
+    from recon import config, pipeline
 
     settings = config.load(config_file)
     started = time.perf_counter()
@@ -180,6 +179,7 @@ def measure_recon(config_file: Path) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "rows": night.diff.counts["starship_orders"],
         "counts": {check: counts[check] for check in COMPARED},
+        "memory_limit": settings.storage.memory_limit,
     }
 
 
@@ -269,43 +269,38 @@ class DiffBench:
     pandas: dict[str, Any] | None
     datacompy: dict[str, Any] | None = None
 
+    def baselines(self) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
+        """(name, figures, the checks it is compared on) of each baseline that ran."""
+        ran = [
+            ("pandas", self.pandas, COMPARED),
+            ("datacompy", self.datacompy, DATACOMPY_COMPARED),
+        ]
+        return [(name, figures, checks) for name, figures, checks in ran if figures]
+
+    def agrees(self, figures: dict[str, Any], compared: tuple[str, ...]) -> bool:
+        return all(figures["counts"][c] == self.recon["counts"][c] for c in compared)
+
     @property
     def agree(self) -> bool | None:
         """Whether each baseline found what recon found, on the checks it can do."""
-        if self.pandas is None:
-            return None
-        agreed = self.recon["counts"] == self.pandas["counts"]
-        if self.datacompy is not None:
-            theirs = self.datacompy["counts"]
-            agreed = agreed and all(theirs[c] == self.recon["counts"][c] for c in theirs)
-        return agreed
+        ran = self.baselines()
+        return all(self.agrees(figures, checks) for _, figures, checks in ran) if ran else None
 
     def lines(self) -> list[str]:
-        def row(name: str, figures: dict[str, Any]) -> str:
-            return (
-                f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
-                f"{figures['rows_per_second']:>12,} orders/s  "
-                f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
-            )
-
         lines = [
             f"recon bench diff: {self.orders:,} orders against a ledger of the same size "
             f"(Parquet), median of {self.recon['runs']}",
-            row("recon", self.recon) + f"  (all checks; memory_limit {self.memory_limit})",
+            figure_row("recon", self.recon, "orders")
+            + f"  (all checks; memory_limit {self.memory_limit})",
         ]
-        for name, figures, compared in (
-            ("pandas", self.pandas, COMPARED),
-            ("datacompy", self.datacompy, DATACOMPY_COMPARED),
-        ):
-            if not figures:
-                continue
+        for name, figures, compared in self.baselines():
             ratio = figures["median_seconds"] / self.recon["median_seconds"]
-            lines.append(row(name, figures) + f"  ({ratio:.1f}x recon's time)")
-            theirs = figures["counts"]
+            lines.append(figure_row(name, figures, "orders") + f"  ({ratio:.1f}x recon's time)")
             lines.append(
                 f"    agrees with recon on {', '.join(compared)}"
-                if all(theirs[c] == self.recon["counts"][c] for c in compared)
-                else f"    FINDINGS DIFFER: recon {self.recon['counts']}, {name} {theirs}"
+                if self.agrees(figures, compared)
+                else f"    FINDINGS DIFFER: recon {self.recon['counts']}, "
+                f"{name} {figures['counts']}"
             )
         return lines
 
@@ -323,10 +318,9 @@ def bench_diff(
             for tool in tools:
                 say(f"{tool}, run {number + 1} of {repeat}")
                 runs[tool].append(child(tool, str(config_file), module="recon.bench_diff"))
-        memory_limit = config.load(config_file).storage.memory_limit
     return DiffBench(
         orders,
-        memory_limit,
+        runs["recon"][0]["memory_limit"],
         _with_counts(runs["recon"]),
         _with_counts(runs["pandas"]) if baseline else None,
         _with_counts(runs["datacompy"]) if baseline else None,

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recon.bench import child, peak_rss_mb, summary
+from recon.bench import child, figure_row, peak_rss_mb, summary
 from recon.bench_diff import _LEDGER, _ORDERS, DAY
 
 TYPES = {
@@ -45,13 +45,12 @@ def write_export(folder: Path, rows: int) -> Path:
     import duckdb
 
     export = folder / f"ledger-{DAY}.csv"
-    orders = rows
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE TABLE orders AS {_ORDERS.format(day=DAY, n=orders)}")
+        con.execute(f"CREATE TABLE orders AS {_ORDERS.format(day=DAY, n=rows)}")
         con.execute(
             "COPY (SELECT entry_id, order_id, reference, CAST(amount AS DECIMAL(18, 2)) AS amount,"
-            f" currency, status, booked_at FROM ({_LEDGER.format(day=DAY, n=orders)}))"
+            f" currency, status, booked_at FROM ({_LEDGER.format(day=DAY, n=rows)}))"
             f" TO '{export}' (FORMAT csv, HEADER true)"
         )
     config_file = folder / "recon.toml"
@@ -124,11 +123,7 @@ class IngestBench:
 
     def lines(self) -> list[str]:
         def row(name: str, figures: dict[str, Any]) -> str:
-            return (
-                f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
-                f"{figures['rows_per_second']:>12,} rows/s  "
-                f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
-            )
+            return figure_row(name, figures, "rows")
 
         lines = [
             f"recon bench ingest: a CSV ledger export of {self.recon['rows']:,} rows, "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -649,11 +649,28 @@ json_option = click.option(
     help="Also write the figures to this JSON file.",
 )
 
+repeat_option = click.option(
+    "--repeat",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Runs of each measurement; the figures are their median.",
+)
+
+
+def baseline_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--baseline/--no-baseline",
+        default=True,
+        show_default=True,
+        help=f"Also {what} (needs pip install 'recon[bench]').",
+    )
+
 
 @bench.command("extract")
 @click.option("--orders", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@repeat_option
 @click.option(
     "--end-to-end/--parse-only",
     default=True,
@@ -667,28 +684,17 @@ def bench_extract(
     """Extraction: parse+write (JSON pages to Parquet) and end to end from the sandbox."""
     from recon.bench import bench_extract as run_bench
 
-    result = run_bench(
-        orders,
-        page_size,
-        repeat,
-        end_to_end,
-        progress=_bench_progress,
-    )
+    result = run_bench(orders, page_size, repeat, end_to_end, progress=_bench_progress)
     _report_bench(result, json_path)
 
 
 @bench.command("diff")
 @click.option("--orders", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
-@click.option(
-    "--baseline/--no-baseline",
-    default=True,
-    show_default=True,
-    help="Also run the same checks in pandas (needs pandas: pip install 'recon[bench]').",
-)
+@repeat_option
+@baseline_option("run the same checks in pandas and the amounts in datacompy")
 @json_option
 def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
-    """The diff: N orders against an N-row Parquet ledger, all checks, beside pandas."""
+    """The diff: N orders against an N-row Parquet ledger, beside pandas and datacompy."""
     from recon.bench_diff import bench_diff as run_bench
 
     result = run_bench(orders, repeat, baseline, progress=_bench_progress)
@@ -697,13 +703,8 @@ def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None)
 
 @bench.command("ingest")
 @click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
-@click.option(
-    "--baseline/--no-baseline",
-    default=True,
-    show_default=True,
-    help="Also read the export with pandas (needs pandas: pip install 'recon[bench]').",
-)
+@repeat_option
+@baseline_option("read the export with pandas")
 @json_option
 def bench_ingest(rows: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
     """Ledger ingest: a CSV export of N rows typed and validated, beside DuckDB and pandas."""
@@ -715,7 +716,7 @@ def bench_ingest(rows: int, repeat: int, baseline: bool, json_path: Path | None)
 
 @bench.command("report")
 @click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@repeat_option
 @json_option
 def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
     """The report: the HTML e-mail and all five files for a night with N findings."""
@@ -736,7 +737,7 @@ def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
 @click.option("--extract-orders", type=click.IntRange(1), default=100_000, show_default=True)
 @click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--repeat", type=click.IntRange(1), default=3, show_default=True)
+@repeat_option
 @json_option
 def bench_all(
     orders: int,

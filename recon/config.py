@@ -313,10 +313,11 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             f"(or http:// for a local sandbox)"
         )
     size = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
-    if name == "storage" and not re.fullmatch(size, values.get("memory_limit", "1GB")):
+    limit = values.get("memory_limit") if name == "storage" else None
+    if limit is not None and not re.fullmatch(size, limit):
         raise ConfigError(
             f'{where}: [storage] memory_limit must be a size like "1.5GB" or "800MiB", '
-            f"not {values['memory_limit']!r}"
+            f"not {limit!r}"
         )
     if name == "ledger":
         try:
