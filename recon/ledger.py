@@ -9,6 +9,10 @@ would make amounts DOUBLE) and typed by `sql/ingest/ledger.sql`; a row that cann
 kept in `quarantine` with its reason, and the run goes on. A missing file, a missing mapped
 column or an unreadable file is an `InputError` (exit 2) that names the file.
 
+`amount` is DECIMAL(18, 4) in major units, a purchase positive and a reversal negative, whatever
+the export's `amount_unit` (major or minor units) and `purchase_sign` (purchases booked positive
+or negative) say.
+
 `line` is the row's line in a CSV or JSON Lines file (the header is line 1) and its row number
 (from 1) in a Parquet file. `raw`, built for quarantined rows only, holds only the mapped
 columns: free-text columns recon does not read (a memo may carry anything) never reach
@@ -37,6 +41,8 @@ from recon.resources import sql_literal, sql_text
 
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
 CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
+AMOUNT_UNITS = ("major", "minor")
+PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {
     ".csv": "csv",
     ".gz": "csv",
@@ -68,6 +74,12 @@ def require_export(ledger: LedgerConfig, day: date) -> Path:
 
 def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> LedgerLoad:
     """Read D's export into the views `ledger` and `quarantine` of `con`."""
+    if ledger.amount_unit not in AMOUNT_UNITS or ledger.purchase_sign not in PURCHASE_SIGNS:
+        # config.load refuses these; a LedgerConfig built in code must not be read as major
+        raise ValueError(
+            f"amount_unit {ledger.amount_unit!r} / purchase_sign {ledger.purchase_sign!r}: "
+            f"one of {AMOUNT_UNITS} / {PURCHASE_SIGNS}"
+        )
     path = require_export(ledger, day)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -80,7 +92,11 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {sql_text('ingest/ledger.sql')}",
-            {"timezone": ledger.timezone},
+            {
+                "timezone": ledger.timezone,
+                "amount_unit": ledger.amount_unit,
+                "purchase_sign": ledger.purchase_sign,
+            },
         )
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None

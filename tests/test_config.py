@@ -30,6 +30,8 @@ data_dir = "var/recon"                  # the Parquet lake and recon.duckdb
 [ledger]
 path = "exports/ledger-{date}.csv"      # {date} is replaced by YYYY-MM-DD; csv, parquet or jsonl by extension
 timezone = "UTC"                        # the zone of naive timestamps in the export
+amount_unit = "major"                   # or "minor": integers in the currency's ISO 4217 minor unit
+purchase_sign = "positive"              # or "negative": purchases booked as negative numbers
 [ledger.columns]                        # our name = the export's column name
 entry_id = "entry_id"
 order_id = "order_id"
@@ -86,6 +88,8 @@ VALID_CONFIGS = [
             "storage.data_dir": Beside("var/recon"),
             "ledger.path": Beside("exports/ledger-{date}.csv", as_text=True),
             "ledger.timezone": "UTC",
+            "ledger.amount_unit": "major",
+            "ledger.purchase_sign": "positive",
             "ledger.columns": {name: name for name in LEDGER_FIELDS},
             "ledger.status_map": {"delivered": "DELIVERED"},
             "checks.stuck_pending_hours": 24,
@@ -186,6 +190,31 @@ VALID_CONFIGS = [
             "ledger.status_map": {"ok": "DELIVERED", "void": "CANCELLED", "open": "PENDING"},
         },
         id="ledger-columns-and-status-map",
+    ),
+    pytest.param(
+        "",
+        {"ledger.amount_unit": "major", "ledger.purchase_sign": "positive"},
+        id="ledger-amounts-default-to-major-units-and-positive-purchases",
+    ),
+    pytest.param(
+        '[ledger]\namount_unit = "minor"\n',
+        {"ledger.amount_unit": "minor", "ledger.purchase_sign": "positive"},
+        id="ledger-amount-unit-minor",
+    ),
+    pytest.param(
+        '[ledger]\npurchase_sign = "negative"\n',
+        {"ledger.amount_unit": "major", "ledger.purchase_sign": "negative"},
+        id="ledger-purchase-sign-negative",
+    ),
+    pytest.param(
+        '[ledger]\namount_unit = "minor"\npurchase_sign = "negative"\n',
+        {"ledger.amount_unit": "minor", "ledger.purchase_sign": "negative"},
+        id="ledger-minor-units-and-negative-purchases",
+    ),
+    pytest.param(
+        '[ledger]\namount_unit = "major"\npurchase_sign = "positive"\n',
+        {"ledger.amount_unit": "major", "ledger.purchase_sign": "positive"},
+        id="ledger-defaults-spelled-out",
     ),
     pytest.param(
         '[email]\nto = ["a@example.com", "b@example.com"]\nimplicit_tls = true\n'
@@ -351,6 +380,42 @@ INVALID_CONFIGS = [
         '[starship]\npaginator = "offset"\n',
         "[starship] paginator must be one of page_number, cursor, not 'offset'",
         id="paginator-not-a-choice",
+    ),
+    pytest.param(
+        '[ledger]\namount_unit = "cents"\n',
+        "[ledger] amount_unit must be one of major, minor, not 'cents'",
+        id="amount-unit-not-a-choice",
+    ),
+    pytest.param(
+        '[ledger]\namount_unit = "Minor"\n',
+        "[ledger] amount_unit must be one of major, minor, not 'Minor'",
+        id="amount-unit-is-case-sensitive",
+    ),
+    pytest.param(
+        "[ledger]\namount_unit = 100\n",
+        "[ledger] amount_unit must be a string, not 100",
+        id="amount-unit-not-a-string",
+    ),
+    pytest.param(
+        '[ledger]\npurchase_sign = "reversed"\n',
+        "[ledger] purchase_sign must be one of positive, negative, not 'reversed'",
+        id="purchase-sign-not-a-choice",
+    ),
+    pytest.param(
+        '[ledger]\npurchase_sign = "-"\n',
+        "[ledger] purchase_sign must be one of positive, negative, not '-'",
+        id="purchase-sign-a-symbol",
+    ),
+    pytest.param(
+        "[ledger]\npurchase_sign = -1\n",
+        "[ledger] purchase_sign must be a string, not -1",
+        id="purchase-sign-not-a-string",
+    ),
+    pytest.param(
+        '[ledger]\namount_units = "minor"\n',
+        "unknown key 'amount_units' in [ledger]; known keys: amount_unit, columns, path, "
+        "purchase_sign, status_map, timezone",
+        id="ledger-unknown-key-lists-the-amount-keys",
     ),
     pytest.param(
         "[starship]\npage_size = 0\n", "[starship] page_size must be at least 1", id="page-size-0"

@@ -12,6 +12,7 @@ records, so a quoted field spanning lines shifts later line numbers); its reason
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import json
 from collections.abc import Iterator
@@ -66,12 +67,18 @@ def make_config(
     timezone: str = "UTC",
     columns: dict[str, str] | None = None,
     status_map: dict[str, str] | None = None,
+    amount_unit: str | None = None,
+    purchase_sign: str | None = None,
 ) -> LedgerConfig:
     table: dict[str, Any] = {"path": str(folder / name), "timezone": timezone}
     if columns is not None:
         table["columns"] = columns
     if status_map is not None:
         table["status_map"] = status_map
+    if amount_unit is not None:  # None: the key is absent, so the default is what is tested
+        table["amount_unit"] = amount_unit
+    if purchase_sign is not None:
+        table["purchase_sign"] = purchase_sign
     return config.from_dict({"ledger": table}).ledger
 
 
@@ -702,6 +709,294 @@ def test_parquet_float_amounts_are_refused(con: duckdb.DuckDBPyConnection, tmp_p
     assert "floating-point" in str(caught.value)
     assert "'amount'" in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+# -- amount_unit and purchase_sign -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "expected"),
+    [
+        ("1999", "USD", Decimal("19.99")),
+        ("1999", "JPY", Decimal("1999")),
+        ("1999", "KWD", Decimal("1.999")),
+        ("1999", "BHD", Decimal("1.999")),
+        ("1999", "EUR", Decimal("19.99")),
+        ("1999", "CLF", Decimal("0.1999")),  # four decimals, the most ISO 4217 has
+        ("5", "USD", Decimal("0.05")),
+        ("5", "KWD", Decimal("0.005")),
+        ("0", "USD", Decimal("0")),
+        ("-1999", "USD", Decimal("-19.99")),
+        ("1,999", "USD", Decimal("19.99")),
+        ("1,234,567", "JPY", Decimal("1234567")),
+        ("$1999", "USD", Decimal("19.99")),
+        ("1999 KWD", "KWD", Decimal("1.999")),
+        ("(1,999)", "USD", Decimal("-19.99")),
+        ("  1999  ", "USD", Decimal("19.99")),
+        ("1999.00", "USD", Decimal("19.99")),  # zeros after the point are not a fraction
+        ("9999999999999999", "USD", Decimal("99999999999999.99")),  # 14 integer digits of USD
+        ("999999999999999999", "CLF", Decimal("99999999999999.9999")),
+        ("99999999999999", "JPY", Decimal("99999999999999")),
+    ],
+)
+def test_minor_units_are_read_by_the_currency_exponent(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str, currency: str, expected: Decimal
+) -> None:
+    load_csv(con, tmp_path, [row(amount=text, currency=currency)], amount_unit="minor")
+    amount = only_usable(con)[4]
+    assert isinstance(amount, Decimal)
+    assert amount == expected
+    types = dict(con.sql("SELECT column_name, column_type FROM (DESCRIBE ledger)").fetchall())
+    assert types["amount"] == "DECIMAL(18,4)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"amount": "1999.5"}, "a fraction in minor units"),
+        ({"amount": "19.99"}, "a fraction in minor units"),  # a major-unit export read as minor
+        ({"amount": "1,999.5"}, "a fraction in minor units"),
+        ({"amount": "-0.5"}, "a fraction in minor units"),
+        ({"amount": ".5"}, "a fraction in minor units"),
+        ({"amount": "(1999.50)"}, "a fraction in minor units"),
+        ({"amount": "1999.5", "currency": "JPY"}, "a fraction in minor units"),
+        ({"amount": "1999.0001", "currency": "CLF"}, "a fraction in minor units"),
+        ({"amount": "1999.5", "currency": "USX"}, "unknown currency"),  # the order is kept
+        ({"amount": "19.99", "booked_at": ""}, "a fraction in minor units"),
+        ({"amount": "10000000000000000"}, "amount too large"),  # 15 integer digits of USD
+        ({"amount": "100000000000000", "currency": "JPY"}, "amount too large"),
+        ({"amount": "1999O"}, "unparsable amount"),
+        ({"amount": "1e3"}, "unparsable amount"),
+        ({"amount": "19,99"}, "unparsable amount"),
+        ({"amount": ""}, "blank amount"),
+    ],
+)
+def test_a_fraction_in_minor_units_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, changes: dict[str, str], reason: str
+) -> None:
+    result = load_csv(con, tmp_path, [row(entry_id="LE-0"), row(**changes)], amount_unit="minor")
+    assert (result.rows, result.usable, result.quarantined) == (2, 1, 1)
+    assert quarantine_rows(con) == [(3, "LE-1", reason)]
+
+
+@pytest.mark.parametrize(
+    ("amount_unit", "text", "currency", "expected"),
+    [
+        (None, "-10.00", "USD", Decimal("10.00")),  # a purchase
+        (None, "10.00", "USD", Decimal("-10.00")),  # a reversal
+        (None, "(12.50)", "USD", Decimal("12.50")),
+        (None, "-$1,500.00", "USD", Decimal("1500.00")),
+        (None, "12.50 USD", "USD", Decimal("-12.50")),
+        (None, "-3000", "JPY", Decimal("3000")),
+        (None, "-19.999", "KWD", Decimal("19.999")),
+        (None, "0.00", "USD", Decimal("0")),
+        (None, "-0.00", "USD", Decimal("0")),
+        ("minor", "-1999", "USD", Decimal("19.99")),
+        ("minor", "1999", "KWD", Decimal("-1.999")),
+        ("minor", "(1,999)", "JPY", Decimal("1999")),
+        ("minor", "1999", "JPY", Decimal("-1999")),
+    ],
+)
+def test_negative_purchases_are_turned_positive(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    amount_unit: str | None,
+    text: str,
+    currency: str,
+    expected: Decimal,
+) -> None:
+    load_csv(
+        con,
+        tmp_path,
+        [row(amount=text, currency=currency)],
+        amount_unit=amount_unit,
+        purchase_sign="negative",
+    )
+    assert only_usable(con)[4] == expected
+
+
+def test_purchase_sign_does_not_change_what_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rows = [
+        row(entry_id="LE-1", amount="-1.005"),
+        row(entry_id="LE-2", amount="(12.50"),
+        row(entry_id="LE-3", amount="-10.00", currency="USX"),
+        row(entry_id="LE-4", amount="-10.00"),
+    ]
+    load_csv(con, tmp_path, rows, purchase_sign="negative")
+    assert quarantine_rows(con) == [
+        (2, "LE-1", "more decimals than the currency allows"),
+        (3, "LE-2", "unparsable amount"),
+        (4, "LE-3", "unknown currency"),
+    ]
+    assert [r[4] for r in usable_rows(con)] == [Decimal("10.00")]
+
+
+# An export in minor units: (entry_id, amount as written with purchases positive, currency,
+# status, the amount recon must type or the reason it is quarantined). Under purchase_sign =
+# "negative" the same export is written with every sign turned round and must type the same.
+MINOR_ROWS: list[tuple[str, str, str, str, Decimal | str]] = [
+    ("LE-1", "1999", "USD", "delivered", Decimal("19.99")),
+    ("LE-2", "1999", "JPY", "delivered", Decimal("1999")),
+    ("LE-3", "1999", "KWD", "delivered", Decimal("1.999")),
+    ("LE-4", "-1999", "USD", "cancelled", Decimal("-19.99")),  # a reversal
+    ("LE-5", "5", "EUR", "pending", Decimal("0.05")),
+    ("LE-6", "0", "BHD", "delivered", Decimal("0")),
+    ("LE-7", "1999.5", "USD", "delivered", "a fraction in minor units"),
+]
+MINOR_FRACTION = "LE-7"  # an integer column cannot hold it: those files leave it out
+
+
+def minor_values(purchase_sign: str, *, whole_only: bool) -> list[tuple[str, Decimal, str, str]]:
+    flip = -1 if purchase_sign == "negative" else 1
+    return [
+        (entry_id, flip * Decimal(text), currency, status)
+        for entry_id, text, currency, status, _ in MINOR_ROWS
+        if not (whole_only and entry_id == MINOR_FRACTION)
+    ]
+
+
+def minor_table(amounts: pa.Array, values: list[tuple[str, Decimal, str, str]]) -> pa.Table:
+    return pa.table(
+        {
+            **{name: pa.array([BASE_ROW[name]] * len(values)) for name in FIELDS},
+            "entry_id": pa.array([v[0] for v in values]),
+            "currency": pa.array([v[2] for v in values]),
+            "status": pa.array([v[3] for v in values]),
+            "amount": amounts,
+        }
+    )
+
+
+def write_minor(kind: str, path: Path, purchase_sign: str) -> None:
+    whole_only = kind in ("parquet-int64", "parquet-int32")
+    values = minor_values(purchase_sign, whole_only=whole_only)
+    if kind == "csv":
+        rows = [
+            row(entry_id=e, amount=format(a, "f"), currency=c, status=s) for e, a, c, s in values
+        ]
+        write_csv(path, rows)
+    elif kind == "jsonl":
+        lines = [
+            json_line(row(entry_id=e, currency=c, status=s), format(a, "f"))
+            for e, a, c, s in values
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    else:
+        arrow_type = {
+            "parquet-int64": pa.int64(),
+            "parquet-int32": pa.int32(),
+            "parquet-decimal": pa.decimal128(18, 2),  # 1999 is stored as 1999.00
+        }[kind]
+        amounts = [int(a) if whole_only else a for _, a, _, _ in values]
+        pq.write_table(minor_table(pa.array(amounts, arrow_type), values), path)
+
+
+MINOR_KINDS = {  # kind -> (suffix, the line of the fraction row, or None)
+    "csv": (".csv", 8),
+    "jsonl": (".jsonl", 7),
+    "parquet-int64": (".parquet", None),
+    "parquet-int32": (".parquet", None),
+    "parquet-decimal": (".parquet", 7),
+}
+
+
+@pytest.mark.parametrize("purchase_sign", ["positive", "negative"])
+@pytest.mark.parametrize("kind", list(MINOR_KINDS))
+def test_every_format_reads_minor_units(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, kind: str, purchase_sign: str
+) -> None:
+    suffix, fraction_line = MINOR_KINDS[kind]
+    write_minor(kind, tmp_path / f"ledger-{DAY.isoformat()}{suffix}", purchase_sign)
+    settings = {"amount_unit": "minor", "purchase_sign": purchase_sign}
+    load_ledger(con, make_config(tmp_path, f"ledger-{{date}}{suffix}", **settings))
+    amounts = {entry_id: r[2] for entry_id, r in usable_by_id(con).items()}
+    assert amounts == {e: want for e, _, _, _, want in MINOR_ROWS if isinstance(want, Decimal)}
+    assert all(isinstance(a, Decimal) for a in amounts.values())
+    if fraction_line is None:
+        assert quarantine_rows(con) == []
+    else:
+        assert quarantine_rows(con) == [
+            (fraction_line, MINOR_FRACTION, "a fraction in minor units")
+        ]
+
+
+def negated(usable: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    return {e: (*r[:2], -r[2], *r[3:]) for e, r in usable.items()}
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, EXPECTED_USABLE),
+        ({"amount_unit": "major", "purchase_sign": "positive"}, EXPECTED_USABLE),
+        ({"purchase_sign": "negative"}, negated(EXPECTED_USABLE)),
+    ],
+    ids=["absent", "defaults-spelled-out", "negative-purchases"],
+)
+@pytest.mark.parametrize("kind", list(WRITERS))
+def test_every_format_in_major_units_with_either_purchase_sign(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    kind: str,
+    settings: dict[str, str],
+    expected: dict[str, tuple[Any, ...]],
+) -> None:
+    suffix, write, _ = WRITERS[kind]
+    path = tmp_path / f"ledger-{DAY.isoformat()}{suffix}"
+    write(path)
+    config_ = make_config(tmp_path, f"ledger-{{date}}{suffix}", **FORMAT_SETTINGS, **settings)
+    assert load_ledger(con, config_) == LedgerLoad(path, 6, 4, 2)
+    assert usable_by_id(con) == expected
+    assert [r[1:] for r in quarantine_rows(con)] == EXPECTED_QUARANTINE
+
+
+@pytest.mark.parametrize(
+    ("arrow_type", "purchase_sign", "expected"),
+    [
+        (pa.decimal128(18, 2), "positive", [Decimal("34.70"), Decimal("-5.00")]),
+        (pa.decimal128(18, 2), "negative", [Decimal("-34.70"), Decimal("5.00")]),
+        (pa.int64(), "negative", [Decimal("-35"), Decimal("5")]),
+    ],
+)
+def test_parquet_numeric_columns_in_major_units_follow_the_purchase_sign(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    arrow_type: pa.DataType,
+    purchase_sign: str,
+    expected: list[Decimal],
+) -> None:
+    written = [Decimal("34.70"), Decimal("-5")] if pa.types.is_decimal(arrow_type) else [35, -5]
+    values = [("LE-1", Decimal(0), "USD", "delivered"), ("LE-2", Decimal(0), "USD", "delivered")]
+    table = minor_table(pa.array(written, arrow_type), values)
+    pq.write_table(table, tmp_path / "ledger-2026-04-14.parquet")
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.parquet", purchase_sign=purchase_sign))
+    assert [r[4] for r in usable_rows(con)] == expected
+
+
+def test_parquet_float_amounts_are_refused_in_minor_units_too(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    values = [("LE-1", Decimal(0), "USD", "delivered")]
+    pq.write_table(
+        minor_table(pa.array([1999.0], pa.float64()), values),
+        tmp_path / "ledger-2026-04-14.parquet",
+    )
+    with pytest.raises(InputError, match="floating-point"):
+        ledger.load(con, make_config(tmp_path, "ledger-{date}.parquet", amount_unit="minor"), DAY)
+
+
+@pytest.mark.parametrize(
+    "changes", [{"amount_unit": "cents"}, {"purchase_sign": "reversed"}, {"amount_unit": "Minor"}]
+)
+def test_a_ledger_config_built_in_code_with_an_unknown_setting_is_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, changes: dict[str, str]
+) -> None:
+    write_csv(csv_day(tmp_path), [row()])
+    bad = dataclasses.replace(make_config(tmp_path), **changes)
+    with pytest.raises(ValueError, match=next(iter(changes.values()))):
+        ledger.load(con, bad, DAY)
 
 
 # -- bad files -------------------------------------------------------------------------------

@@ -3,13 +3,25 @@
 --
 -- Reads the view `ledger_text` (every mapped column as text, plus `line`), the table
 -- `currencies` (ISO 4217 code and exponent) and `status_words` (the export's words, lower
--- case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of naive timestamps.
+-- case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of naive timestamps, and
+-- the [ledger] settings $amount_unit and $purchase_sign (below).
 --
 -- Amounts are never rounded: text with more decimals than the currency has is refused, so the
 -- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
 -- thousands separators (1,500.00), one currency symbol or code before or after the number
 -- ($12.50, 12.50 USD, -$12.50), and accounting negatives ((12.50)). Anything else in the text
 -- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable.
+--
+-- $amount_unit: 'major' (default) reads 19.99 as 19.99 USD. 'minor' reads the amount as a whole
+-- number of the currency's ISO 4217 minor unit: USD 1999 = 19.99, JPY 1999 = 1999, KWD 1999 =
+-- 1.999, by multiplying with an exact decimal (never by dividing: DuckDB divides decimals as
+-- DOUBLE). The same shapes are accepted (1,999, $1999, (1999)); a fraction of a minor unit
+-- (1999.5, or a major-unit 19.99 in a minor-unit export) is quarantined, while zeros after the
+-- point are not a fraction (1999.00, as a Parquet DECIMAL(18, 2) column holds 1999).
+--
+-- $purchase_sign: 'positive' (default) keeps the export's signs. 'negative' is an export that
+-- books purchases as negative numbers and reversals as positive: every amount's sign is turned
+-- round, so that downstream a purchase is positive and a reversal negative either way.
 --
 -- Timestamps: an explicit offset, Z, UTC or GMT after the time is honoured; naive text is local
 -- time in $timezone; any other zone name is refused rather than guessed.
@@ -84,8 +96,13 @@ judged AS (
             WHEN amount_text = '' THEN 'blank amount'
             WHEN NOT well_formed THEN 'unparsable amount'
             WHEN exponent IS NULL THEN 'unknown currency'
-            WHEN decimals > exponent THEN 'more decimals than the currency allows'
-            WHEN integer_digits > 14 THEN 'amount too large'
+            WHEN $amount_unit = 'minor' AND rtrim(split_part(digits, '.', 2), '0') <> ''
+                THEN 'a fraction in minor units'
+            WHEN $amount_unit <> 'minor' AND decimals > exponent
+                THEN 'more decimals than the currency allows'
+            -- DECIMAL(18, 4) holds 14 integer digits of major units
+            WHEN integer_digits > 14 + CASE WHEN $amount_unit = 'minor' THEN exponent ELSE 0 END
+                THEN 'amount too large'
             WHEN booked_text IS NULL THEN 'missing timestamp'
             WHEN booked_utc IS NULL THEN 'unparsable timestamp'
             WHEN trim(coalesce(status, '')) = '' THEN 'missing status'
@@ -101,8 +118,20 @@ SELECT
     order_id_clean AS order_id,
     reference_clean AS reference,
     CASE WHEN reason IS NULL
-        THEN (CASE WHEN negative THEN -1 ELSE 1 END)
-            * try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
+        -- the sign as written, turned round when purchases are booked negative
+        THEN (CASE WHEN negative <> ($purchase_sign = 'negative') THEN -1 ELSE 1 END)
+            * CASE WHEN $amount_unit = 'minor'
+                -- ISO 4217 exponents run from 0 to 4, as DECIMAL(18, 4) allows
+                THEN CAST(
+                    try_cast(replace(digits, ',', '') AS DECIMAL(18, 0))
+                    * CASE exponent
+                        WHEN 0 THEN 1 WHEN 1 THEN 0.1 WHEN 2 THEN 0.01 WHEN 3 THEN 0.001
+                        WHEN 4 THEN 0.0001
+                    END
+                    AS DECIMAL(18, 4)
+                )
+                ELSE try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
+            END
     END AS amount,
     currency_clean AS currency,
     status_clean AS status,
