@@ -9,6 +9,13 @@ window, the `total` of its first and last pages and the number of distinct keys 
 agree; when they do not, the window is paged again (at most `max_repages` times), every
 pass feeding the same staging file, and the de-duplication keeps each row once. A window
 whose totals never tie is published all the same, marked incomplete in its manifest.
+
+An order older than the window is never paged again, so a break about it (a stuck PENDING, a
+missing refund, an entry the ledger never booked; `history.carried`) could never resolve. Each
+night therefore also reads again, one `GET /orders/{id}` each, the orders older than the window
+that breaks still open are about, into `refreshed_orders/date=D/` (the checks let the latest of
+these rows stand in for the order's own). An order Starship no longer knows (404) is recorded in
+that partition's manifest, with the trace id; it does not fail the night.
 """
 
 from __future__ import annotations
@@ -18,8 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from recon.config import Config
+from recon.errors import ApiError
+from recon.history import History
 from recon.lake import Lake, Staging
 from recon.starship import reconciliation, records
 from recon.starship.client import Answer, StarshipClient
@@ -30,6 +40,13 @@ log = logging.getLogger("recon.extract")
 Progress = Callable[[str, date, int, int | None], None]  # dataset, day, rows so far, total
 CONVERT_ROWS = 8_192  # decoded rows converted together (bounded memory, amortised calls)
 SHAPES = {"orders": records.ORDER_SHAPE, "transactions": records.TRANSACTION_SHAPE}
+# Older orders read again a night, at most: one request each, where a list page carries a
+# hundred. Breaks that outlive the window are few in books that are looked after (each is
+# waiting on a person); 200 requests stay a small part of a night even when paced or
+# throttled, while a history that has piled up thousands cannot turn a night into thousands
+# of requests. Past the limit, the orders refreshed rotate with the date (`rotation`), so each
+# is read again within a few nights.
+REFRESH_LIMIT = 200
 
 
 @dataclass
@@ -44,6 +61,40 @@ class WindowResult:
 
 
 @dataclass
+class RefreshResult:
+    """The orders older than the window that open breaks are about, read again on `day`."""
+
+    day: date
+    created_before: datetime  # the window's start: older orders are not paged again
+    open: int  # orders open breaks are about
+    asked: list[str]  # the ones read again tonight (at most `limit`)
+    limit: int
+    rows: int  # refreshed rows published
+    not_found: list[dict[str, Any]] = field(default_factory=list)  # 404: order_id, trace_id
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:
+        """Orders left for later nights by the limit."""
+        return self.open - len(self.asked)
+
+    def line(self) -> str:
+        text = (
+            f"refreshed {self.rows} older order{'s' if self.rows != 1 else ''} with open "
+            f"breaks (created before {self.created_before.date()})"
+        )
+        if self.not_found:
+            text += f"; {len(self.not_found)} not found at Starship"
+        if self.rejected:
+            text += f"; {len(self.rejected)} rejected"
+        if self.not_found or self.rejected:
+            text += " (order ids and trace ids in the partition's _manifest.json)"
+        if self.left:
+            text += f"; {self.left} left for later nights (at most {self.limit} a night)"
+        return text
+
+
+@dataclass
 class ExtractResult:
     day: date
     windows: list[WindowResult]
@@ -51,6 +102,7 @@ class ExtractResult:
     requests: int
     retries: int
     reconciliation: reconciliation.Reconciliation | None = None
+    refreshed: RefreshResult | None = None
 
     @property
     def complete(self) -> bool:
@@ -70,6 +122,8 @@ class ExtractResult:
             f"({self.rows('orders')} and {self.rows('transactions')} in the window), "
             f"{self.wallets} wallets; {self.requests} requests, {self.retries} retries"
         ]
+        if self.refreshed and self.refreshed.open:
+            lines.append("  " + self.refreshed.line())
         if self.reconciliation:
             lines.append("  " + self.reconciliation.line())
         for window in self.windows:
@@ -95,6 +149,16 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def rotation(order_ids: list[str], day: date, limit: int) -> list[str]:
+    """`limit` of `order_ids`, starting at a place that moves on by `limit` each date: when
+    more are open than a night reads again, every one still comes round, and a re-run of a
+    date asks for the same ones."""
+    if len(order_ids) <= limit:
+        return list(order_ids)
+    start = (day.toordinal() * limit) % len(order_ids)
+    return (order_ids[start:] + order_ids[:start])[:limit]
+
+
 class Extractor:
     def __init__(
         self,
@@ -102,12 +166,15 @@ class Extractor:
         client: StarshipClient,
         lake: Lake | None = None,
         progress: Progress | None = None,
+        history: History | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.lake = lake or Lake(config.storage.data_dir / "lake")
+        self.history = history or History(config.storage.data_dir / "recon.duckdb")
         self.paginator = paginator(config.starship.paginator)
         self.progress = progress
+        self.refresh_limit = REFRESH_LIMIT
 
     def run(self, day: date) -> ExtractResult:
         """Extract `day` and its look-back window; each partition is replaced atomically."""
@@ -116,6 +183,7 @@ class Extractor:
             day - timedelta(days=back) for back in range(self.config.starship.lookback_days, -1, -1)
         ]
         windows = [self.window(dataset, each) for each in days for dataset in SHAPES]
+        refreshed = self.refresh(day, day_window(days[0])[0])
         wallets = self.wallets(day)
         reported = self.reconciliation(day)
         return ExtractResult(
@@ -125,6 +193,7 @@ class Extractor:
             self.client.stats.requests - requests_before,
             self.client.stats.retries - retries_before,
             reported,
+            refreshed,
         )
 
     def window(self, dataset: str, day: date) -> WindowResult:
@@ -248,6 +317,114 @@ class Extractor:
                 self.progress(dataset, day, len(keys) + pending_rows, page.total)
         convert()
         return first_total, (page.total if page else None), count
+
+    def refresh(self, day: date, created_before: datetime) -> RefreshResult:
+        """Read again the orders created before `created_before` (the window's start) that
+        breaks open when `day` begins are about, into `day`'s `refreshed_orders` partition.
+
+        The partition is published even when there is nothing to read again, so that a re-run
+        of `day` always replaces what an earlier run left there.
+        """
+        started = datetime.now(UTC)
+        retries_before = self.client.stats.retries
+        candidates = self.history.open_orders(day, created_before)
+        # A fresh status can resolve only the breaks of checks that look again every night:
+        # their orders come first when the limit leaves some for later nights.
+        carried = [order_id for order_id, is_carried in candidates if is_carried]
+        others = [order_id for order_id, is_carried in candidates if not is_carried]
+        asked = rotation(carried, day, self.refresh_limit)
+        asked += rotation(others, day, self.refresh_limit - len(asked))
+        not_found: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        with self.lake.staging("refreshed_orders", day) as staging:
+            for number, order_id in enumerate(asked, 1):
+                self._refresh_one(day, order_id, staging, not_found, rejected)
+                if self.progress:
+                    self.progress("refreshed_orders", day, number, len(asked))
+            manifest = {
+                "dataset": "refreshed_orders",
+                "date": day.isoformat(),
+                "created_before": iso(created_before),
+                "open": len(candidates),
+                "asked": asked,
+                "limit": self.refresh_limit,
+                "left": len(candidates) - len(asked),
+                "not_found": not_found,
+                "rejected": rejected,
+                "retries": self.client.stats.retries - retries_before,
+                "started_at": iso(started),
+                "finished_at": iso(datetime.now(UTC)),
+            }
+            rows = self.lake.publish(staging, "refreshed_orders", day, manifest)
+        return RefreshResult(
+            day,
+            created_before,
+            len(candidates),
+            asked,
+            self.refresh_limit,
+            rows,
+            not_found,
+            rejected,
+        )
+
+    def _refresh_one(
+        self,
+        day: date,
+        order_id: str,
+        staging: Staging,
+        not_found: list[dict[str, Any]],
+        rejected: list[dict[str, Any]],
+    ) -> None:
+        """`GET /orders/{order_id}` into `staging`; a 404 or an unusable answer is recorded."""
+        # Quoted whole: an id is opaque text, and a `/` or `..` in it must not reach another
+        # endpoint with our credentials.
+        try:
+            answer = self.client.get(f"orders/{quote(order_id, safe='')}")
+        except ApiError as error:
+            if error.status != 404:
+                raise  # as on a list page: the client already retried what can be retried
+            not_found.append({"order_id": order_id, "code": error.code, "trace_id": error.trace_id})
+            log.warning(
+                "refreshing %s for %s: Starship answered 404 %s (X-Trace-ID %s)",
+                order_id,
+                day,
+                error.code or "",
+                error.trace_id,
+            )
+            return
+        try:
+            payload = answer.payload
+        except ApiError as error:
+            problems = [records.Rejected(order_id, str(error), answer.trace_id)]
+        else:
+            # The order under `data`, as the documentation shows it, or bare; then the same
+            # tolerant reading as a list page's rows (the one `convert_pages` falls back on).
+            order = payload.get("data", payload) if isinstance(payload, dict) else payload
+            batch, problems = records.parse_orders([order], answer.trace_id)
+            answered = batch.column("order_id").to_pylist()
+            if answered and answered != [order_id]:
+                problems = [
+                    records.Rejected(
+                        order_id, f"asked for {order_id}, answered {answered[0]}", answer.trace_id
+                    )
+                ]
+            else:
+                staging.write(batch)
+        for problem in problems:
+            rejected.append(
+                {
+                    "key": problem.key or order_id,
+                    "reason": problem.reason,
+                    "trace_id": problem.trace_id,
+                }
+            )
+            log.warning(
+                "refreshing %s for %s: rejected: %s (X-Trace-ID %s)",
+                order_id,
+                day,
+                problem.reason,
+                problem.trace_id,
+            )
 
     def wallets(self, day: date) -> int:
         """Snapshot the wallet balances into `day`'s partition."""

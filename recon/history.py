@@ -91,6 +91,27 @@ class History:
             ).fetchall()
         return [(check, order_id) for check, order_id in rows]
 
+    def open_orders(self, day: date, created_before: datetime) -> list[tuple[str, bool]]:
+        """(order id, carried) of the orders created before `created_before` that a break
+        open when `day` begins is about, in any state (acknowledged and snoozed breaks are
+        still open), by order id. `carried` says whether one of its breaks is of a check that
+        looks again every night, which a fresh status of the order can resolve.
+
+        The order's age is the finding's `created_at`: a finding without one (a ledger entry
+        Starship has no order for) names no order Starship could be asked about.
+        """
+        if not self.path.exists():
+            return []
+        with self.connect() as con:
+            rows = con.execute(
+                'SELECT order_id, bool_or("check" IN (SELECT unnest($checks))) '
+                f"FROM ({sql_text('history/open_before.sql')}) "
+                "WHERE order_id IS NOT NULL AND created_at < $before "
+                "GROUP BY order_id ORDER BY order_id",
+                {"day": day, "checks": list(CARRIED_CHECKS), "before": _naive(created_before)},
+            ).fetchall()
+        return [(order_id, bool(carried)) for order_id, carried in rows]
+
     def record(self, diff: Diff, started_at: datetime) -> None:
         """Store `diff` as its night's findings, replacing any earlier run of the same date."""
         day = diff.day

@@ -60,6 +60,16 @@ DATASETS = {
         "created_at, transaction_id",
     ),
     "wallets": Dataset("wallets", records.WALLETS, "currency", "file_row_number DESC", "currency"),
+    # Orders older than the look-back window that have breaks still open, read again one by
+    # one on night D (`GET /orders/{id}`), so that such a break can resolve; the checks let the
+    # latest of these rows stand in for the order's row in its (never re-paged) partition.
+    "refreshed_orders": Dataset(
+        "refreshed_orders",
+        records.ORDERS,
+        "order_id",
+        "updated_at DESC NULLS LAST, file_row_number DESC",
+        "created_at, order_id",
+    ),
     # Starship's own reconciliation of the date: its drifts; the summary is in the manifest.
     "reconciliation": Dataset(
         "reconciliation", reconciliation.DRIFTS, "drift_id", "file_row_number DESC", "order_id"
