@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from recon import logs
+from recon import discounts, logs
 from recon.errors import ConfigError, MoneyError
 from recon.money import minor_unit, parse_amount
 
@@ -55,6 +55,8 @@ class StorageConfig:
 class LedgerConfig:
     path: str = "exports/ledger-{date}.csv"
     timezone: str = "UTC"
+    amount_unit: str = "major"  # major (19.99) | minor (1999: the currency's ISO 4217 minor unit)
+    purchase_sign: str = "positive"  # negative: purchases booked negative, reversals positive
     columns: dict[str, str] = field(
         default_factory=lambda: {
             name: name
@@ -78,6 +80,8 @@ class ChecksConfig:
     grace_minutes: int = 60
     low_wallet_balance: dict[str, Decimal] = field(default_factory=dict)
     tolerance_minor_units: dict[str, int] = field(default_factory=dict)  # default: exact
+    # product_id, currency, discount_percent[, valid_from]: prices D's orders (discount_drift)
+    discount_sheet: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,11 @@ _SECTIONS: dict[str, type] = {
     "email": EmailConfig,
 }
 _RENAMED = {("email", "from"): "sender"}
-_CHOICES = {("starship", "paginator"): ("page_number", "cursor")}
+_CHOICES = {
+    ("starship", "paginator"): ("page_number", "cursor"),
+    ("ledger", "amount_unit"): ("major", "minor"),
+    ("ledger", "purchase_sign"): ("positive", "negative"),
+}
 _LEDGER_FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
 _LEDGER_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
 
@@ -352,6 +360,8 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
         if not values.get("to"):
             raise ConfigError(f"{where}: [email] to must name at least one recipient")
     if name == "checks":
+        if "discount_sheet" in values:
+            discounts.read(values["discount_sheet"])  # refused now, not at 3 am
         for currency, units in values.get("tolerance_minor_units", {}).items():
             try:
                 minor_unit(currency)
