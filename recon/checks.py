@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from recon import ledger
+from recon import discounts, ledger, memory
 from recon.config import Config
 from recon.errors import InputError, ReconError
 from recon.lake import DATASETS, PART, Lake
@@ -48,6 +48,7 @@ SEVERITY: dict[str, str] = {
     "stuck_pending": "warning",
     "low_wallet_balance": "warning",
     "starship_reported_drift": "warning",
+    "discount_drift": "warning",
     "unknown_status": "info",
 }
 
@@ -214,6 +215,7 @@ def run(
     incomplete = _lake_views(con, lake, day)
     reported = _reported_views(con, lake, day)
     ingest = ledger.load(con, config.ledger, day)
+    earlier = memory.recall(con, config.ledger, lake, scope.window_start.date(), day)
     _reference_tables(con, config, carried)
     execute_script(con, "setup/vocabulary.sql", scope)
     execute_script(con, "setup/match.sql", scope)
@@ -230,6 +232,9 @@ def run(
     con.execute("UPDATE findings SET expected = coalesce(expected, false)")
 
     counts = _conserve(con, ingest)
+    counts["earlier_exports"] = len(earlier)
+    [(reversals,)] = con.sql("SELECT count(*) FROM matches WHERE role = 'reversal'").fetchall()
+    counts["ledger_reversals"] = int(reversals)
     control = control_total(con, reported)
     [(drifts,)] = con.sql("SELECT count(*) FROM reported_drifts").fetchall()
     counts["reconciliation_drifts"] = int(drifts)
@@ -245,6 +250,7 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
+    memory.keep(con, ingest, lake, day)  # the night's books, remembered once the diff stands
     return Diff(day, findings, quarantine, ingest, counts, incomplete, totals, control)
 
 
@@ -258,7 +264,29 @@ def _parquet(paths: list[Path]) -> str:
 def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[str]:
     """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
     exactly the rows created on D). Returns why rows may be missing: the partitions read that
-    were published incomplete."""
+    were published incomplete.
+
+    An order older than the look-back window is never paged again; the nights up to `day` that
+    read it again one by one (`refreshed_orders`: it had a break still open) hold a fresher
+    row, and the latest of those (by night, then `updated_at`) stands in `orders_all` for the
+    one in its partition. Without any, `orders_all` is the plain view: the few refreshed rows
+    cost an anti-join against a small table, never a second pass over the orders."""
+    refreshed = [
+        lake.part("refreshed_orders", each)
+        for each in _partitions_up_to(lake, "refreshed_orders", day)
+        if (lake.manifest("refreshed_orders", each) or {}).get("rows")
+    ]
+    if refreshed:
+        files = ", ".join(sql_literal(str(path)) for path in refreshed)
+        # `date` is the partition the order lives in, as in the plain view: its creation day.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE refreshed_orders AS "
+            "SELECT * EXCLUDE (refreshed_on), created_at::DATE AS date FROM ("
+            "SELECT * EXCLUDE (date), date AS refreshed_on "
+            f"FROM read_parquet([{files}], hive_partitioning = true)) "
+            "QUALIFY row_number() OVER (PARTITION BY order_id "
+            "ORDER BY refreshed_on DESC, updated_at DESC NULLS LAST) = 1"
+        )
     incomplete = []
     for dataset in ("orders", "transactions"):
         if lake.manifest(dataset, day) is None:
@@ -275,7 +303,13 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[s
                     f"{manifest.get('passes', '?')} passes (`recon extract --date {each}` again)"
                 )
         everything = _parquet([lake.part(dataset, d) for d in parts])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}")
+        overlay = ""
+        if dataset == "orders" and refreshed:
+            everything += " ANTI JOIN refreshed_orders USING (order_id)"
+            overlay = " UNION ALL BY NAME SELECT * FROM refreshed_orders"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}{overlay}"
+        )
         today = _parquet([lake.part(dataset, day)])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
     wallets = lake.part("wallets", day)
@@ -397,6 +431,8 @@ def _reference_tables(
             }
         ),
     )
+    sheet = config.checks.discount_sheet
+    con.register("discount_sheet", discounts.read(sheet) if sheet else discounts.empty())
     pairs = sorted(set(carried))
     con.register(
         "carried",
@@ -446,17 +482,18 @@ def _conserve(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad) -> dict
     [(matched_rows, reported_rows, orders, matched_orders, reported_orders)] = con.sql(
         """
         SELECT
-            (SELECT count(*) FROM matches WHERE booking = 1),
+            (SELECT count(*) FROM matches WHERE role IN ('sale', 'reversal')),
             (SELECT count(*) FROM ledger WHERE line IN (
                 SELECT line FROM findings
                 WHERE "check" IN ('missing_at_starship', 'duplicate_ledger_entry'))),
             (SELECT count(*) FROM orders_day),
             (SELECT count(*) FROM orders_day WHERE order_id IN (
-                SELECT order_id FROM matches WHERE booking = 1)),
+                SELECT order_id FROM matches WHERE role IN ('sale', 'reversal'))),
             (SELECT count(*) FROM orders_day WHERE order_id IN (
                 SELECT order_id FROM findings WHERE "check" IN (
                     'missing_in_ledger', 'duplicate_order'))
-                AND order_id NOT IN (SELECT order_id FROM matches WHERE booking = 1))
+                AND order_id NOT IN (
+                    SELECT order_id FROM matches WHERE role IN ('sale', 'reversal')))
         """
     ).fetchall()
     if matched_rows + reported_rows != ingest.usable:

@@ -20,7 +20,7 @@ from recon.extract import Extractor, ExtractResult
 from recon.lake import Lake
 from recon.money import format_amount
 from recon.resources import resource_dir
-from recon.sandbox.scenario import DEFAULT_DATE, Scenario
+from recon.sandbox.scenario import DEFAULT_DATE, DISCOUNT_SHEET, Scenario
 from recon.sandbox.scenario import generate as generate_scenario
 from recon.sandbox.server import Sandbox, SandboxOptions
 from recon.starship.client import StarshipClient
@@ -75,9 +75,11 @@ def run_demo(out_dir: Path) -> DemoResult:
     scenario = generate_scenario()
     out_dir.mkdir(parents=True, exist_ok=True)
     fixtures = resource_dir("fixtures")
+    # the week's exports (night D remembers the earlier ones), the discount sheet, the key
+    names = [f"ledger-{day}.csv" for day in (*scenario.earlier_exports, DEFAULT_DATE)]
     copied = [
         Path(shutil.copyfile(fixtures / name, out_dir / name))
-        for name in (f"ledger-{DEFAULT_DATE}.csv", f"answer-key-{DEFAULT_DATE}.json")
+        for name in (*names, DISCOUNT_SHEET, f"answer-key-{DEFAULT_DATE}.json")
     ]
     with Sandbox(scenario, SandboxOptions(reconciliation="planned")) as sandbox:
         settings = demo_config(out_dir, sandbox.base_url)
@@ -95,8 +97,8 @@ def run_demo(out_dir: Path) -> DemoResult:
         scenario,
         extraction,
         extractor.lake.root,
-        copied[0],
-        copied[1],
+        copied[-3],
+        copied[-1],
         config_file,
         night,
         files.html,
@@ -133,6 +135,9 @@ delivered = "DELIVERED"
 refunded = "CANCELLED"
 cancelled = "CANCELLED"
 pending = "PENDING"
+
+[checks]
+discount_sheet = "discounts.csv"
 
 [checks.low_wallet_balance]
 USD = "1000.00"

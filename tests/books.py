@@ -1,5 +1,10 @@
 """Synthetic books for diff tests: clean Starship and ledger sides, then planted breaks.
 
+As messy as a real partner's, even when clean: every order is charged its product's
+negotiated discount (so totals sit below face value), and the ledger is movements across
+nights: a sale booked on its own day's export, and a later cancellation booked as a reversal
+row on the export of the day it happened (amount negated, or unchanged with the status).
+
 `Books` holds both sides across days (orders, wallet transactions, each day's ledger export);
 `plant(kind)` plants one discrepancy of a kind on an order no other plant touched and returns
 the (check, key) recon must report for it; `write(root)` publishes the lake partitions through
@@ -21,8 +26,10 @@ import pyarrow as pa
 from recon import config
 from recon.lake import Lake
 from recon.money import quantum
+from recon.sandbox.scenario import discounted
 
 CURRENCIES = {"USD": "10.00", "EUR": "25.00", "JPY": "3000", "KWD": "5.000"}
+DISCOUNTS = {"USD": "3.5", "EUR": "0", "JPY": "2.5", "KWD": "1.75"}  # one product a currency
 LOOKBACK = 3
 GRACE_MINUTES = 60
 STUCK_HOURS = 24
@@ -39,6 +46,9 @@ PLANTS = (
     "stuck_pending",
     "low_wallet_balance",
     "unknown_status",
+    "late_cancellation",
+    "reversal_of_delivered",
+    "discount_drift",
 )
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
 
@@ -54,10 +64,16 @@ class Order:
     status: str = "DELIVERED"
     sub_status: str = "COMPLETED"
     touched: bool = False  # carries a plant, or is tricky on purpose: no second plant
+    discount: Decimal = Decimal(0)
+    updated_at: datetime | None = None
+
+    @property
+    def product_id(self) -> str:
+        return f"card-{self.currency.lower()}"
 
     @property
     def total(self) -> Decimal:
-        return self.denomination * self.quantity
+        return discounted(self.denomination * self.quantity, self.discount, self.currency)
 
 
 @dataclass
@@ -92,6 +108,7 @@ class Books:
         orders: int = 12,
         currencies: tuple[str, ...] = tuple(CURRENCIES),
         timezone: str = "UTC",
+        movements: bool = True,
     ) -> Books:
         books = cls(day, random.Random(seed), timezone)
         start = datetime.combine(day - timedelta(days=LOOKBACK), time(), tzinfo=UTC)
@@ -99,6 +116,20 @@ class Books:
             books.move("TOPUP", None, Decimal(CURRENCIES[currency]) * 10_000, currency, start)
         for _ in range(orders):
             books.order(books.rng.choice(currencies), books.moment(day), book=True)
+        if not movements:
+            return books
+        # Movements across nights: a sale two days ago, cancelled and refunded on D and reversed
+        # on D's export; and one of D's own sales, cancelled and reversed the same day.
+        late = books.order(
+            books.rng.choice(currencies), books.moment(day - timedelta(days=2)), book=True
+        )
+        books.cancel(late, books.moment(day, time(1)))
+        books.reverse(late)
+        today = books.order(
+            books.rng.choice(currencies), books.moment(day, latest=time(12)), book=True
+        )
+        books.cancel(today, books.moment(day, time(13), time(20)))
+        books.reverse(today)
         return books
 
     def next_id(self, prefix: str) -> str:
@@ -129,6 +160,7 @@ class Books:
             Decimal(CURRENCIES[currency]),
             self.rng.choice((1, 1, 2, 3)),
             at,
+            discount=Decimal(DISCOUNTS[currency]),
         )
         self.orders.append(order)
         self.move("ORDER_DEBIT", order.order_id, -order.total, currency, at)
@@ -151,6 +183,30 @@ class Books:
         }
         row.update(changes)
         self.ledgers.setdefault(on or order.created_at.date(), []).append(row)
+        return row
+
+    def cancel(self, order: Order, at: datetime, *, refunded: bool = True) -> None:
+        """Starship cancels `order` at `at` (refunding the wallet unless told not to)."""
+        order.status, order.sub_status = "CANCELLED", "REFUNDED" if refunded else "NOT_REFUNDED"
+        order.updated_at, order.touched = at, True
+        if refunded:
+            self.move("REFUND", order.order_id, order.total, order.currency, at)
+
+    def reverse(self, order: Order) -> dict[str, str]:
+        """The partner books `order`'s cancellation: a reversal row on the export of the day it
+        was cancelled, the amount negated or (with the status saying so) unchanged."""
+        at = order.updated_at or order.created_at
+        amount = -order.total if self.rng.random() < 0.7 else order.total
+        row = {
+            **self.row_of(order),
+            "entry_id": self.next_id("LE"),
+            "amount": f"{amount:,}",
+            "status": "cancelled",
+            "booked_at": (at + timedelta(seconds=25))
+            .astimezone(ZoneInfo(self.timezone))
+            .strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        self.ledgers.setdefault(at.date(), []).append(row)
         return row
 
     def row_of(self, order: Order) -> dict[str, str]:
@@ -200,15 +256,42 @@ class Books:
 
     def _plant_status_mismatch(self) -> tuple[str, str]:
         order = self.fresh()  # refunded at Starship this evening; the ledger says delivered
-        order.status, order.sub_status = "CANCELLED", "REFUNDED"
-        self.move(
-            "REFUND",
-            order.order_id,
-            order.total,
-            order.currency,
-            datetime.combine(self.day, time(23, 0), tzinfo=UTC),
-        )
+        self.cancel(order, datetime.combine(self.day, time(23, 0), tzinfo=UTC))
         return "status_mismatch", order.order_id
+
+    def _plant_late_cancellation(self) -> tuple[str, str]:
+        """Sold and booked a night or two before D, cancelled and refunded on D, and no
+        export reverses it: found on D against the earlier export."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        back = self.rng.choice((1, 2, LOOKBACK))
+        order = self.order(currency, self.moment(self.day - timedelta(days=back)), book=True)
+        self.cancel(order, self.moment(self.day))
+        return "status_mismatch", order.order_id
+
+    def _plant_reversal_of_delivered(self) -> tuple[str, str]:
+        """D's export reverses a sale of an earlier night that Starship still has delivered."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        order = self.order(currency, self.moment(self.day - timedelta(days=1)), book=True)
+        order.touched, order.updated_at = True, self.moment(self.day)
+        self.reverse(order)
+        order.updated_at = None
+        return "status_mismatch", order.order_id
+
+    def _plant_discount_drift(self) -> tuple[str, str]:
+        """Charged another discount than the sheet's (CPD changed without notice); the ledger
+        books what was charged, as a partner does, so only the sheet tells."""
+        order = self.fresh()
+        sheet = order.discount
+        while order.discount == sheet or order.total == discounted(
+            order.denomination * order.quantity, sheet, order.currency
+        ):
+            order.discount = Decimal(self.rng.randint(0, 600)) / 100
+        debit = next(
+            t for t in self.transactions if t.order_id == order.order_id and t.type == "ORDER_DEBIT"
+        )
+        debit.amount = -order.total
+        self.row_of(order)["amount"] = f"{order.total:,}"
+        return "discount_drift", order.order_id
 
     def _plant_duplicate_order(self) -> tuple[str, str]:
         original = self.fresh()
@@ -228,7 +311,7 @@ class Books:
 
     def _plant_wallet_mismatch(self) -> tuple[str, str]:
         order = self.fresh()  # cancelled, the refund never came; the ledger agrees it is cancelled
-        order.status, order.sub_status = "CANCELLED", "NOT_REFUNDED"
+        self.cancel(order, order.created_at + timedelta(minutes=5), refunded=False)
         self.row_of(order)["status"] = "cancelled"
         return "wallet_mismatch", order.order_id
 
@@ -271,7 +354,8 @@ class Books:
 
     def tricky(self) -> None:
         """Rows that look odd but are clean: a reference-only booking, a late refund of an
-        order from two days before (not in D's export), a PENDING younger than the threshold."""
+        order from two days before (reversed on D's export), a PENDING younger than the
+        threshold."""
         row = self.row_of(self.fresh())
         row["order_id"] = ""
         late = self.order(
@@ -279,9 +363,8 @@ class Books:
             self.moment(self.day - timedelta(days=2)),
             book=True,
         )
-        late.touched = True
-        late.status, late.sub_status = "CANCELLED", "REFUNDED"
-        self.move("REFUND", late.order_id, late.total, late.currency, self.moment(self.day))
+        self.cancel(late, self.moment(self.day))
+        self.reverse(late)
         young = self.order(
             late.currency, datetime.combine(self.day, time(20), tzinfo=UTC), book=True
         )
@@ -317,6 +400,11 @@ class Books:
                 ],
             )
             self.write_ledger(root, day)
+        sheet = root / "discounts.csv"
+        sheet.write_text(
+            "product_id,currency,discount_percent\n"
+            + "".join(f"card-{c.lower()},{c},{p}\n" for c, p in DISCOUNTS.items())
+        )
         return config.from_dict(
             {
                 "starship": {"lookback_days": LOOKBACK},
@@ -330,6 +418,7 @@ class Books:
                     "grace_minutes": GRACE_MINUTES,
                     "stuck_pending_hours": STUCK_HOURS,
                     "low_wallet_balance": self.floors,
+                    "discount_sheet": str(sheet),
                 },
             }
         )
@@ -368,13 +457,14 @@ def _order_row(order: Order) -> dict[str, object]:
         "order_id": order.order_id,
         "status": order.status,
         "sub_status": order.sub_status,
+        "product_id": order.product_id,
         "denomination": order.denomination,
         "quantity": order.quantity,
         "total_amount": order.total,
         "currency": order.currency,
         "client_reference": order.reference,
         "created_at": order.created_at,
-        "updated_at": order.created_at,
+        "updated_at": order.updated_at or order.created_at,
         "item_count": order.quantity,
         "delivered_item_count": delivered,
         "trace_id": "trace-test",

@@ -44,20 +44,25 @@ def test_demo_extracts_the_sandbox_and_lays_out_the_fixture(tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.output
     assert "Starship sandbox on http://127.0.0.1:" in result.output
-    assert "21 orders and 25 transactions on 2026-04-14" in result.output
-    assert "KWD 510.000" in result.output and "JPY 1394000" in result.output
+    assert "22 orders and 27 transactions on 2026-04-14" in result.output
+    assert "KWD 528.934" in result.output and "JPY 1386900" in result.output
     lake = tmp_path / "demo" / "var" / "lake"
     assert len(list(lake.glob("orders/date=*/part.parquet"))) == 8  # D and 7 days back
-    for name in ("ledger-2026-04-14.csv", "answer-key-2026-04-14.json"):
+    # the ledger's memory: D's export and the six before it, each kept with its manifest
+    assert len(list(lake.glob("ledger/date=*/part.parquet"))) == 7
+    fixtures = sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".csv", ".json"))
+    assert len(fixtures) == 9  # a week of exports, the discount sheet, the answer key
+    for name in fixtures:
         assert (tmp_path / "demo" / name).read_bytes() == (FIXTURES / name).read_bytes()
 
 
 def test_sandbox_scenario_writes_the_fixture(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["sandbox", "scenario", "--out", str(tmp_path)])
     assert result.exit_code == 0
-    assert (tmp_path / "ledger-2026-04-14.csv").read_bytes() == (
-        FIXTURES / "ledger-2026-04-14.csv"
-    ).read_bytes()
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == sorted(p.name for p in FIXTURES.iterdir() if p.name != "README.md")
+    for name in written:
+        assert (tmp_path / name).read_bytes() == (FIXTURES / name).read_bytes()
 
 
 def test_sandbox_serve_answers_with_the_documented_headers() -> None:

@@ -114,7 +114,7 @@ def test_a_night_with_breaks_exits_1_logs_everything_and_prints_one_line(
     assert night.stderr == f"recon-nightly: exit 1 (discrepancies found) for {DAY}; see {log}\n"
     text = log.read_text()
     assert f"report: {html}" in text  # recon's own output
-    assert "11 unexplained break(s) at error severity" in text
+    assert "12 unexplained break(s) at error severity" in text
     wrapper = [line for line in text.splitlines() if "recon-nightly: " in line]
     assert all(re.match(STAMP, line) for line in wrapper), wrapper
     assert [re.sub(STAMP, "", line) for line in wrapper] == [
@@ -348,6 +348,7 @@ def test_a_missed_night_is_caught_up_once(
     before, missing = DAY - timedelta(days=1), DAY - timedelta(days=2)
     header = (home / f"ledger-{DAY}.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
     (home / f"ledger-{before}.csv").write_text(header, encoding="utf-8")
+    (home / f"ledger-{missing}.csv").unlink()
     env_file = write_env(home / "recon.env", settings(sandbox, RECON_BACKFILL_DAYS=2))
 
     first = nightly(env_file, cwd=tmp_path)

@@ -1213,9 +1213,9 @@ def test_the_fixture_export_matches_the_answer_key(con: duckdb.DuckDBPyConnectio
     ).ledger
     result = load_ledger(con, ledger_config)
     assert result.path == FIXTURES / "ledger-2026-04-14.csv"
-    assert result.rows == key["counts"]["ledger_rows"] == 25
+    assert result.rows == key["counts"]["ledger_rows"] == 27
     assert result.quarantined == key["counts"]["quarantined"]
-    assert result.usable == 20
+    assert result.usable == 22
     expected = sorted(
         ((q["line"], q["entry_id"], q["reason"]) for q in key["quarantine"]),
     )
@@ -1224,20 +1224,21 @@ def test_the_fixture_export_matches_the_answer_key(con: duckdb.DuckDBPyConnectio
     assert "manual adjustment" not in raws  # the Memo column never reaches quarantine
 
     usable = usable_by_id(con)
-    # "no Starship order id: matches on the reference" (line 4)
-    assert usable["LE-4005"][:2] == (None, "po-20260414-00064")
-    assert usable["LE-4023"][2:4] == (Decimal("19.999"), "KWD")
-    assert usable["LE-4033"][2:4] == (Decimal("30000"), "JPY")
-    assert usable["LE-4010"][2] == Decimal("1000.05")
-    assert usable["LE-4024"][4] == "CANCELLED"
-    assert usable["LE-4042"][4] == "PENDING"
+    # "no Starship order id: matches on the reference" (line 2)
+    assert usable["LE-4002"][:2] == (None, "po-20260414-00064")
+    assert usable["LE-4012"][2:4] == (Decimal("9.824"), "KWD")
+    assert usable["LE-4034"][2:4] == (Decimal("29250"), "JPY")
+    assert usable["LE-4015"][2] == Decimal("24.18")
+    assert usable["LE-4017"][4] == "CANCELLED"
+    assert usable["LE-4038"][4] == "PENDING"
+    # a reversal of an earlier export's sale: the amount negated, the status cancelled
+    assert usable["LE-4026"][2] == Decimal("-48.25") and usable["LE-4026"][4] == "CANCELLED"
     # booked after local midnight in Berlin, still on D in UTC
-    assert usable["LE-4045"][5] == datetime(2026, 4, 14, 22, 21, 14)
-    assert usable["LE-4046"][5] == datetime(2026, 4, 14, 22, 39, 20)
+    assert usable["LE-4040"][5] == datetime(2026, 4, 14, 22, 20, 29)
     lines = {entry_id: line for line, entry_id, *_ in usable_rows(con)}
-    assert lines["LE-4005"] == 4
-    assert lines["LE-4039"] == 23  # the answer key's duplicate_ledger_entry line
-    assert lines["LE-4046"] == 26
+    assert lines["LE-4002"] == 2
+    assert lines["LE-4021"] == 13  # the answer key's duplicate_ledger_entry line
+    assert lines["LE-4040"] == 28
 
 
 # -- regressions: bugs a review found, now fixed; the xfail is a known limitation ----------

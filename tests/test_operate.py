@@ -87,6 +87,7 @@ def test_backfill_runs_exactly_the_dates_without_a_good_run_oldest_first(
     sandbox = make_sandbox()
     path = run_config(tmp_path, sandbox.base_url)
     three, two, one = (DAY - timedelta(days=n) for n in (3, 2, 1))
+    (tmp_path / f"ledger-{three}.csv").unlink()
     header_only_ledger(tmp_path, two)
     header_only_ledger(tmp_path, one)
     assert recon(sandbox, "run", "--date", str(DAY), "--config", str(path)).exit_code == 1

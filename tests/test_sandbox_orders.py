@@ -73,13 +73,13 @@ def test_cache_hit_delivers_at_once_and_debits_the_wallet(sandbox: Sandbox) -> N
     assert answer.status_code == 200, answer.text
     order = answer.json()["data"]
     assert (order["status"], order["fulfilled_from"]) == ("DELIVERED", "cache")
-    assert order["total_amount"] == "50.00"
+    assert order["total_amount"] == "48.25"  # 2 x 25.00 less the partner's 3.5 %
     assert order["client_reference"] == "po-test-1"
     assert len(order["items"]) == 2 and all(i["voucher_code"] for i in order["items"])
-    assert wallet(sandbox, "USD") == before - Decimal("50.00")
+    assert wallet(sandbox, "USD") == before - Decimal("48.25")  # the discounted total
     [debit] = debits(sandbox, order["order_id"])
-    assert (debit["type"], debit["amount"]) == ("ORDER_DEBIT", "-50.00")
-    assert Decimal(debit["balance_after"]) == before - Decimal("50.00")
+    assert (debit["type"], debit["amount"]) == ("ORDER_DEBIT", "-48.25")
+    assert Decimal(debit["balance_after"]) == before - Decimal("48.25")
 
 
 def test_cache_miss_parks_the_order_pending_and_still_debits(sandbox: Sandbox) -> None:
@@ -89,7 +89,8 @@ def test_cache_miss_parks_the_order_pending_and_still_debits(sandbox: Sandbox) -
     assert (order["status"], order["sub_status"]) == ("PENDING", "VENDOR_ORDER_PENDING")
     assert order["fulfilled_from"] is None
     assert not any(item.get("voucher_code") for item in order["items"])
-    assert wallet(sandbox, "EUR") == before - Decimal("50.00")
+    assert order["total_amount"] == "47.38"  # 50.00 less 5.25 % is 47.375: rounded half-up
+    assert wallet(sandbox, "EUR") == before - Decimal("47.38")
 
 
 def test_inventory_runs_out_then_orders_park(sandbox: Sandbox) -> None:
@@ -108,7 +109,7 @@ def test_bulk_order_is_pending_with_no_items(sandbox: Sandbox) -> None:
     bulk = {"product_id": "amazon-gift-usd", "denomination": "10.00", "quantity": 51}
     order = signed_post(sandbox, bulk).json()["data"]
     assert (order["status"], order["items"]) == ("PENDING", [])
-    assert order["total_amount"] == "510.00"
+    assert order["total_amount"] == "492.15"  # 51 x 10.00 less 3.5 %
 
 
 def test_a_replayed_key_returns_the_original_and_never_debits_twice(sandbox: Sandbox) -> None:
@@ -120,7 +121,7 @@ def test_a_replayed_key_returns_the_original_and_never_debits_twice(sandbox: San
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.headers["X-Trace-ID"] != again.headers["X-Trace-ID"]
     assert len(debits(sandbox, first.json()["data"]["order_id"])) == 1
-    assert wallet(sandbox, "USD") == before - Decimal("50.00")
+    assert wallet(sandbox, "USD") == before - Decimal("48.25")
     assert sandbox.stats["orders_created"] == 1
 
 
@@ -196,7 +197,7 @@ def test_an_empty_wallet_answers_payment_required(make_sandbox: MakeSandbox) -> 
 def test_json_number_denomination_is_exact(sandbox: Sandbox) -> None:
     body = b'{"product_id": "talabat-kwd", "denomination": 2.500, "quantity": 3}'
     order = signed_post(sandbox, {}, body=body).json()["data"]
-    assert order["total_amount"] == "7.500"
+    assert order["total_amount"] == "7.369"  # 7.500 less 1.75 % is 7.36875
 
 
 def test_a_created_order_is_listed_and_fetchable(sandbox: Sandbox) -> None:

@@ -12,9 +12,17 @@ One `Scenario` holds both sides of the books for a scenario date D:
 The sandbox serves the state as it stands 30 minutes after D ends (`snapshot_at`). Same seed,
 same arguments: same bytes, always (no wall clock, no set ordering, one `random.Random`).
 
-Sandbox rule, stated because the docs leave it open: the wallet is debited when an order is
-created, on both the cache-hit and the PENDING path; a cancellation credits it back (`REFUND`)
-unless the sub-status is `NOT_REFUNDED`. Transaction amounts are signed.
+Sandbox rules, stated because the docs leave them open: an order's `total_amount` is its
+denomination x quantity x (1 - the partner's discount on the product), rounded half-up to the
+currency's minor unit (seed 000: every partner has a negotiated discount per product, so a
+total below face value is normal); the wallet is debited that total when an order is created,
+on both the cache-hit and the PENDING path; a cancellation credits it back (`REFUND`) unless the
+sub-status is `NOT_REFUNDED`. Transaction amounts are signed.
+
+The partner's books are movements, exported every night: each day's export books the orders
+created that day in their state at the end of the day, and a later day's export books a
+cancellation of an earlier order as a reversal row (the amount negated). The scenario writes
+the exports of the whole week, so the window's memory has something to remember.
 """
 
 from __future__ import annotations
@@ -25,12 +33,12 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from recon.money import format_amount, minor_unit
+from recon.money import format_amount, minor_unit, quantum
 
 DEFAULT_DATE = date(2026, 4, 14)
 DEFAULT_SEED = 20260414
@@ -70,6 +78,7 @@ class Product:
     country: str
     denominations: tuple[str, ...]
     delivery_time: str = "INSTANT"
+    discount: Decimal = Decimal(0)  # the partner's negotiated discount (CPD), in percent
 
 
 PRODUCTS: tuple[Product, ...] = (
@@ -81,6 +90,7 @@ PRODUCTS: tuple[Product, ...] = (
         "USD",
         "US",
         ("10.00", "25.00", "50.00", "100.00", "500.00"),
+        discount=Decimal("3.5"),
     ),
     Product(
         "starbucks-eur",
@@ -100,6 +110,7 @@ PRODUCTS: tuple[Product, ...] = (
         "DE",
         ("25.00", "50.00", "100.00"),
         "DELAYED",
+        Decimal("5.25"),
     ),
     Product(
         "apple-jpy",
@@ -109,6 +120,7 @@ PRODUCTS: tuple[Product, ...] = (
         "JPY",
         "JP",
         ("1000", "3000", "5000", "10000"),
+        discount=Decimal("2.5"),
     ),
     Product(
         "talabat-kwd",
@@ -118,9 +130,14 @@ PRODUCTS: tuple[Product, ...] = (
         "KWD",
         "KW",
         ("2.500", "5.000", "10.000", "20.000"),
+        discount=Decimal("1.75"),
     ),
 )
 PRODUCTS_BY_ID = {product.product_id: product for product in PRODUCTS}
+
+# Seed 000: "CPD changes without notice". From noon on D, Starship charges this product at
+# another discount than the partner's sheet says: a silent drift only discount_drift sees.
+CPD_CHANGE = ("zalando-eur", time(12), Decimal("4.5"))
 
 # Opening balances: large enough that no week goes negative, except KWD, which is meant to sit
 # below its floor (the low_wallet_balance alert).
@@ -163,10 +180,18 @@ class Order:
     items: list[Item] = field(default_factory=list)
     path: str = "instant"  # the lifecycle path that produced it (for humans; not served)
     planted: bool = False  # carries a planted discrepancy, so no other plant may reuse it
+    discount: Decimal = Decimal(0)  # percent off the face value, as charged
+    cancelled_at: datetime | None = None
 
     @property
     def total_amount(self) -> Decimal:
-        return self.denomination * self.quantity
+        return discounted(self.denomination * self.quantity, self.discount, self.currency)
+
+
+def discounted(face_value: Decimal, percent: Decimal, currency: str) -> Decimal:
+    """The total charged: face value less `percent`, rounded half-up to the minor unit."""
+    exact = face_value * (100 - percent) / 100
+    return exact.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
 @dataclass
@@ -194,15 +219,21 @@ class Scenario:
     reconciliation: dict[str, Any]  # GET /reconciliation/{date}
     ledger_rows: list[dict[str, str]]
     answer_key: dict[str, Any]
+    earlier_exports: dict[date, list[dict[str, str]]] = field(default_factory=dict)
 
-    def ledger_csv(self) -> str:
-        """The partner's ledger export for the scenario date, as CSV text."""
+    def ledger_csv(self, day: date | None = None) -> str:
+        """The partner's ledger export for `day` (default the scenario date), as CSV text."""
+        rows = self.ledger_rows if day in (None, self.date) else self.earlier_exports[day]
         out = io.StringIO()
         headers = [*LEDGER_COLUMNS.values(), LEDGER_MEMO_COLUMN]
         writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(self.ledger_rows)
+        writer.writerows(rows)
         return out.getvalue()
+
+    def discount_sheet_csv(self) -> str:
+        """The partner's discount sheet as agreed: it does not know of CPD_CHANGE."""
+        return discount_sheet_csv(self.date)
 
     def answer_key_json(self) -> str:
         return json.dumps(self.answer_key, indent=2, sort_keys=False) + "\n"
@@ -210,11 +241,36 @@ class Scenario:
     def write_fixture(self, folder: Path) -> list[Path]:
         """Write the ledger export and the answer key into `folder`; return the paths."""
         folder.mkdir(parents=True, exist_ok=True)
-        ledger = folder / f"ledger-{self.date.isoformat()}.csv"
+        written = []
+        for day in (*self.earlier_exports, self.date):
+            ledger = folder / f"ledger-{day.isoformat()}.csv"
+            ledger.write_text(self.ledger_csv(day), encoding="utf-8", newline="")
+            written.append(ledger)
+        sheet = folder / DISCOUNT_SHEET
+        sheet.write_text(self.discount_sheet_csv(), encoding="utf-8", newline="")
         key = folder / f"answer-key-{self.date.isoformat()}.json"
-        ledger.write_text(self.ledger_csv(), encoding="utf-8", newline="")
         key.write_text(self.answer_key_json(), encoding="utf-8", newline="")
-        return [ledger, key]
+        return [*written, sheet, key]
+
+
+DISCOUNT_SHEET = "discounts.csv"
+
+
+def discount_sheet_csv(day: date = DEFAULT_DATE) -> str:
+    """The sheet the partner signed for the quarter of `day`: each product's discount, after
+    an older rate (`valid_from` picks the one in force on the order's day)."""
+    older, current = day - timedelta(days=90), day - timedelta(days=WEEK_DAYS + 3)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["product_id", "currency", "discount_percent", "valid_from"])
+    for product in PRODUCTS:
+        if product.discount:  # the rate before this quarter's renegotiation
+            rate = product.discount - Decimal("0.5")
+            writer.writerow([product.product_id, product.currency, rate, older])
+            writer.writerow([product.product_id, product.currency, product.discount, current])
+        else:
+            writer.writerow([product.product_id, product.currency, product.discount, ""])
+    return out.getvalue()
 
 
 def iso(moment: datetime) -> str:
@@ -237,6 +293,8 @@ class _Builder:
         self.findings: list[dict[str, Any]] = []
         self.ids: set[str] = set()
         self.references = 0
+        self.unreversed: set[str] = set()  # later cancellations the partner never books
+        self.entry_number = 1000  # entry ids run on across the week's exports
 
     # -- identifiers ---------------------------------------------------------------------------
 
@@ -291,10 +349,18 @@ class _Builder:
             idempotency_key=f"idem-{self.rng.getrandbits(96):024x}",
             created_at=created_at,
             updated_at=created_at + timedelta(milliseconds=self.rng.randrange(200, 800)),
+            discount=self.discount(product, created_at),
         )
         self.orders.append(order)
         self.debit(order)
         return order
+
+    def discount(self, product: Product, at: datetime) -> Decimal:
+        """The discount Starship charges `product` at `at`: the sheet's, until CPD_CHANGE."""
+        changed, since, percent = CPD_CHANGE
+        if product.product_id == changed and at >= datetime.combine(self.date, since, UTC):
+            return percent
+        return product.discount
 
     def debit(self, order: Order) -> None:
         self.transactions.append(
@@ -333,7 +399,7 @@ class _Builder:
     def cancel(self, order: Order, at: datetime, *, refunded: bool = True) -> None:
         order.status = "CANCELLED"
         order.sub_status = "REFUNDED" if refunded else "NOT_REFUNDED"
-        order.updated_at = at
+        order.updated_at = order.cancelled_at = at
         for item in order.items:
             item.status = "CANCELLED"
         if refunded:
@@ -404,6 +470,7 @@ SEVERITY = {
     "stuck_pending": "warning",
     "low_wallet_balance": "warning",
     "starship_reported_drift": "warning",
+    "discount_drift": "warning",
     "unknown_status": "info",
 }
 
@@ -431,6 +498,9 @@ def generate(
     wallets = _wallet_balances(b.transactions)
     _plant_low_balance(b, wallets)
     reconciliation = _reconciliation(b, d)
+    earlier_exports = _earlier_exports(b, d)
+    _expect_missed_cancellations(b, earlier_exports)
+    _expect_discount_drifts(b)
     ledger_rows, quarantine = _ledger_rows(b, ledger_orders)
 
     b.orders.sort(key=lambda o: (o.created_at, o.order_id))
@@ -490,7 +560,55 @@ def generate(
         reconciliation,
         ledger_rows,
         answer_key,
+        earlier_exports,
     )
+
+
+def _expect_missed_cancellations(b: _Builder, exports: dict[date, list[dict[str, str]]]) -> None:
+    """status_mismatch on D for each sale Starship cancelled on D that no export reverses,
+    naming the sale's entry and its line in its own export."""
+    cols = LEDGER_COLUMNS
+    for order in b.orders:
+        if order.order_id not in b.unreversed:
+            continue
+        day, line, row = next(
+            (day, line, row)
+            for day, rows in exports.items()
+            for line, row in enumerate(rows, start=2)
+            if row[cols["order_id"]] == order.order_id
+        )
+        b.expect(
+            "status_mismatch",
+            f"delivered and booked on {day}, cancelled and refunded on D; no export reverses it",
+            order_id=order.order_id,
+            ledger_entry_id=row[cols["entry_id"]],
+            line=line,
+            reference=order.client_reference,
+            currency=order.currency,
+            starship_amount=format_amount(order.total_amount, order.currency),
+            ledger_amount=format_amount(order.total_amount, order.currency),
+            starship_status="CANCELLED",
+            starship_sub_status=order.sub_status,
+            ledger_status="DELIVERED",
+        )
+
+
+def _expect_discount_drifts(b: _Builder) -> None:
+    """discount_drift for each order of D charged at another discount than its product's."""
+    for order in b.orders:
+        product = PRODUCTS_BY_ID[order.product_id]
+        if b.day_start <= order.created_at < b.day_end and order.discount != product.discount:
+            face = order.denomination * order.quantity
+            agreed = discounted(face, product.discount, order.currency)
+            b.expect(
+                "discount_drift",
+                f"charged {order.discount} % off; the sheet says {product.discount} %",
+                order_id=order.order_id,
+                reference=order.client_reference,
+                currency=order.currency,
+                starship_amount=format_amount(order.total_amount, order.currency),
+                delta=format_amount(order.total_amount - agreed, order.currency),
+            )
 
 
 # -- Starship's side --------------------------------------------------------------------------
@@ -500,12 +618,23 @@ def _plant_starship_side(b: _Builder, d: date) -> None:
     """Orders on the paths that must be recognised, each recorded in the answer key."""
     usd, eur = PRODUCTS_BY_ID["amazon-gift-usd"], PRODUCTS_BY_ID["starbucks-eur"]
 
-    # A late cancellation: delivered two days ago, cancelled and refunded today. Clean: the
-    # refund nets the debit, and D's ledger never held it.
+    # A late cancellation: delivered two days ago (booked on that day's export), cancelled and
+    # refunded today, and reversed on D's export. Clean: the reversal nets the sale, the refund
+    # nets the debit.
     late = b.place(b.moment(d - timedelta(days=2), time(9), time(12)), product=usd)
     late.path = "late_cancellation"
     b.deliver(late)
     b.cancel(late, b.moment(d, time(10), time(12)))
+
+    # ... and one the partner missed: delivered three days ago, cancelled and refunded today,
+    # and no export reverses the sale. Found on D, against the export of three days ago.
+    missed = b.place(
+        b.moment(d - timedelta(days=3), time(9), time(12)), product=PRODUCTS_BY_ID["apple-jpy"]
+    )
+    missed.path = "late_cancellation_missed"
+    b.deliver(missed)
+    b.cancel(missed, b.moment(d, time(12), time(14)))
+    b.unreversed.add(missed.order_id)
 
     # Stuck PENDING from earlier days (older than 24 h at the end of D), each its own shape.
     stuck = b.place(b.moment(d - timedelta(days=3), time(8), time(12)), product=eur)
@@ -749,6 +878,25 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
     entries.append((evening, {}))
     planted.add(evening.order_id)
 
+    # discount_drift: a Zalando order after noon, when Starship's CPD for it changed (the
+    # ledger books what was charged, so only the discount sheet tells). Every other Zalando
+    # order of D after noon drifts too; generate() lists them all in the answer key.
+    repriced = b.place(b.moment(d, time(12, 30), time(20)), product=PRODUCTS_BY_ID["zalando-eur"])
+    b.deliver(repriced)
+    entries.append((repriced, {}))
+    planted.add(repriced.order_id)
+
+    # Earlier orders Starship cancelled on D: the partner reverses each sale on D's export
+    # (amount negated), except the one it missed.
+    entries.extend(
+        (o, {"reversal": "yes"})
+        for o in b.orders
+        if o.cancelled_at
+        and b.day_start <= o.cancelled_at < b.day_end
+        and o.created_at < b.day_start
+        and o.order_id not in b.unreversed
+    )
+
     # missing_at_starship: the partner booked an order Starship never created.
     phantom = Order(
         b.new_id("ord"),
@@ -776,7 +924,7 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
     entries.append((twice, {"again": "yes"}))
     no_id_index = next(i for i, (o, _) in enumerate(entries) if o is no_id)
     entries[no_id_index] = (no_id, {"order_id": ""})
-    entries.sort(key=lambda pair: (pair[0].created_at, "again" in pair[1], pair[0].order_id))
+    entries.sort(key=lambda pair: (_booked(*pair), "again" in pair[1], pair[0].order_id))
     for order in (*(o for o in b.orders if o.order_id in planted), twice, no_id):
         order.planted = True
     return entries
@@ -906,8 +1054,8 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
             tricky.append(
                 {
                     "order_id": order.order_id,
-                    "why": "delivered two days before D, "
-                    "cancelled and refunded on D: the refund on D nets its debit",
+                    "why": "delivered two days before D and booked then, cancelled and "
+                    "refunded on D, reversed on D's export: the reversal nets the sale",
                 }
             )
         elif order.path == "pending" and b.day_start <= order.created_at < b.day_end:
@@ -919,6 +1067,15 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
                 }
             )
     for line, row in enumerate(rows, start=2):
+        if row[LEDGER_MEMO_COLUMN].startswith("Reversal "):
+            tricky.append(
+                {
+                    "ledger_entry_id": row[cols["entry_id"]],
+                    "line": str(line),
+                    "why": "a reversal of a sale booked on an earlier export: matched, "
+                    "not a duplicate",
+                }
+            )
         if not row[cols["order_id"]] and row[cols["reference"]].startswith("po-"):
             tricky.append(
                 {
@@ -938,38 +1095,94 @@ def _ledger_amount(amount: Decimal, currency: str) -> str:
     return f"{amount:,.{minor_unit(currency)}f}"
 
 
-def _ledger_status(order: Order) -> str:
-    if order.status == "CANCELLED":
+def _ledger_status(order: Order, at: datetime) -> str:
+    """The export's status word for `order` as the partner saw it at `at` (the export's cut-off)."""
+    if order.cancelled_at is not None and order.cancelled_at < at:
         return "refunded" if order.sub_status == "REFUNDED" else "cancelled"
-    if order.status in ("PENDING", "PLACED"):
+    if order.cancelled_at is not None:  # cancelled later: delivered, or still waiting, then
+        return "delivered" if order.items else "pending"
+    if order.status in ("PENDING", "PLACED") or order.updated_at >= at:
         return "pending"
     return "delivered"
+
+
+def _booked(order: Order, change: dict[str, str]) -> datetime:
+    """When the partner's system books a row: a reversal after the cancellation, a sale after
+    the order (seconds later: the two clocks differ)."""
+    if change.get("reversal"):
+        assert order.cancelled_at is not None
+        return order.cancelled_at
+    return order.created_at
+
+
+def _booking_row(
+    b: _Builder, order: Order, change: dict[str, str], entry_id: str, cut_off: datetime
+) -> dict[str, str]:
+    """One row of an export: a sale (with the plant's `change`), or a reversal of one."""
+    cols = LEDGER_COLUMNS
+    booked = _booked(order, change) + timedelta(seconds=b.rng.randrange(1, 90))
+    name = f"{PRODUCTS_BY_ID[order.product_id].name} x{order.quantity}"
+    if change.get("reversal"):
+        amount, status, memo = (
+            -order.total_amount,
+            _ledger_status(order, cut_off),
+            f"Reversal {name}",
+        )
+    else:
+        amount = Decimal(change["amount"]) if "amount" in change else order.total_amount
+        status, memo = change.get("status", _ledger_status(order, cut_off)), name
+    return {
+        cols["entry_id"]: entry_id,
+        cols["order_id"]: change.get("order_id", order.order_id),
+        cols["reference"]: order.client_reference,
+        cols["amount"]: _ledger_amount(amount, order.currency),
+        cols["currency"]: change.get("currency", order.currency),
+        cols["status"]: status,
+        cols["booked_at"]: booked.astimezone(ZoneInfo(LEDGER_TIMEZONE)).strftime(
+            "%Y-%m-%d %H:%M:%S"
+        ),
+        LEDGER_MEMO_COLUMN: memo,
+    }
+
+
+def _earlier_exports(b: _Builder, d: date) -> dict[date, list[dict[str, str]]]:
+    """The exports of the days before D, as a careful partner writes them: each day's orders
+    in their state at the day's end, and a reversal of each earlier sale cancelled that day
+    (but the ones in `b.unreversed`). Clean: every break of the scenario is planted on D."""
+    exports = {}
+    for back in range(WEEK_DAYS - 1, 0, -1):
+        day = d - timedelta(days=back)
+        start = datetime.combine(day, time(), tzinfo=UTC)
+        end = start + timedelta(days=1)
+        entries = [(o, {}) for o in b.orders if start <= o.created_at < end]
+        entries += [
+            (o, {"reversal": "yes"})
+            for o in b.orders
+            if o.cancelled_at
+            and start <= o.cancelled_at < end
+            and o.created_at < start
+            and o.order_id not in b.unreversed
+        ]
+        entries.sort(key=lambda pair: (_booked(*pair), pair[0].order_id))
+        rows = []
+        for order, change in entries:
+            b.entry_number += b.rng.randrange(1, 4)
+            rows.append(_booking_row(b, order, change, f"LE-{b.entry_number}", end))
+        exports[day] = rows
+    return exports
 
 
 def _ledger_rows(
     b: _Builder, entries: list[tuple[Order, dict[str, str]]]
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
-    local = ZoneInfo(LEDGER_TIMEZONE)
     rows: list[dict[str, str]] = []
     entry_number = 4000
     cols = LEDGER_COLUMNS
     for order, change in entries:
         entry_number += b.rng.randrange(1, 4)
         entry_id = f"LE-{entry_number}"
-        booked = order.created_at + timedelta(seconds=b.rng.randrange(1, 90))
-        amount = Decimal(change["amount"]) if "amount" in change else order.total_amount
-        rows.append(
-            {
-                cols["entry_id"]: entry_id,
-                cols["order_id"]: change.get("order_id", order.order_id),
-                cols["reference"]: order.client_reference,
-                cols["amount"]: _ledger_amount(amount, order.currency),
-                cols["currency"]: change.get("currency", order.currency),
-                cols["status"]: change.get("status", _ledger_status(order)),
-                cols["booked_at"]: booked.astimezone(local).strftime("%Y-%m-%d %H:%M:%S"),
-                LEDGER_MEMO_COLUMN: f"{PRODUCTS_BY_ID[order.product_id].name} x{order.quantity}",
-            }
-        )
+        rows.append(_booking_row(b, order, change, entry_id, b.day_end))
+        amount = Decimal(rows[-1][cols["amount"]].replace(",", ""))
         if change.get("phantom"):
             b.expect(
                 "missing_at_starship",
@@ -1016,7 +1229,7 @@ def _ledger_rows(
     for item in quarantine:  # line numbers count the header as line 1
         item["line"] = line_of[item["entry_id"]]
     for finding in b.findings:
-        if "ledger_entry_id" in finding:
+        if finding.get("ledger_entry_id") in line_of:  # D's rows; a memory's finding has its own
             finding["line"] = line_of[finding["ledger_entry_id"]]
     quarantine.sort(key=lambda q: q["line"])
     return rows, quarantine

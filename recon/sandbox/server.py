@@ -587,6 +587,7 @@ class Sandbox:
             at,
             at,
             path="drift",
+            discount=template.discount,
         )
         # No wallet movement: a debit dated inside the window would break the balance chain
         # the scenario's answer key relies on. Drift orders exist to test paging.
@@ -761,6 +762,7 @@ class Sandbox:
             now,
             now,
             path="api",
+            discount=product.discount,
         )
         if state.wallets.get(order.currency, Decimal(0)) < order.total_amount:
             raise ApiProblem(

@@ -6,41 +6,33 @@
 -- `delta` is ledger minus Starship. Tolerances are in each currency's minor units (default 0:
 -- exact); amounts were never rounded on the way in.
 --
--- Also here, the gift-card sanity check: an order whose total is not its denomination times its
--- quantity, where the API gives all three (a Starship-side pricing break).
+-- A sale is compared with the total Starship charged (the discounted price, not the face
+-- value). A reversal is compared with the sale it reverses, sign aside (partners book it
+-- negated or unchanged): the two net to zero, as a refunded cancellation does at Starship.
 SELECT
-    p.order_id AS key,
+    CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
     p.order_id,
     p.entry_id AS ledger_entry_id,
     p.line,
     p.client_reference AS reference,
     p.currency,
-    p.total_amount AS starship_amount,
+    CASE WHEN p.role = 'reversal' THEN p.sale_amount ELSE p.total_amount END AS starship_amount,
     p.ledger_amount,
-    p.ledger_amount - p.total_amount AS delta,
+    CASE
+        WHEN p.role = 'reversal' THEN abs(p.ledger_amount) - p.sale_amount
+        ELSE p.ledger_amount - p.total_amount
+    END AS delta,
     p.status AS starship_status,
     p.ledger_status,
     p.created_at,
     p.trace_id,
-    p.match_method
+    p.match_method,
+    CASE WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
+        || money(p.sale_amount, p.currency) END AS detail
 FROM pairs AS p
 LEFT JOIN tolerances AS t ON t.currency = p.currency
 WHERE p.ledger_currency = p.currency
-    AND abs(p.ledger_amount - p.total_amount) > coalesce(t.tolerance, 0)
-
-UNION ALL BY NAME
-
-SELECT
-    o.order_id || '/face-value' AS key,
-    o.order_id,
-    o.client_reference AS reference,
-    o.currency,
-    o.total_amount AS starship_amount,
-    o.total_amount - o.denomination * o.quantity AS delta,
-    o.status AS starship_status,
-    o.created_at,
-    o.trace_id,
-    'total is not denomination x quantity (' || o.quantity || ' x ' || money(o.denomination, o.currency) || ')'
-        AS detail
-FROM orders_day AS o
-WHERE o.total_amount <> o.denomination * o.quantity
+    AND CASE
+        WHEN p.role = 'reversal' THEN abs(abs(p.ledger_amount) - p.sale_amount)
+        ELSE abs(p.ledger_amount - p.total_amount)
+    END > coalesce(t.tolerance, 0)

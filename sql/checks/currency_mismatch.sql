@@ -4,7 +4,7 @@
 -- currency's books are overstated and another's understated. What to do: rebook the entry in
 -- the currency of the order (the wallet that was debited).
 SELECT
-    p.order_id AS key,
+    CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
     p.order_id,
     p.entry_id AS ledger_entry_id,
     p.line,

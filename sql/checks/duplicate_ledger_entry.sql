@@ -1,10 +1,11 @@
--- duplicate_ledger_entry (error): the same order, or the same entry id, booked twice.
+-- duplicate_ledger_entry (error): the same order sold twice, or the same entry id booked twice.
 --
 -- Why it matters: the partner's books count the purchase twice, so its cost and its stock of
 -- vouchers are overstated. What to do: reverse the later entry (the earlier line is treated
 -- as the booking).
 --
--- Scope: D's export. The first row for an order (by line) books it; every later one is reported.
+-- Scope: D's export, against the bookings of the window's earlier exports too. A reversal (a
+-- later row that cancels the sale) is not a duplicate; a second sale or a second reversal is.
 SELECT
     CASE WHEN m.entry_rank > 1 THEN l.entry_id || '@' || l.line ELSE l.entry_id END AS key,
     l.entry_id AS ledger_entry_id,
@@ -16,14 +17,13 @@ SELECT
     l.status AS ledger_status,
     CASE
         WHEN m.entry_rank > 1 THEN 'entry id ' || l.entry_id || ' appears again'
-        ELSE 'order already booked by entry ' || first.entry_id || ' (line ' || first.line || ')'
-    END AS detail
+        WHEN first.today THEN 'order already booked by entry ' || first.entry_id
+            || ' (line ' || first.line || ')'
+        ELSE 'order already booked by entry ' || first.entry_id || ' (line ' || first.line
+            || ' of the export of ' || first.export_date || ')'
+    END || CASE WHEN m.role = 'duplicate' AND l.status = 'CANCELLED'
+        THEN '; it is already cancelled in the books' ELSE '' END AS detail
 FROM ledger AS l
 JOIN matches AS m USING (line)
-LEFT JOIN (
-    SELECT b.order_id, f.entry_id, f.line
-    FROM matches AS b
-    JOIN ledger AS f USING (line)
-    WHERE b.booking = 1
-) AS first ON first.order_id = m.order_id
-WHERE m.entry_rank > 1 OR m.booking > 1
+LEFT JOIN (SELECT * FROM rebookings WHERE role = 'sale') AS first ON first.order_id = m.order_id
+WHERE m.entry_rank > 1 OR m.role = 'duplicate'

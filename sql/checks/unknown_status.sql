@@ -4,7 +4,8 @@
 -- informational, never as an error. Recon keeps the row and carries on. What to do: read the
 -- Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
 --
--- Scope: the orders and transactions of D.
+-- Scope: the orders and transactions of D; with a discount sheet, also each product of D's
+-- orders the sheet does not price (one row per product and night: add it to the sheet).
 SELECT
     o.order_id || '/' || coalesce(o.status, '') || '/' || coalesce(o.sub_status, '') AS key,
     o.order_id,
@@ -36,3 +37,16 @@ SELECT
     'transaction type ' || t.type || ' is not known' AS detail
 FROM transactions_day AS t
 WHERE t.type NOT IN (SELECT value FROM known_values WHERE kind = 'transaction_type')
+
+UNION ALL BY NAME
+
+SELECT
+    'product/' || o.product_id || '/' || o.currency AS key,
+    min(o.order_id) AS order_id,
+    o.currency,
+    'product ' || o.product_id || ' (' || o.currency || ') is not in the discount sheet: '
+        || count(*) || ' order(s) of the day not priced' AS detail
+FROM orders_day AS o
+ANTI JOIN discount_sheet AS s ON s.product_id = o.product_id AND s.currency = o.currency
+WHERE EXISTS (SELECT 1 FROM discount_sheet) AND o.product_id IS NOT NULL
+GROUP BY o.product_id, o.currency

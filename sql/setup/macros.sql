@@ -32,3 +32,14 @@ CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE
     WHEN zone = 'UTC' THEN ts
     ELSE timezone('UTC', timezone(zone, ts))
 END;
+
+-- An amount rounded half-up (away from zero) to `exponent` decimals, the currency's minor unit:
+-- DuckDB's round() wants a constant number of decimals, and ISO 4217 has only these. Each
+-- branch is cast alike, or the CASE takes the first branch's scale (no decimals) for all.
+CREATE OR REPLACE MACRO to_minor_unit(amount, exponent) AS CASE exponent
+    WHEN 0 THEN CAST(round(amount, 0) AS DECIMAL(18, 4))
+    WHEN 1 THEN CAST(round(amount, 1) AS DECIMAL(18, 4))
+    WHEN 2 THEN CAST(round(amount, 2) AS DECIMAL(18, 4))
+    WHEN 3 THEN CAST(round(amount, 3) AS DECIMAL(18, 4))
+    ELSE CAST(round(amount, 4) AS DECIMAL(18, 4))
+END;

@@ -1,18 +1,50 @@
--- How each usable ledger row found its Starship order, if it did.
+-- How each usable ledger row found its Starship order, and what it books for it.
 --
 -- The cascade: Starship's `order_id` first; then the partner's own reference, which the API
 -- echoes as `client_reference` (a row booked before the order's response came back has no order
 -- id). `match_method` records which. Orders of any day in the lake up to D can match, so an
 -- order placed just before midnight and booked on the next day's export is found.
 --
--- One ledger row books an order (`booking` = 1); any later row for the same order, or a repeat
--- of an entry id, is a duplicate ledger entry and is reported, not matched.
-CREATE OR REPLACE TEMP TABLE matches AS
+-- The ledger's rows are movements. An order's bookings, across the look-back window's exports
+-- (`ledger_memory`, kept in the lake) and D's (`ledger`), in export order then line order:
+--   the first is the sale (`role` = 'sale');
+--   a later row whose status maps to CANCELLED, the order not yet cancelled in the books, is
+--   its reversal ('reversal': amount negated or unchanged; a refunded cancellation nets to 0);
+--   any other later row is a second sale or a second reversal ('duplicate'), reported as a
+--   duplicate ledger entry, as is a repeat of an entry id within D's export or from an earlier
+--   one (`entry_rank` > 1).
+
+-- The earlier exports' rows, matched the same way (orders of the lake up to D).
+CREATE OR REPLACE TEMP TABLE earlier_bookings AS
+WITH by_order_id AS (
+    SELECT m.*, o.order_id AS matched_order_id
+    FROM ledger_memory AS m
+    JOIN orders_all AS o ON o.order_id = m.order_id
+),
+by_reference AS (
+    SELECT m.*, o.order_id AS matched_order_id
+    FROM ledger_memory AS m
+    JOIN orders_all AS o ON o.client_reference = m.reference
+    ANTI JOIN by_order_id AS b ON b.export_date = m.export_date AND b.line = m.line
+    QUALIFY row_number() OVER (
+        PARTITION BY m.export_date, m.line ORDER BY o.created_at, o.order_id
+    ) = 1
+)
+SELECT
+    export_date, source, line, entry_id, matched_order_id AS order_id, amount, currency, status
+FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
+
+CREATE OR REPLACE TEMP TABLE found AS
 WITH repeated_entry_ids AS (
     SELECT entry_id FROM ledger GROUP BY entry_id HAVING count(*) > 1
+    UNION
+    SELECT entry_id FROM ledger SEMI JOIN ledger_memory USING (entry_id)
 ),
 repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones is slow
-    SELECT line, row_number() OVER (PARTITION BY entry_id ORDER BY line) AS entry_rank
+    SELECT
+        line,
+        row_number() OVER (PARTITION BY entry_id ORDER BY line)
+            + (entry_id IN (SELECT entry_id FROM ledger_memory))::INTEGER AS entry_rank
     FROM ledger
     SEMI JOIN repeated_entry_ids USING (entry_id)
 ),
@@ -40,30 +72,90 @@ by_reference AS (
     ANTI JOIN by_order_id AS b ON b.order_id = o.order_id
     QUALIFY row_number() OVER (PARTITION BY e.line ORDER BY o.created_at, o.order_id) = 1
 ),
-found AS (
+found_rows AS (
     SELECT * FROM by_order_id
     UNION ALL
     SELECT * FROM by_reference
-),
-booked_twice AS (
-    SELECT order_id FROM found GROUP BY order_id HAVING count(*) > 1
+)
+SELECT e.line, e.entry_rank, f.order_id, f.match_method
+FROM entries AS e
+LEFT JOIN found_rows AS f USING (line);
+
+-- The bookings of every order booked more than once (few): each one's role in the sequence.
+CREATE OR REPLACE TEMP TABLE rebookings AS
+WITH rebooked AS (
+    SELECT order_id
+    FROM (
+        SELECT order_id FROM found WHERE order_id IS NOT NULL
+        UNION ALL
+        SELECT order_id FROM earlier_bookings
+    )
+    GROUP BY order_id
+    HAVING count(*) > 1
 ),
 bookings AS (
-    SELECT line, row_number() OVER (PARTITION BY order_id ORDER BY line) AS booking
-    FROM found
-    SEMI JOIN booked_twice USING (order_id)
+    SELECT
+        f.order_id, true AS today, CAST($day_start AS DATE) AS export_date, NULL AS source,
+        f.line, l.entry_id, l.amount, l.status
+    FROM found AS f
+    SEMI JOIN rebooked USING (order_id)
+    JOIN ledger AS l USING (line)
+    UNION ALL
+    SELECT order_id, false, export_date, source, line, entry_id, amount, status
+    FROM earlier_bookings
+    SEMI JOIN rebooked USING (order_id)
+),
+sequenced AS (
+    SELECT
+        *,
+        row_number() OVER booked_in_order AS booking,
+        coalesce(
+            count(*) FILTER (WHERE status = 'CANCELLED') OVER (
+                booked_in_order ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ),
+            0
+        ) AS cancelled_before
+    FROM bookings
+    WINDOW booked_in_order AS (PARTITION BY order_id ORDER BY export_date, line)
 )
 SELECT
-    e.line,
-    e.entry_rank,
+    * EXCLUDE (cancelled_before),
+    CASE
+        WHEN booking = 1 THEN 'sale'
+        WHEN status = 'CANCELLED' AND cancelled_before = 0 THEN 'reversal'
+        ELSE 'duplicate'
+    END AS role
+FROM sequenced;
+
+-- Each usable row of D's export: its order, and its role (NULL when it matched no order).
+CREATE OR REPLACE TEMP TABLE matches AS
+SELECT
+    f.line,
+    f.entry_rank,
     f.order_id,
     f.match_method,
-    CASE WHEN f.order_id IS NOT NULL THEN coalesce(b.booking, 1) END AS booking
-FROM entries AS e
-LEFT JOIN found AS f USING (line)
-LEFT JOIN bookings AS b USING (line);
+    CASE WHEN f.order_id IS NOT NULL THEN coalesce(r.role, 'sale') END AS role
+FROM found AS f
+LEFT JOIN rebookings AS r ON r.today AND r.line = f.line;
 
--- Matched pairs: the booking ledger row beside its Starship order (kept: three checks read it).
+-- Per order booked more than once: its sale and whether the books reverse it.
+CREATE OR REPLACE TEMP TABLE histories AS
+SELECT
+    order_id,
+    any_value(entry_id) FILTER (WHERE role = 'sale') AS sale_entry_id,
+    any_value(line) FILTER (WHERE role = 'sale') AS sale_line,
+    any_value(export_date) FILTER (WHERE role = 'sale') AS sale_export_date,
+    any_value(source) FILTER (WHERE role = 'sale') AS sale_source,
+    any_value(amount) FILTER (WHERE role = 'sale') AS sale_amount,
+    any_value(status) FILTER (WHERE role = 'sale') AS sale_status,
+    bool_or(role = 'reversal') AS reversed,
+    bool_or(role = 'reversal' AND today) AS reversed_today
+FROM rebookings
+GROUP BY order_id;
+
+-- Matched pairs: each sale or reversal row of D beside its Starship order, and the order's
+-- booked state across the window: `booked_status` is CANCELLED once a booking reverses (or
+-- books the sale cancelled), else the sale's status.
 CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT
     l.line,
@@ -71,7 +163,14 @@ SELECT
     l.amount AS ledger_amount,
     l.currency AS ledger_currency,
     l.status AS ledger_status,
+    m.role,
     m.match_method,
+    coalesce(h.sale_amount, l.amount) AS sale_amount,
+    CASE
+        WHEN h.reversed OR h.sale_status = 'CANCELLED' THEN 'CANCELLED'
+        ELSE coalesce(h.sale_status, l.status)
+    END AS booked_status,
+    coalesce(h.reversed_today, false) AS reversed_today,
     o.order_id,
     o.client_reference,
     o.total_amount,
@@ -83,7 +182,8 @@ SELECT
 FROM matches AS m
 JOIN ledger AS l USING (line)
 JOIN orders_all AS o ON o.order_id = m.order_id
-WHERE m.booking = 1;
+LEFT JOIN histories AS h ON h.order_id = m.order_id
+WHERE m.role IN ('sale', 'reversal');
 
 -- Surplus orders for one partner reference (a retry without the original Idempotency-Key):
 -- the order the ledger booked is the original, else the earliest; every other order of D with
@@ -106,7 +206,7 @@ copies AS (
     SEMI JOIN shared USING (client_reference)
     WINDOW same_reference AS (
         PARTITION BY o.client_reference
-        ORDER BY o.order_id NOT IN (SELECT order_id FROM matches WHERE booking = 1),
+        ORDER BY o.order_id NOT IN (SELECT order_id FROM matches WHERE role = 'sale'),
             o.created_at, o.order_id
     )
 )
