@@ -81,6 +81,8 @@ FINDING_SCHEMA = pa.schema(
         pa.field("trace_id", pa.string()),
         pa.field("match_method", pa.string()),
         pa.field("detail", pa.string()),
+        # the export `line` is in when it is not D's (a late cancellation's sale); NULL: D's
+        pa.field("ledger_source", pa.string()),
     ]
 )
 QUARANTINE_SCHEMA = pa.schema(

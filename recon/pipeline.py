@@ -64,6 +64,11 @@ class Night:
             f"{c['starship_orders']} Starship orders ({c['starship_matched']} matched, "
             f"{c['starship_reported']} reported)",
         ]
+        if c.get("earlier_exports") or c.get("ledger_reversals"):
+            lines.append(
+                f"  ledger memory: {c.get('earlier_exports', 0)} earlier export(s) of the window; "
+                f"{c.get('ledger_reversals', 0)} reversal(s) of D matched to their sale"
+            )
         lines.extend(f"  INCOMPLETE: {reason}" for reason in self.diff.incomplete)
         if not states:
             lines.append("  the books agree: no findings")

@@ -308,6 +308,7 @@ def _templates() -> jinja2.Environment:
     )
     env.filters["money"] = display_money
     env.filters["age"] = display_age
+    env.filters["basename"] = lambda path: Path(path).name
     env.filters["plural"] = _plural
     return env
 

@@ -190,6 +190,18 @@ def test_spreadsheet_formulas_are_neutralised(demo: DemoResult, tmp_path: Path) 
     assert quarantined["'=1+2"]["raw"].startswith("'=1+2,")
 
 
+def test_a_late_cancellations_evidence_is_the_earlier_export(demo: DemoResult) -> None:
+    """The sale a late cancellation never reversed was booked on an earlier night: the e-mail's
+    evidence names that export's file and line, not D's."""
+    key = json.loads(demo.answer_key.read_text(encoding="utf-8"))
+    [late] = [f for f in key["findings"] if "no export reverses it" in f["note"]]
+    booked_on = re.search(r"booked on (\S+),", late["note"]).group(1)  # type: ignore[union-attr]
+    html = demo.report.read_text(encoding="utf-8")
+    entry = f"line {late['line']} (entry {late['ledger_entry_id']})"
+    assert f"ledger-{booked_on}.csv {entry}" in html
+    assert f"ledger-{DAY}.csv {entry}" not in html
+
+
 def test_html_escapes_partner_text(demo: DemoResult, tmp_path: Path) -> None:
     files = hostile_night(demo, tmp_path)
     html = files.html.read_text(encoding="utf-8")

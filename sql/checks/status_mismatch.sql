@@ -40,6 +40,7 @@ SELECT
     o.order_id,
     b.entry_id AS ledger_entry_id,
     b.line,
+    b.source AS ledger_source,
     o.client_reference AS reference,
     o.currency,
     o.total_amount AS starship_amount,

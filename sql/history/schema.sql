@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS findings (
     match_method VARCHAR,
     detail VARCHAR
 );
+-- The export a finding's `line` is in, when not the night's own (a late cancellation's sale).
+ALTER TABLE findings ADD COLUMN IF NOT EXISTS ledger_source VARCHAR;
 
 -- Input rows a night could not use.
 CREATE TABLE IF NOT EXISTS quarantine (
