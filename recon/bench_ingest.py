@@ -24,18 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from recon import ledger
 from recon.bench import child, figure_row, peak_rss_mb, summary
 from recon.bench_diff import _LEDGER, _ORDERS, DAY
 
-TYPES = {
-    "entry_id": "VARCHAR",
-    "order_id": "VARCHAR",
-    "reference": "VARCHAR",
-    "amount": "DECIMAL(18, 4)",
-    "currency": "VARCHAR",
-    "status": "VARCHAR",
-    "booked_at": "TIMESTAMP",
-}
+TYPES = ledger.TYPED
 
 
 def write_export(folder: Path, rows: int) -> Path:

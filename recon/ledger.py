@@ -41,6 +41,16 @@ from recon.resources import sql_literal, sql_text
 
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
 CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
+# The typed `ledger` view's columns (after `line`), as DuckDB types.
+TYPED = {
+    "entry_id": "VARCHAR",
+    "order_id": "VARCHAR",
+    "reference": "VARCHAR",
+    "amount": "DECIMAL(18, 4)",
+    "currency": "VARCHAR",
+    "status": "VARCHAR",
+    "booked_at": "TIMESTAMP",
+}
 AMOUNT_UNITS = ("major", "minor")
 PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {

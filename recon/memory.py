@@ -36,13 +36,7 @@ COLUMNS = {
     "export_date": "DATE",
     "source": "VARCHAR",  # the export's path, the evidence a late cancellation's finding cites
     "line": "BIGINT",
-    "entry_id": "VARCHAR",
-    "order_id": "VARCHAR",
-    "reference": "VARCHAR",
-    "amount": "DECIMAL(18, 4)",
-    "currency": "VARCHAR",
-    "status": "VARCHAR",
-    "booked_at": "TIMESTAMP",
+    **ledger.TYPED,
 }
 
 
