@@ -41,6 +41,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "recon/_bundled/sql/README.md",
         "recon/_bundled/templates/README.md",
         "recon/_bundled/fixtures/ledger-2026-04-14.csv",
+        "recon/_bundled/fixtures/ledger-2026-04-08.csv",
+        "recon/_bundled/fixtures/discounts.csv",
         "recon/_bundled/fixtures/answer-key-2026-04-14.json",
     ):
         assert bundled in names, f"the wheel lacks {bundled}"
@@ -85,7 +87,9 @@ def test_installed_recon_help_and_demo_from_any_folder(installed: Path, tmp_path
     demo = run(installed, "demo", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "Starship sandbox on http://127.0.0.1:" in demo.stdout
-    assert "21 orders and 25 transactions on 2026-04-14" in demo.stdout
+    assert "22 orders and 27 transactions on 2026-04-14" in demo.stdout
+    assert "ledger memory: 6 earlier export(s)" in demo.stdout  # the week and sheet are bundled
+    assert "discount_drift                1" in demo.stdout
     assert (tmp_path / "recon-demo" / "ledger-2026-04-14.csv").exists()
     assert list((tmp_path / "recon-demo" / "var" / "lake").glob("orders/date=*/part.parquet"))
 
