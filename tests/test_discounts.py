@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +23,7 @@ import pytest
 from recon import config, memory, pipeline
 from recon.errors import ConfigError
 from recon.lake import Lake
+from recon.money import minor_unit
 from recon.sandbox.scenario import discounted
 from tests.books import DISCOUNTS, Books
 
@@ -188,3 +191,40 @@ def test_a_rerun_replaces_the_nights_memory_and_a_corrected_export_is_read_again
     assert (
         lake.manifest("ledger", earlier)["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     )
+
+
+# -- the same books, exported the other ways partners export them ------------------------------
+
+
+def _rewrite_amounts(root: Path, books: Books, convert: Callable[[Decimal, str], str]) -> None:
+    for day, rows in books.ledgers.items():
+        for row in rows:
+            row["amount"] = convert(Decimal(row["amount"].replace(",", "")), row["currency"])
+        books.write_ledger(root, day)
+
+
+@pytest.mark.parametrize(
+    ("unit", "sign"), [("minor", "positive"), ("major", "negative"), ("minor", "negative")]
+)
+def test_minor_units_and_negative_purchases_reconcile_like_the_plain_export(
+    tmp_path: Path, unit: str, sign: str
+) -> None:
+    """Discounted sales, a reversal across nights and one on the same day, and a plant of each
+    amount-bearing kind: a ledger in minor units, or with purchases negative (reversals then
+    positive), finds exactly what the plain export finds."""
+    books = Books.clean(21, D, 16)
+    planted = {books.plant(kind) for kind in ("amount_mismatch", "late_cancellation")}
+    settings = books.write(tmp_path)
+
+    def convert(amount: Decimal, currency: str) -> str:
+        if sign == "negative":
+            amount = -amount
+        if unit == "minor":
+            return str(int(amount.scaleb(minor_unit(currency))))
+        return str(amount)
+
+    _rewrite_amounts(tmp_path, books, convert)
+    other = replace(settings, ledger=replace(settings.ledger, amount_unit=unit, purchase_sign=sign))
+    night = pipeline.diff(other, D)
+    assert set(findings(night)) == planted
+    assert night.diff.counts["ledger_reversals"] >= 2
