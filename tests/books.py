@@ -192,10 +192,10 @@ class Books:
         if refunded:
             self.move("REFUND", order.order_id, order.total, order.currency, at)
 
-    def reverse(self, order: Order) -> dict[str, str]:
+    def reverse(self, order: Order, at: datetime | None = None) -> dict[str, str]:
         """The partner books `order`'s cancellation: a reversal row on the export of the day it
-        was cancelled, the amount negated or (with the status saying so) unchanged."""
-        at = order.updated_at or order.created_at
+        was cancelled (or of `at`), the amount negated or (with the status saying so) unchanged."""
+        at = at or order.updated_at or order.created_at
         amount = -order.total if self.rng.random() < 0.7 else order.total
         row = {
             **self.row_of(order),
@@ -272,9 +272,8 @@ class Books:
         """D's export reverses a sale of an earlier night that Starship still has delivered."""
         currency = self.rng.choice(sorted({o.currency for o in self.orders}))
         order = self.order(currency, self.moment(self.day - timedelta(days=1)), book=True)
-        order.touched, order.updated_at = True, self.moment(self.day)
-        self.reverse(order)
-        order.updated_at = None
+        order.touched = True
+        self.reverse(order, self.moment(self.day))
         return "status_mismatch", order.order_id
 
     def _plant_discount_drift(self) -> tuple[str, str]:

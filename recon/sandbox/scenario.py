@@ -1115,6 +1115,20 @@ def _booked(order: Order, change: dict[str, str]) -> datetime:
     return order.created_at
 
 
+def _booked_amount(order: Order, change: dict[str, str]) -> Decimal:
+    """What a row books: a reversal the sale negated, a sale its charge (or the plant's)."""
+    if change.get("reversal"):
+        return -order.total_amount
+    return Decimal(change["amount"]) if "amount" in change else order.total_amount
+
+
+def _booked_amount(order: Order, change: dict[str, str]) -> Decimal:
+    """What a row books: a reversal its sale negated, a sale the charge (or the plant's amount)."""
+    if change.get("reversal"):
+        return -order.total_amount
+    return Decimal(change["amount"]) if "amount" in change else order.total_amount
+
+
 def _booking_row(
     b: _Builder, order: Order, change: dict[str, str], entry_id: str, cut_off: datetime
 ) -> dict[str, str]:
@@ -1122,26 +1136,17 @@ def _booking_row(
     cols = LEDGER_COLUMNS
     booked = _booked(order, change) + timedelta(seconds=b.rng.randrange(1, 90))
     name = f"{PRODUCTS_BY_ID[order.product_id].name} x{order.quantity}"
-    if change.get("reversal"):
-        amount, status, memo = (
-            -order.total_amount,
-            _ledger_status(order, cut_off),
-            f"Reversal {name}",
-        )
-    else:
-        amount = Decimal(change["amount"]) if "amount" in change else order.total_amount
-        status, memo = change.get("status", _ledger_status(order, cut_off)), name
     return {
         cols["entry_id"]: entry_id,
         cols["order_id"]: change.get("order_id", order.order_id),
         cols["reference"]: order.client_reference,
-        cols["amount"]: _ledger_amount(amount, order.currency),
+        cols["amount"]: _ledger_amount(_booked_amount(order, change), order.currency),
         cols["currency"]: change.get("currency", order.currency),
-        cols["status"]: status,
+        cols["status"]: change.get("status", _ledger_status(order, cut_off)),
         cols["booked_at"]: booked.astimezone(ZoneInfo(LEDGER_TIMEZONE)).strftime(
             "%Y-%m-%d %H:%M:%S"
         ),
-        LEDGER_MEMO_COLUMN: memo,
+        LEDGER_MEMO_COLUMN: f"Reversal {name}" if change.get("reversal") else name,
     }
 
 
@@ -1182,7 +1187,7 @@ def _ledger_rows(
         entry_number += b.rng.randrange(1, 4)
         entry_id = f"LE-{entry_number}"
         rows.append(_booking_row(b, order, change, entry_id, b.day_end))
-        amount = Decimal(rows[-1][cols["amount"]].replace(",", ""))
+        amount = _booked_amount(order, change)
         if change.get("phantom"):
             b.expect(
                 "missing_at_starship",

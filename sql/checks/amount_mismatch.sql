@@ -9,6 +9,13 @@
 -- A sale is compared with the total Starship charged (the discounted price, not the face
 -- value). A reversal is compared with the sale it reverses, sign aside (partners book it
 -- negated or unchanged): the two net to zero, as a refunded cancellation does at Starship.
+WITH compared AS (
+    SELECT
+        *,
+        CASE WHEN role = 'reversal' THEN sale_amount ELSE total_amount END AS charged,
+        CASE WHEN role = 'reversal' THEN abs(ledger_amount) ELSE ledger_amount END AS booked
+    FROM pairs
+)
 SELECT
     CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
     p.order_id,
@@ -16,12 +23,9 @@ SELECT
     p.line,
     p.client_reference AS reference,
     p.currency,
-    CASE WHEN p.role = 'reversal' THEN p.sale_amount ELSE p.total_amount END AS starship_amount,
+    p.charged AS starship_amount,
     p.ledger_amount,
-    CASE
-        WHEN p.role = 'reversal' THEN abs(p.ledger_amount) - p.sale_amount
-        ELSE p.ledger_amount - p.total_amount
-    END AS delta,
+    p.booked - p.charged AS delta,
     p.status AS starship_status,
     p.ledger_status,
     p.created_at,
@@ -29,10 +33,7 @@ SELECT
     p.match_method,
     CASE WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
         || money(p.sale_amount, p.currency) END AS detail
-FROM pairs AS p
+FROM compared AS p
 LEFT JOIN tolerances AS t ON t.currency = p.currency
 WHERE p.ledger_currency = p.currency
-    AND CASE
-        WHEN p.role = 'reversal' THEN abs(abs(p.ledger_amount) - p.sale_amount)
-        ELSE abs(p.ledger_amount - p.total_amount)
-    END > coalesce(t.tolerance, 0)
+    AND abs(p.booked - p.charged) > coalesce(t.tolerance, 0)

@@ -35,16 +35,19 @@ SELECT
 FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 
 CREATE OR REPLACE TEMP TABLE found AS
-WITH repeated_entry_ids AS (
+WITH remembered_entry_ids AS (  -- booked on an earlier export already
+    SELECT DISTINCT entry_id FROM ledger SEMI JOIN ledger_memory USING (entry_id)
+),
+repeated_entry_ids AS (
     SELECT entry_id FROM ledger GROUP BY entry_id HAVING count(*) > 1
     UNION
-    SELECT entry_id FROM ledger SEMI JOIN ledger_memory USING (entry_id)
+    SELECT entry_id FROM remembered_entry_ids
 ),
 repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones is slow
     SELECT
         line,
         row_number() OVER (PARTITION BY entry_id ORDER BY line)
-            + (entry_id IN (SELECT entry_id FROM ledger_memory))::INTEGER AS entry_rank
+            + (entry_id IN (SELECT entry_id FROM remembered_entry_ids))::INTEGER AS entry_rank
     FROM ledger
     SEMI JOIN repeated_entry_ids USING (entry_id)
 ),
