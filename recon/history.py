@@ -36,7 +36,6 @@ from recon.resources import sql_text
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
-_FOREVER = date(9999, 12, 31)
 
 
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning")}  # --fail-on: what exits 1
@@ -56,14 +55,20 @@ def exit_code(findings: list[Mapping[str, Any]], *, complete: bool, fail_on: str
 
 
 class History:
-    def __init__(self, path: Path) -> None:
+    """`read_only`: for readers that hold no lock (a notebook): the file is opened read-only
+    and never created or migrated, so reading cannot change what a nightly run writes."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.read_only and not self.path.exists():
+            raise InputError(f"{self.path}: no break history yet; run `recon diff` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            con = duckdb.connect(str(self.path))
+            con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.IOException as exc:
             raise ReconError(
                 f"{self.path}: cannot open the break history (is another recon running?): "
@@ -71,7 +76,8 @@ class History:
             ) from None
         try:
             con.execute("SET TimeZone = 'UTC'")
-            con.execute(sql_text("history/schema.sql"))
+            if not self.read_only:
+                con.execute(sql_text("history/schema.sql"))
             con.execute(sql_text("report/drift.sql"))
             yield con
         finally:
@@ -264,44 +270,21 @@ class History:
                 )
             )
 
+    def breaks(self, today: date | None = None) -> pa.Table:
+        """Every break ever found, one row each (history/breaks.sql): state (open, expected,
+        acknowledged, snoozed or resolved as of `today`, default the current date), first and
+        last seen, nights, age and the analyst's latest note."""
+        with self.connect() as con:
+            return con.sql(
+                sql_text("history/breaks.sql"),
+                params={"today": today or datetime.now(UTC).date()},
+            ).to_arrow_table()
+
     def open_breaks(self) -> list[dict[str, Any]]:
         """Every break not resolved since it was last found, with its latest action."""
         if not self.path.exists():
             return []
-        with self.connect() as con:
-            return _dicts(
-                con.execute(
-                    f"""
-                    WITH open AS ({sql_text("history/open_before.sql")}),
-                    first AS (
-                        SELECT break_id, min(run_date) AS first_seen FROM findings
-                        GROUP BY break_id
-                    ),
-                    latest_action AS (
-                        SELECT * FROM actions
-                        QUALIFY row_number() OVER (PARTITION BY break_id ORDER BY number DESC) = 1
-                    )
-                    SELECT
-                        o.break_id, o."check", o.severity, o.key, o.run_date AS last_seen,
-                        first.first_seen, o.order_id, o.ledger_entry_id, o.transaction_id,
-                        o.currency, o.starship_amount, o.ledger_amount, o.delta, o.detail,
-                        CASE
-                            WHEN a.action = 'snooze' AND a.until >= current_date THEN 'snoozed'
-                            WHEN a.action = 'ack' THEN 'acknowledged'
-                            WHEN o.expected THEN 'expected'
-                            ELSE 'open'
-                        END AS state,
-                        CASE WHEN a.action IN ('ack', 'snooze') THEN a.note END AS note,
-                        CASE WHEN a.action = 'snooze' THEN a.until END AS snoozed_until
-                    FROM open AS o
-                    JOIN first USING (break_id)
-                    LEFT JOIN latest_action AS a USING (break_id)
-                    ORDER BY list_position(['error', 'warning', 'info'], o.severity),
-                        o."check", first.first_seen, o.key
-                    """,
-                    {"day": _FOREVER},
-                )
-            )
+        return [row for row in self.breaks().to_pylist() if row["state"] != "resolved"]
 
     # -- run attempts ---------------------------------------------------------------------------
 

@@ -61,9 +61,7 @@ def keep(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad, lake: Lake, 
     text = json.dumps(manifest, sort_keys=True)
     try:
         con.execute(
-            f"COPY (SELECT DATE {sql_literal(day.isoformat())} AS export_date, "
-            f"{sql_literal(str(ingest.path))} AS source, line, entry_id, order_id, reference, "
-            "amount, currency, status, booked_at FROM ledger) "
+            f"COPY ({remembered(ingest.path, day)}) "
             f"TO {sql_literal(str(temporary))} (FORMAT parquet, KV_METADATA "
             f"{{{sql_literal(MANIFEST_KEY.decode())}: {sql_literal(text)}}})"
         )
@@ -72,6 +70,14 @@ def keep(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad, lake: Lake, 
         temporary.unlink(missing_ok=True)
     atomic_write_text(
         final.with_name("_manifest.json"), json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    )
+
+
+def remembered(path: Path, day: date) -> str:
+    """The SELECT of the rows kept for D's export (COLUMNS) from `con`'s typed `ledger` view."""
+    return (
+        f"SELECT DATE {sql_literal(day.isoformat())} AS export_date, "
+        f"{sql_literal(str(path))} AS source, line, {', '.join(ledger.TYPED)} FROM ledger"
     )
 
 

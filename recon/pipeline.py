@@ -32,6 +32,7 @@ from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
 from recon.history import History, exit_code, unexplained
 from recon.ledger import require_export
+from recon.lock import exclusive
 
 
 @dataclass
@@ -103,6 +104,21 @@ def diff(config: Config, day: date, fail_on: str = "error") -> Night:
         result = checks.run(con, config, day, carried=history.carried(day))
     history.record(result, started)
     return Night(result, history.findings(day), history.resolved(day), fail_on)
+
+
+def act(
+    config: Config,
+    break_id: str,
+    action: str,
+    *,
+    note: str | None = None,
+    until: date | None = None,
+    wait: float = 0.0,
+) -> str:
+    """Acknowledge, snooze or reopen a break (by id or a unique prefix), holding the data
+    directory's lock: its full id."""
+    with exclusive(config.storage.data_dir, f"breaks {action} {break_id}", wait):
+        return history_of(config).act(break_id, action, note=note, until=until)
 
 
 def report(

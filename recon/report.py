@@ -272,6 +272,18 @@ class Report:
         }
 
 
+_CHECK_ORDER = {check: n for n, check in enumerate(SEVERITY)}
+
+
+def finding_order(finding: dict[str, Any]) -> tuple[int, Decimal, float]:
+    """The report's order: by check, then the most money at risk, then the oldest."""
+    return (
+        _CHECK_ORDER[finding["check"]],
+        -(finding["at_risk"] or 0),
+        -(finding["age_hours"] or 0),
+    )
+
+
 def build(history: History, day: date, fail_on: str = "error") -> Report:
     """D's report model from `history`; InputError if D has not been diffed."""
     run = history.run(day)
@@ -279,9 +291,7 @@ def build(history: History, day: date, fail_on: str = "error") -> Report:
         raise InputError(
             f"{history.path}: no diff recorded for {day}; run `recon diff --date {day}` first"
         )
-    findings = history.findings(day).to_pylist()
-    order = {check: n for n, check in enumerate(SEVERITY)}
-    findings.sort(key=lambda f: (order[f["check"]], -(f["at_risk"] or 0), -(f["age_hours"] or 0)))
+    findings = sorted(history.findings(day).to_pylist(), key=finding_order)
     return Report(
         day=day,
         run=run,
