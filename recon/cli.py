@@ -365,9 +365,7 @@ def _act(config_path: Path, break_id: str, action: str, **details: Any) -> str:
     """Record an analyst's action on a break, holding the lock: its full id."""
     from recon import config, pipeline
 
-    settings = config.load(config_path)
-    with exclusive(settings, f"breaks {action} {break_id}"):
-        return str(pipeline.history_of(settings).act(break_id, action, **details))
+    return pipeline.act(config.load(config_path), break_id, action, **details)
 
 
 @breaks.command("ack")
@@ -396,6 +394,23 @@ def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | Non
 def breaks_reopen(config_path: Path, break_id: str) -> None:
     """Undo an acknowledgement or a snooze."""
     click.echo(f"reopened {_act(config_path, break_id, 'reopen')}")
+
+
+@cli.command()
+@click.argument("identifier", metavar="ID")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def explain(identifier: str, config_path: Path, as_json: bool) -> None:
+    """Everything recon knows of one order id, ledger entry id, reference or break id.
+
+    What each side says: the Starship order in each lake partition (with its X-Trace-ID), its
+    wallet transactions, the ledger rows that booked it, every night's findings and breaks,
+    and what analysts noted. Exit code 2 for an id recon has never seen.
+    """
+    from recon import workbench
+
+    explanation = workbench.open(config_path).explain(identifier)
+    click.echo(explanation.to_json() if as_json else "\n".join(explanation.lines()))
 
 
 @cli.command()
