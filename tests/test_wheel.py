@@ -92,6 +92,20 @@ def test_installed_recon_help_and_demo_from_any_folder(installed: Path, tmp_path
     assert "discount_drift                1" in demo.stdout
     assert (tmp_path / "recon-demo" / "ledger-2026-04-14.csv").exists()
     assert list((tmp_path / "recon-demo" / "var" / "lake").glob("orders/date=*/part.parquet"))
+    # the notebook's entry point, installed: pandas comes with the wheel's dependencies
+    notebook = subprocess.run(
+        [
+            str(installed / "python"),
+            "-c",
+            "import recon; f = recon.open('recon-demo/recon.toml').findings('2026-04-14'); "
+            "print(len(f), f['delta'].dtype)",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert notebook.returncode == 0, notebook.stderr
+    assert notebook.stdout.split() == ["22", "decimal128(18,", "4)[pyarrow]"]
 
 
 def test_installed_sandbox_round_trip(installed: Path, tmp_path: Path) -> None:
