@@ -13,7 +13,11 @@ Then, each in its own process, median of `repeat`:
   checks both can do: missing on either side, amount, currency and status drift, duplicate
   entries and orders. Its counts must equal recon's, so the comparison is fair;
 * datacompy: its `PandasCompare` of the amounts, joined on the order id; its amount drift and
-  entries without an order must equal recon's.
+  entries without an order must equal recon's;
+* the DuckDB floor: the pandas baseline's seven counts as one hand-written DuckDB statement
+  over the same two Parquet files (a window for duplicates, one full outer join, the
+  comparisons as filtered counts). recon does more (every check, ingest validation, the
+  history, conservation), but its time as a multiple of this one is the figure to drive down.
 
 recon runs under its default `[storage] memory_limit`, as a nightly run would.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import statistics
 import sys
 import tempfile
 import time
@@ -180,6 +185,11 @@ def measure_recon(config_file: Path) -> dict[str, Any]:
         "rows": night.diff.counts["starship_orders"],
         "counts": {check: counts[check] for check in COMPARED},
         "memory_limit": settings.storage.memory_limit,
+        "profile": {
+            **night.diff.seconds,
+            "the rest (connections, lake views, results)": seconds
+            - sum(night.diff.seconds.values()),
+        },
     }
 
 
@@ -221,6 +231,64 @@ def measure_pandas(config_file: Path) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb(),
         "rows": len(orders),
         "counts": counts,
+    }
+
+
+# The pandas baseline above, as one statement: the same rules, so the same counts.
+_FLOOR = """
+WITH ledger AS (
+    SELECT *, upper(status) AS booked_status,
+        row_number() OVER (PARTITION BY order_id ORDER BY file_row_number) AS nth
+    FROM read_parquet($ledger, file_row_number = true)
+),
+joined AS (
+    SELECT o.order_id AS ours, o.client_reference, o.created_at, o.total_amount,
+        o.currency AS charged_in, o.status, l.order_id AS theirs, l.amount,
+        l.currency AS booked_in, l.booked_status
+    FROM read_parquet($orders) AS o
+    FULL OUTER JOIN (SELECT * FROM ledger WHERE nth = 1) AS l ON o.order_id = l.order_id
+),
+ranked AS (
+    SELECT *, row_number() OVER (
+        PARTITION BY ours IS NULL, client_reference
+        ORDER BY theirs IS NULL, created_at, ours
+    ) AS reference_nth
+    FROM joined
+)
+SELECT
+    count(*) FILTER (WHERE ours IS NOT NULL AND theirs IS NULL AND reference_nth = 1),
+    count(*) FILTER (WHERE ours IS NULL),
+    count(*) FILTER (WHERE ours = theirs AND charged_in = booked_in AND total_amount <> amount),
+    count(*) FILTER (WHERE ours = theirs AND charged_in <> booked_in),
+    count(*) FILTER (WHERE ours = theirs AND booked_status <>
+        CASE WHEN status IN ('DELIVERED', 'CANCELLED') THEN status ELSE 'PENDING' END),
+    (SELECT count(*) FROM ledger WHERE nth > 1),
+    count(*) FILTER (WHERE ours IS NOT NULL AND reference_nth > 1),
+    count(*) FILTER (WHERE ours IS NOT NULL)
+FROM ranked
+"""
+
+
+def measure_duckdb(config_file: Path) -> dict[str, Any]:
+    """The floor: the pandas baseline's counts as one DuckDB statement, default settings."""
+    import duckdb
+
+    folder = config_file.parent
+    started = time.perf_counter()
+    with duckdb.connect() as con:
+        [row] = con.execute(
+            _FLOOR,
+            {
+                "orders": str(folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet"),
+                "ledger": str(folder / f"ledger-{DAY}.parquet"),
+            },
+        ).fetchall()
+    *counts, orders = row
+    return {
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": orders,
+        "counts": dict(zip(COMPARED, map(int, counts), strict=True)),
     }
 
 
@@ -268,10 +336,13 @@ class DiffBench:
     recon: dict[str, Any]
     pandas: dict[str, Any] | None
     datacompy: dict[str, Any] | None = None
+    duckdb: dict[str, Any] | None = None  # the floor
+    profile: dict[str, float] | None = None  # recon's median seconds per SQL file, if asked
 
     def baselines(self) -> list[tuple[str, dict[str, Any], tuple[str, ...]]]:
         """(name, figures, the checks it is compared on) of each baseline that ran."""
         ran = [
+            ("duckdb", self.duckdb, COMPARED),
             ("pandas", self.pandas, COMPARED),
             ("datacompy", self.datacompy, DATACOMPY_COMPARED),
         ]
@@ -295,24 +366,40 @@ class DiffBench:
         ]
         for name, figures, compared in self.baselines():
             ratio = figures["median_seconds"] / self.recon["median_seconds"]
-            lines.append(figure_row(name, figures, "orders") + f"  ({ratio:.1f}x recon's time)")
+            lines.append(
+                figure_row(name, figures, "orders")
+                + (
+                    f"  (the floor: recon takes {1 / ratio:.1f}x its time)"
+                    if name == "duckdb"
+                    else f"  ({ratio:.1f}x recon's time)"
+                )
+            )
             lines.append(
                 f"    agrees with recon on {', '.join(compared)}"
                 if self.agrees(figures, compared)
                 else f"    FINDINGS DIFFER: recon {self.recon['counts']}, "
                 f"{name} {figures['counts']}"
             )
+        if self.profile:
+            total = sum(self.profile.values())
+            lines.append(f"  recon's diff, step by step (median seconds; {total:.2f} s in all):")
+            for step, seconds in sorted(self.profile.items(), key=lambda kv: -kv[1]):
+                lines.append(f"    {seconds:>8.3f} s  {seconds / total:>5.1%}  {step}")
         return lines
 
 
 def bench_diff(
-    orders: int, repeat: int = 3, baseline: bool = True, progress: Any = None
+    orders: int,
+    repeat: int = 3,
+    baseline: bool = True,
+    progress: Any = None,
+    profile: bool = False,
 ) -> DiffBench:
     say = progress or (lambda _: None)
     with tempfile.TemporaryDirectory(prefix="recon-bench-diff-") as folder:
         say(f"writing {orders:,} orders and their ledger")
         config_file = write_books(Path(folder), orders)
-        tools = ("recon", "pandas", "datacompy") if baseline else ("recon",)
+        tools = ("recon", "duckdb", "pandas", "datacompy") if baseline else ("recon", "duckdb")
         runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in tools}
         for number in range(repeat):
             for tool in tools:
@@ -324,7 +411,14 @@ def bench_diff(
         _with_counts(runs["recon"]),
         _with_counts(runs["pandas"]) if baseline else None,
         _with_counts(runs["datacompy"]) if baseline else None,
+        _with_counts(runs["duckdb"]),
+        _median_profile(runs["recon"]) if profile else None,
     )
+
+
+def _median_profile(runs: list[dict[str, Any]]) -> dict[str, float]:
+    steps = runs[0]["profile"]
+    return {step: statistics.median(run["profile"][step] for run in runs) for step in steps}
 
 
 def _with_counts(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -337,6 +431,7 @@ def main(argv: list[str]) -> None:
         "recon": measure_recon,
         "pandas": measure_pandas,
         "datacompy": measure_datacompy,
+        "duckdb": measure_duckdb,
     }[stage]
     print(json.dumps(measure(Path(config_file))))  # noqa: T201 (the parent reads this line)
 

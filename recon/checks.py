@@ -17,7 +17,9 @@ every Starship order of D is matched or reported, and quarantine holds the rest.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import time as clock
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -127,6 +129,7 @@ class Diff:
     incomplete: list[str] = field(default_factory=list)  # why rows may be missing, if they may
     totals: list[dict[str, Any]] = field(default_factory=list)  # per currency (report/totals.sql)
     reconciliation: dict[str, Any] = field(default_factory=dict)  # control_total()
+    seconds: dict[str, float] = field(default_factory=dict)  # per SQL file (and statement)
 
     @property
     def complete(self) -> bool:
@@ -212,28 +215,33 @@ def run(
     checks in CARRIED_CHECKS to look at again.
     """
     scope = Scope(day, config.starship.lookback_days)
+    seconds: dict[str, float] = {}
     con.execute("SET TimeZone = 'UTC'")
     lake = Lake(config.storage.data_dir / "lake")
     incomplete = _lake_views(con, lake, day)
     reported = _reported_views(con, lake, day)
-    ingest = ledger.load(con, config.ledger, day)
-    earlier = memory.recall(con, config.ledger, lake, scope.window_start.date(), day)
+    with timed(seconds, "ingest/ledger.sql"):
+        ingest = ledger.load(con, config.ledger, day)
+    with timed(seconds, "ledger memory (recall)"):
+        earlier = memory.recall(con, config.ledger, lake, scope.window_start.date(), day)
     _reference_tables(con, config, carried)
-    execute_script(con, "setup/vocabulary.sql", scope)
-    execute_script(con, "setup/match.sql", scope)
+    execute_script(con, "setup/vocabulary.sql", scope, seconds)
+    execute_script(con, "setup/match.sql", scope, seconds)
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns})")
     for check in check_files():
         sql = sql_text(f"checks/{check}.sql")
-        con.execute(
-            f"INSERT INTO findings BY NAME SELECT '{check}' AS \"check\", "
-            f"'{SEVERITY[check]}' AS severity, * FROM ({sql})",
-            _parameters(sql, scope, config),
-        )
+        with timed(seconds, f"checks/{check}.sql"):
+            con.execute(
+                f"INSERT INTO findings BY NAME SELECT '{check}' AS \"check\", "
+                f"'{SEVERITY[check]}' AS severity, * FROM ({sql})",
+                _parameters(sql, scope, config),
+            )
     con.execute("UPDATE findings SET expected = coalesce(expected, false)")
 
-    counts = _conserve(con, ingest)
+    with timed(seconds, "conservation"):
+        counts = _conserve(con, ingest)
     counts["earlier_exports"] = len(earlier)
     [(reversals,)] = con.sql("SELECT count(*) FROM matches WHERE role = 'reversal'").fetchall()
     counts["ledger_reversals"] = int(reversals)
@@ -252,8 +260,9 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
-    memory.keep(con, ingest, lake, day)  # the night's books, remembered once the diff stands
-    return Diff(day, findings, quarantine, ingest, counts, incomplete, totals, control)
+    with timed(seconds, "ledger memory (keep)"):
+        memory.keep(con, ingest, lake, day)  # the night's books, remembered once the diff stands
+    return Diff(day, findings, quarantine, ingest, counts, incomplete, totals, control, seconds)
 
 
 # -- the inputs ---------------------------------------------------------------------------------
@@ -448,10 +457,29 @@ def _reference_tables(
 # -- SQL files ------------------------------------------------------------------------------
 
 
-def execute_script(con: duckdb.DuckDBPyConnection, name: str, scope: Scope) -> None:
-    """Run a file of `;`-separated statements, binding what each statement names."""
+def execute_script(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    scope: Scope,
+    seconds: dict[str, float] | None = None,
+) -> None:
+    """Run a file of `;`-separated statements, binding what each statement names; the time
+    of each goes into `seconds` under the file's name and the table it makes."""
     for statement in _statements(sql_text(name)):
-        con.execute(statement, _parameters(statement, scope))
+        made = re.search(r"CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW) (\w+)", statement)
+        with timed(seconds, f"{name}: {made.group(1)}" if made else name):
+            con.execute(statement, _parameters(statement, scope))
+
+
+@contextmanager
+def timed(seconds: dict[str, float] | None, label: str) -> Iterator[None]:
+    """Add the block's wall time to `seconds[label]` (nothing kept when `seconds` is None)."""
+    started = clock.perf_counter()
+    try:
+        yield
+    finally:
+        if seconds is not None:
+            seconds[label] = seconds.get(label, 0.0) + clock.perf_counter() - started
 
 
 def _statements(text: str) -> list[str]:

@@ -707,12 +707,16 @@ def bench_extract(
 @click.option("--orders", type=click.IntRange(1), default=1_000_000, show_default=True)
 @repeat_option
 @baseline_option("run the same checks in pandas and the amounts in datacompy")
+@click.option("--profile", is_flag=True, help="Also print recon's seconds per SQL step.")
 @json_option
-def bench_diff(orders: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
-    """The diff: N orders against an N-row Parquet ledger, beside pandas and datacompy."""
+def bench_diff(
+    orders: int, repeat: int, baseline: bool, profile: bool, json_path: Path | None
+) -> None:
+    """The diff: N orders against an N-row Parquet ledger, beside a one-statement DuckDB
+    floor, pandas and datacompy."""
     from recon.bench_diff import bench_diff as run_bench
 
-    result = run_bench(orders, repeat, baseline, progress=_bench_progress)
+    result = run_bench(orders, repeat, baseline, progress=_bench_progress, profile=profile)
     _report_bench(result, json_path)
 
 

@@ -14,10 +14,8 @@ stage), which is how `backfill` knows which nights are missing. Callers that may
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +24,7 @@ import pyarrow as pa
 
 from recon import checks, mail
 from recon import report as reports
+from recon.checks import timed
 from recon.config import Config
 from recon.errors import ConfigError, ReconError
 from recon.extract import ExtractResult, Progress
@@ -102,8 +101,10 @@ def diff(config: Config, day: date, fail_on: str = "error") -> Night:
     history = history_of(config)
     with checks.connect(config) as con:
         result = checks.run(con, config, day, carried=history.carried(day))
-    history.record(result, started)
-    return Night(result, history.findings(day), history.resolved(day), fail_on)
+    with timed(result.seconds, "history (record, states)"):
+        history.record(result, started)
+        night = Night(result, history.findings(day), history.resolved(day), fail_on)
+    return night
 
 
 def act(
@@ -192,15 +193,15 @@ def run(
         # Before the API is asked anything: a night whose export has not landed fails at once
         # (and `backfill` tries it again the next night) instead of after a full extraction.
         require_export(config.ledger, day)
-        with _timed(seconds, "extract"):
+        with timed(seconds, "extract"):
             extraction = extract_lake(config, day, progress=progress)
-        with _timed(seconds, "diff"):
+        with timed(seconds, "diff"):
             night = diff(config, day, fail_on)
-        with _timed(seconds, "report"):
+        with timed(seconds, "report"):
             model, files = report(config, day, fail_on)
         emailed: list[str] = []
         if send and config.email is not None:
-            with _timed(seconds, "email"):
+            with timed(seconds, "email"):
                 emailed = email(config, day)
     except BaseException as error:
         code = error.exit_code if isinstance(error, ReconError) else 2
@@ -212,15 +213,6 @@ def run(
     done = Run(extraction, night, model, files, emailed, seconds)
     history.finish_attempt(attempt, status=done.status, exit_code=done.exit_code, seconds=seconds)
     return done
-
-
-@contextmanager
-def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.monotonic()
-    try:
-        yield
-    finally:
-        seconds[stage] = time.monotonic() - started
 
 
 @dataclass

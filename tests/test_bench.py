@@ -14,9 +14,16 @@ from recon.report import EMAIL_BYTES
 
 
 def test_bench_diff_plants_every_compared_kind_and_the_baselines_agree() -> None:
-    result = bench_diff(5_000, repeat=1)
+    result = bench_diff(5_000, repeat=1, profile=True)
     assert all(result.recon["counts"][check] > 0 for check in COMPARED), result.recon["counts"]
-    assert result.agree, (result.recon["counts"], result.pandas, result.datacompy)
+    assert result.agree, (result.recon["counts"], result.duckdb, result.pandas, result.datacompy)
+    assert result.duckdb is not None and result.duckdb["counts"] == result.recon["counts"]
+    # the profile names every SQL step the diff ran, and they add up to its time
+    assert result.profile is not None
+    assert {"setup/match.sql: pairs", "checks/balance_gap.sql", "ingest/ledger.sql"} <= set(
+        result.profile
+    )
+    assert abs(sum(result.profile.values()) - result.recon["median_seconds"]) < 0.01
     assert result.datacompy is not None
     assert set(result.datacompy["counts"]) == set(DATACOMPY_COMPARED)
     assert result.recon["rows"] == 5_000
