@@ -248,6 +248,26 @@ def run(day: date | None, send: bool, config_path: Path, fail_on: str, wait: flo
 
 
 @cli.command()
+@click.option(
+    "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
+)
+@config_option
+def doctor(day: date | None, config_path: Path) -> None:
+    """Check, before a night runs, what it needs: the configuration, its environment
+    variables, Starship, the ledger export, the folders and the SMTP relay.
+
+    One line per check. Exit code 0 when every check passed (warnings allowed), 2 otherwise.
+    Takes no lock, sends no mail and writes nothing (but a temporary file it removes).
+    """
+    from recon import doctor as checkup
+
+    checks = checkup.run(config_path, day or yesterday())
+    for line in checkup.lines(checks):
+        click.echo(line)
+    sys.exit(checkup.exit_code(checks))
+
+
+@cli.command()
 @click.option("--since", callback=_date, required=True, help="The first date (YYYY-MM-DD).")
 @click.option(
     "--until", callback=_date, help="The last date (YYYY-MM-DD).  [default: yesterday, UTC]"

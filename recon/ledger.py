@@ -24,11 +24,13 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -147,17 +149,59 @@ def currency_table() -> pa.Table:
     )
 
 
+def header(path: Path) -> list[str]:
+    """The export's column names as ingest reads them: a CSV's first row, a Parquet file's
+    schema, every key of a JSON Lines file's objects (in order of first appearance: a row may
+    leave a column out). InputError naming the file if it cannot be read."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind == "csv":
+        return _csv_header(path)
+    if kind == "parquet":
+        return list(_parquet_schema(path).names)
+    if kind == "jsonl":
+        return list(dict.fromkeys(key for _, row in _jsonl_rows(path) for key in row))
+    raise InputError(f"{path}: a ledger export must be .csv, .parquet or .jsonl")
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        opener = gzip.open if path.suffix.lower() == ".gz" else open
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+
+
+def _parquet_schema(path: Path) -> pa.Schema:
+    try:
+        return pq.read_schema(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; numbers exact (Decimal)."""
+    number = 0
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            for number, text in enumerate(handle, start=1):
+                if not text.strip():
+                    continue
+                row = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+                if not isinstance(row, dict):
+                    raise InputError(f"{path}: line {number} is not a JSON object")
+                yield number, row
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: line {number} is not valid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+
+
 # -- each format as the view `ledger_text`: line, and the mapped columns as text ---------------
 
 
 def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
-    try:
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
-    _require_columns(path, header, columns)
+    _require_columns(path, _csv_header(path), columns)
     source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
     # row_number() follows the file's order (DuckDB preserves insertion order on a scan). It
     # runs on one thread, so the rows are numbered into a table first: the typing that reads
@@ -170,10 +214,7 @@ def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str
 
 
 def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    schema = _parquet_schema(path)
     _require_columns(path, schema.names, columns)
     amount = schema.field(columns["amount"]).type
     if pa.types.is_floating(amount):
@@ -193,22 +234,11 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
     lines: list[int] = []
     values: dict[str, list[str | None]] = {name: [] for name in columns.values()}
     present: set[str] = set()
-    try:
-        with path.open(encoding="utf-8-sig") as handle:
-            for number, text in enumerate(handle, start=1):
-                if not text.strip():
-                    continue
-                row = json.loads(text, parse_float=Decimal, parse_int=Decimal)
-                if not isinstance(row, dict):
-                    raise InputError(f"{path}: line {number} is not a JSON object")
-                lines.append(number)
-                present.update(row)
-                for name in values:
-                    values[name].append(_json_text(row.get(name)))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: line {number} is not valid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    for number, row in _jsonl_rows(path):
+        lines.append(number)
+        present.update(row)
+        for name in values:
+            values[name].append(_json_text(row.get(name)))
     if lines:
         _require_columns(path, sorted(present), columns)
     table = pa.table({"line": pa.array(lines, pa.int64()), **values})

@@ -22,6 +22,7 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -90,7 +91,7 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Deliver `message` to the relay, trying a transient failure `config.attempts` times."""
-    login = _credentials(config, os.environ if environ is None else environ)
+    login = credentials(config, os.environ if environ is None else environ)
     context = _tls_context(config)
     relay = f"{config.smtp_host}:{config.smtp_port}"
     for attempt in range(1, config.attempts + 1):
@@ -113,7 +114,9 @@ def send(
             sleep(delay)
 
 
-def _credentials(config: EmailConfig, environ: Mapping[str, str]) -> tuple[str, str] | None:
+def credentials(config: EmailConfig, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(user, password) to log in with, None to send without a login (no user name set);
+    ConfigError when the password is missing or would cross the network unencrypted."""
     user = environ.get(config.username_env, "").strip()
     if not user:
         return None
@@ -144,24 +147,77 @@ def _tls_context(config: EmailConfig) -> ssl.SSLContext | None:
         raise ConfigError(f"[email] ca_file {config.ca_file}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Greeting:
+    """How the relay answered `greet`."""
+
+    relay: str  # host:port
+    name: str  # the name the relay gave in its EHLO reply
+    tls: str | None  # the TLS version of the session, None in the clear
+    offers_login: bool  # AUTH advertised (after STARTTLS, where the relay asks for it)
+
+
+def greet(config: EmailConfig, *, timeout_seconds: float | None = None) -> Greeting:
+    """Connect as `send` does (TLS as configured), say EHLO, and QUIT: whether the relay
+    answers, with no login and nothing sent. Tried once; MailError naming the relay and why."""
+    context = _tls_context(config)
+    relay = f"{config.smtp_host}:{config.smtp_port}"
+    try:
+        smtp = _connect(config, context, timeout_seconds or config.timeout_seconds)
+    except Exception as exc:  # classified just below; anything unknown is re-raised
+        transient, reason = _classify(exc)
+        if transient is None:
+            raise
+        raise MailError(f"SMTP {relay}: {reason}") from None
+    try:
+        reply = _text(smtp.ehlo_resp or b"").strip()
+        if not smtp.does_esmtp:  # smtplib sets it on a 250 reply to EHLO only
+            raise MailError(f"SMTP {relay}: EHLO refused ({reply or 'no reply'})")
+        socket = smtp.sock
+        greeting = Greeting(
+            relay,
+            reply.splitlines()[0] if reply else "",
+            socket.version() if isinstance(socket, ssl.SSLSocket) else None,
+            smtp.has_extn("auth"),
+        )
+    finally:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+    return greeting
+
+
+def _connect(
+    config: EmailConfig, context: ssl.SSLContext | None, timeout_seconds: float
+) -> smtplib.SMTP:
+    """A session with the relay that has said EHLO, over TLS when the configuration asks."""
+    smtp: smtplib.SMTP
+    if config.implicit_tls:
+        smtp = smtplib.SMTP_SSL(
+            config.smtp_host, config.smtp_port, timeout=timeout_seconds, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=timeout_seconds)
+    try:
+        smtp.ehlo()
+        if config.starttls and not config.implicit_tls:
+            smtp.starttls(context=context)
+            smtp.ehlo()
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
 def _deliver(
     message: EmailMessage,
     config: EmailConfig,
     login: tuple[str, str] | None,
     context: ssl.SSLContext | None,
 ) -> None:
-    smtp: smtplib.SMTP
-    if config.implicit_tls:
-        smtp = smtplib.SMTP_SSL(
-            config.smtp_host, config.smtp_port, timeout=config.timeout_seconds, context=context
-        )
-    else:
-        smtp = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout_seconds)
+    smtp = _connect(config, context, config.timeout_seconds)
     try:
-        smtp.ehlo()
-        if config.starttls and not config.implicit_tls:
-            smtp.starttls(context=context)
-            smtp.ehlo()
         if login:
             smtp.login(*login)
         refused = smtp.send_message(message)

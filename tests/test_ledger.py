@@ -1078,6 +1078,29 @@ def test_a_mapped_column_missing_from_the_parquet_schema(
     )
 
 
+def test_header_reads_only_the_column_names_of_every_format(tmp_path: Path) -> None:
+    """What `recon doctor` compares with [ledger.columns], read as ingest reads it."""
+    names = (*FIELDS, "memo")
+    assert ledger.header(write_csv(tmp_path / "a.csv", [row()])) == list(names)
+    with gzip.open(tmp_path / "a.csv.gz", "wt", encoding="utf-8") as handle:
+        handle.write("\ufeff" + ",".join(names) + "\n")  # a BOM, as spreadsheets write it
+    assert ledger.header(tmp_path / "a.csv.gz") == list(names)
+    pq.write_table(format_table(), tmp_path / "a.parquet")
+    assert ledger.header(tmp_path / "a.parquet") == list(names)
+    # JSON Lines: every key any object has, in order of first appearance
+    lines = [{"entry_id": "LE-1", "amount": 1}, {}, {"memo": "x", "entry_id": "LE-2"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(map(json.dumps, lines)) + "\n\n")
+    assert ledger.header(tmp_path / "a.jsonl") == ["entry_id", "amount", "memo"]
+    (tmp_path / "b.jsonl").write_text('{"entry_id": "LE-1"}\n[1]\n')
+    with pytest.raises(InputError, match=r"b\.jsonl: line 2 is not a JSON object"):
+        ledger.header(tmp_path / "b.jsonl")
+    (tmp_path / "b.parquet").write_bytes(b"entry_id\nLE-1\n")
+    with pytest.raises(InputError, match=r"b\.parquet: cannot read"):
+        ledger.header(tmp_path / "b.parquet")
+    with pytest.raises(InputError, match=r"a\.txt: a ledger export must be"):
+        ledger.header(tmp_path / "a.txt")
+
+
 def test_a_malformed_json_line_is_named(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
     text = json.dumps(BASE_ROW) + "\n" + '{"entry_id": "LE-2", "amount": 1.00,,}\n'
     (tmp_path / "ledger-2026-04-14.jsonl").write_text(text)
