@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import json
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -41,6 +42,7 @@ from recon.ledger import LedgerLoad
 DAY = date(2026, 4, 14)
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
 SECRET_MEMO = "CODE ABCD-EFGH"
 
 BASE_ROW = {
@@ -687,6 +689,20 @@ def test_every_format_gives_the_same_rows(
         "SELECT line FROM ledger UNION ALL SELECT line FROM quarantine ORDER BY line"
     ).fetchall()
     assert [line for (line,) in all_lines] == lines
+    [(raws,)] = con.sql("SELECT string_agg(raw, '|') FROM quarantine").fetchall()
+    assert "ABCD-EFGH" not in raws
+
+
+def test_an_xls_export_gives_the_same_rows(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The legacy binary format: doubles with no text at all in the file (tests/data/README.md)."""
+    path = tmp_path / "ledger-2026-04-14.xls"
+    shutil.copyfile(DATA / "ledger-2026-04-14.xls", path)
+    result = load_ledger(
+        con, make_config(tmp_path, "ledger-{date}.xls", sheet="Ledger", **FORMAT_SETTINGS)
+    )
+    assert result == LedgerLoad(path, 6, 4, 2)
+    assert usable_by_id(con) == EXPECTED_USABLE
+    assert quarantine_rows(con) == [(6, *EXPECTED_QUARANTINE[0]), (7, *EXPECTED_QUARANTINE[1])]
     [(raws,)] = con.sql("SELECT string_agg(raw, '|') FROM quarantine").fetchall()
     assert "ABCD-EFGH" not in raws
 
