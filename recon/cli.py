@@ -742,14 +742,26 @@ def bench_diff(
 
 @bench.command("ingest")
 @click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="The export's format; xlsx also reads the sheet through calamine and openpyxl.",
+)
 @repeat_option
-@baseline_option("read the export with pandas")
+@baseline_option("read a CSV with pandas, or an XLSX through both engines")
 @json_option
-def bench_ingest(rows: int, repeat: int, baseline: bool, json_path: Path | None) -> None:
-    """Ledger ingest: a CSV export of N rows typed and validated, beside DuckDB and pandas."""
+def bench_ingest(
+    rows: int, export_format: str, repeat: int, baseline: bool, json_path: Path | None
+) -> None:
+    """Ledger ingest: an export of N rows typed and validated, beside DuckDB and pandas."""
     from recon.bench_ingest import bench_ingest as run_bench
 
-    result = run_bench(rows, repeat, baseline, progress=_bench_progress)
+    result = run_bench(
+        rows, repeat, baseline, progress=_bench_progress, export_format=export_format
+    )
     _report_bench(result, json_path)
 
 

@@ -23,6 +23,8 @@ from recon.errors import ConfigError, MoneyError
 from recon.money import minor_unit, parse_amount
 
 DEFAULT_CONFIG = Path("recon.toml")
+# Ledger exports that are workbooks: recon.ledger reads them, and only they take [ledger] sheet.
+SPREADSHEET_SUFFIXES = (".xlsx", ".xls")
 SANDBOX_BASE_URL = "https://api-playground.starshiprewards.com/api/v1"
 
 
@@ -57,6 +59,7 @@ class LedgerConfig:
     timezone: str = "UTC"
     amount_unit: str = "major"  # major (19.99) | minor (1999: the currency's ISO 4217 minor unit)
     purchase_sign: str = "positive"  # negative: purchases booked negative, reversals positive
+    sheet: str | None = None  # a spreadsheet export's sheet, by name; None: the first sheet
     columns: dict[str, str] = field(
         default_factory=lambda: {
             name: name
@@ -228,7 +231,7 @@ def _typed(label: str, hint: Any, value: Any, where: str, base: Path) -> Any:
         if not math.isfinite(value):
             raise wrong("a finite number")
         return float(value)
-    if hint is str:
+    if hint in (str, str | None):
         if not isinstance(value, str):
             raise wrong("a string")
         return value
@@ -341,6 +344,15 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                 f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
                 f"keys: {', '.join(_LEDGER_FIELDS)}"
             )
+        if "sheet" in values:
+            path = values.get("path", LedgerConfig.path)
+            if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
+                raise ConfigError(
+                    f"{where}: [ledger] sheet applies only to spreadsheet exports "
+                    f"({', '.join(SPREADSHEET_SUFFIXES)}); path {path!r} is not one"
+                )
+            if not values["sheet"].strip():
+                raise ConfigError(f"{where}: [ledger] sheet must name a sheet, not be blank")
         for word, status in values.get("status_map", {}).items():
             if status not in _LEDGER_STATUSES:
                 raise ConfigError(

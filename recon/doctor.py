@@ -200,7 +200,7 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
     """D's export exists and its header has every mapped column."""
     try:
         path = ledger.require_export(settings, day)
-        present = ledger.header(path)
+        present = ledger.header(path, settings.sheet)
     except ReconError as error:
         return "fail", str(error)
     absent = [

@@ -4,19 +4,25 @@
     con.sql("SELECT * FROM ledger")       # usable rows: line, entry_id, ..., amount DECIMAL
     con.sql("SELECT * FROM quarantine")   # source, line, entry_id, reason, raw
 
-CSV, Parquet or JSON Lines, by extension. Every mapped column is read as text (DuckDB's sniffer
-would make amounts DOUBLE) and typed by `sql/ingest/ledger.sql`; a row that cannot be typed is
-kept in `quarantine` with its reason, and the run goes on. A missing file, a missing mapped
-column or an unreadable file is an `InputError` (exit 2) that names the file.
+CSV, Parquet, JSON Lines or a spreadsheet (.xlsx, .xls), by extension. Every mapped column is
+read as text (DuckDB's sniffer would make amounts DOUBLE) and typed by `sql/ingest/ledger.sql`;
+a row that cannot be typed is kept in `quarantine` with its reason, and the run goes on. A
+missing file, a missing mapped column, a missing sheet or an unreadable file is an `InputError`
+(exit 2) that names the file.
 
 `amount` is DECIMAL(18, 4) in major units, a purchase positive and a reversal negative, whatever
 the export's `amount_unit` (major or minor units) and `purchase_sign` (purchases booked positive
 or negative) say.
 
-`line` is the row's line in a CSV or JSON Lines file (the header is line 1) and its row number
-(from 1) in a Parquet file. `raw`, built for quarantined rows only, holds only the mapped
-columns: free-text columns recon does not read (a memo may carry anything) never reach
-quarantine.csv.
+`line` is the row's line in a CSV or JSON Lines file (the header is line 1), its row number
+(from 1) in a Parquet file, and its row number in a spreadsheet (the header is row 1). `raw`,
+built for quarantined rows only, holds only the mapped columns: free-text columns recon does
+not read (a memo may carry anything) never reach quarantine.csv.
+
+A spreadsheet's cells become the text a CSV of the same sheet would hold: a number as the exact
+decimal the cell shows, a date cell as its naive timestamp, an Excel serial number in the
+`booked_at` column as the moment it stands for, an empty cell as NULL. The header is row 1 of
+`[ledger] sheet` (default: the first sheet).
 """
 
 from __future__ import annotations
@@ -24,9 +30,10 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -37,7 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from iso4217 import Currency
 
-from recon.config import LedgerConfig
+from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig
 from recon.errors import InputError
 from recon.resources import sql_literal, sql_text
 
@@ -61,7 +68,16 @@ SUFFIXES = {
     ".parquet": "parquet",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
+    **dict.fromkeys(SPREADSHEET_SUFFIXES, "spreadsheet"),
 }
+_FORMATS = f"a ledger export must be .csv, .parquet, .jsonl, {' or '.join(SPREADSHEET_SUFFIXES)}"
+# pandas reads spreadsheets through python-calamine (Rust): a 1M-row sheet in 16.7 s, where
+# openpyxl takes 125 s (README, Benchmarks). It reads .xls as well as .xlsx.
+EXCEL_ENGINE = "calamine"
+# Excel's 1900 date system: serial 1 is 1900-01-01, but Excel counts a 29 February 1900 that
+# never was, so from serial 61 (1900-03-01) on, a serial is days since 1899-12-30.
+EXCEL_EPOCH = datetime(1899, 12, 30)
+EXCEL_FIRST_SERIAL, EXCEL_LAST_SERIAL = 61, 2_958_465  # 1900-03-01 and 9999-12-31
 
 
 @dataclass(frozen=True)
@@ -95,13 +111,16 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
     path = require_export(ledger, day)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
-        raise InputError(f"{path}: a ledger export must be .csv, .parquet or .jsonl")
+        raise InputError(f"{path}: {_FORMATS}")
     register_reference_tables(con, ledger.status_map)
     install_macros(con)
     try:
-        {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
-            con, path, ledger.columns
-        )
+        if kind == "spreadsheet":
+            _spreadsheet_text(con, path, ledger.columns, ledger.sheet)
+        else:
+            {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
+                con, path, ledger.columns
+            )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {sql_text('ingest/ledger.sql')}",
             {
@@ -114,6 +133,8 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
     # the text is typed now: free its memory for the checks (a 10M-row CSV holds about 1 GB)
     con.execute("DROP VIEW ledger_text; DROP TABLE IF EXISTS ledger_csv")
+    if kind == "spreadsheet":
+        con.unregister("ledger_spreadsheet")
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger AS "
         "SELECT * EXCLUDE (reason, raw) FROM ledger_rows WHERE reason IS NULL"
@@ -149,18 +170,21 @@ def currency_table() -> pa.Table:
     )
 
 
-def header(path: Path) -> list[str]:
+def header(path: Path, sheet: str | None = None) -> list[str]:
     """The export's column names as ingest reads them: a CSV's first row, a Parquet file's
     schema, every key of a JSON Lines file's objects (in order of first appearance: a row may
-    leave a column out). InputError naming the file if it cannot be read."""
+    leave a column out), a spreadsheet's first row (of `sheet`, default the first). InputError
+    naming the file if it cannot be read."""
     kind = SUFFIXES.get(path.suffix.lower())
+    if kind == "spreadsheet":
+        return _sheet_header(_sheet_cells(path, sheet, rows=1))
     if kind == "csv":
         return _csv_header(path)
     if kind == "parquet":
         return list(_parquet_schema(path).names)
     if kind == "jsonl":
         return list(dict.fromkeys(key for _, row in _jsonl_rows(path) for key in row))
-    raise InputError(f"{path}: a ledger export must be .csv, .parquet or .jsonl")
+    raise InputError(f"{path}: {_FORMATS}")
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -258,6 +282,114 @@ def _json_text(value: object) -> str | None:
     if isinstance(value, str):
         return value
     return json.dumps(value, default=str)
+
+
+def _sheet_cells(path: Path, sheet: str | None, rows: int | None = None) -> Any:
+    """The sheet's cells (the first `rows` rows, or all) as a numpy array of objects."""
+    import pandas as pd  # only a spreadsheet export needs it
+
+    try:
+        with pd.ExcelFile(path, engine=EXCEL_ENGINE) as book:
+            names = [str(name) for name in book.sheet_names]
+            if not names:
+                raise InputError(f"{path}: the workbook has no worksheet")
+            if sheet is not None and sheet not in names:
+                raise InputError(
+                    f"{path}: no sheet {sheet!r} ([ledger] sheet); the file has: "
+                    f"{', '.join(map(repr, names))}"
+                )
+            # header=None and no NA words: every row as the sheet has it, from row 1, and a
+            # reference that reads "NA" or "null" stays text
+            grid = book.parse(
+                names[0] if sheet is None else sheet,
+                header=None,
+                dtype=object,
+                keep_default_na=False,
+                na_values=[],
+                nrows=rows,
+            )
+    except InputError:
+        raise
+    except Exception as exc:  # python-calamine's errors share no base class with pandas' own
+        raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
+    return grid.to_numpy(dtype=object)
+
+
+def _sheet_header(cells: Any) -> list[str]:
+    return [_cell_text(value) or "" for value in cells[0]] if len(cells) else []
+
+
+def _spreadsheet_text(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str], sheet: str | None
+) -> None:
+    import numpy as np  # only a spreadsheet export needs it
+
+    cells = _sheet_cells(path, sheet)
+    header = _sheet_header(cells)
+    _require_columns(path, header, columns)
+    # a row with no cell at all is no row, as a blank line in a CSV is none (calamine gives an
+    # empty cell as "")
+    rows = np.flatnonzero((cells[1:] != "").any(axis=1)) + 1
+    values: dict[str, list[str | None]] = {}
+    for name in FIELDS:
+        column = columns[name]
+        if column not in values:
+            convert = _booked_at_text if name == "booked_at" else _cell_text
+            column_cells = cells[rows, header.index(column)].tolist()
+            # most cells of a text column are text: they skip the call
+            values[column] = [v if type(v) is str and v else convert(v) for v in column_cells]
+    del cells
+    table = pa.table(
+        {"line": pa.array(rows + 1, pa.int64()), **values},
+        schema=pa.schema([("line", pa.int64()), *((column, pa.string()) for column in values)]),
+    )
+    con.register("ledger_spreadsheet", table)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW ledger_text AS "
+        f"SELECT line, {_text_columns(columns)} FROM ledger_spreadsheet"
+    )
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell as the text a CSV of the sheet would hold.
+
+    A number is the decimal the cell shows. Excel shows 15 significant digits, so the double a
+    file writes as 19.989999999999998 is 19.99, 0.1 + 0.7's 0.7999999999999999 is 0.8, and a
+    whole 1999.0 is 1999: never a binary tail, which would read as more decimals than the
+    currency has."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return str(value)
+        return format(Decimal(format(value, ".15g")), "f")
+    if isinstance(value, datetime):  # pandas' Timestamp is one too
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if value is None:
+        return None
+    return str(value)
+
+
+def _booked_at_text(value: object) -> str | None:
+    """A `booked_at` cell: a number there is an Excel serial date (46126.5 is 2026-04-14
+    12:00), read to the millisecond as Excel keeps time. A number outside Excel's dates stays
+    a number, which the typing refuses as a timestamp."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and EXCEL_FIRST_SERIAL <= value < EXCEL_LAST_SERIAL + 1
+    ):
+        milliseconds = round(Decimal(format(value, ".15g")) * 86_400_000)
+        return (EXCEL_EPOCH + timedelta(milliseconds=milliseconds)).isoformat(sep=" ")
+    return _cell_text(value)
 
 
 def _require_columns(path: Path, present: list[str], columns: dict[str, str]) -> None:

@@ -43,6 +43,22 @@ def test_bench_ingest_reads_every_row_of_the_export(tmp_path: Path) -> None:
     assert "read_csv with types" in result.output
 
 
+def test_bench_ingest_reads_an_xlsx_export_through_both_engines(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    args = ["bench", "ingest", "--format", "xlsx", "--rows", "2000", "--repeat", "1"]
+    result = CliRunner().invoke(cli, [*args, "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["export_format"] == "xlsx"
+    # number cells and date cells, every row usable, and each engine saw all of them
+    assert figures["recon"]["quarantined"] == 0
+    assert figures["recon"]["rows"] == figures["calamine"]["rows"] == figures["openpyxl"]["rows"]
+    assert figures["recon"]["rows"] >= 2000
+    assert figures["duckdb"] is None and figures["pandas"] is None
+    assert "an XLSX ledger export" in result.output
+    assert "openpyxl takes" in result.output
+
+
 def test_bench_all_measures_every_stage(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"
     result = CliRunner().invoke(

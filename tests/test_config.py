@@ -28,10 +28,11 @@ lookback_days = 7                       # re-read older orders so late cancellat
 data_dir = "var/recon"                  # the Parquet lake and recon.duckdb
 
 [ledger]
-path = "exports/ledger-{date}.csv"      # {date} is replaced by YYYY-MM-DD; csv, parquet or jsonl by extension
+path = "exports/ledger-{date}.csv"      # {date} is replaced by YYYY-MM-DD; csv, parquet, jsonl or xlsx by extension
 timezone = "UTC"                        # the zone of naive timestamps in the export
 amount_unit = "major"                   # or "minor": integers in the currency's ISO 4217 minor unit
 purchase_sign = "positive"              # or "negative": purchases booked as negative numbers
+# sheet = "Ledger"                      # xlsx only; default the first sheet
 [ledger.columns]                        # our name = the export's column name
 entry_id = "entry_id"
 order_id = "order_id"
@@ -217,6 +218,21 @@ VALID_CONFIGS = [
         id="ledger-defaults-spelled-out",
     ),
     pytest.param(
+        '[ledger]\npath = "exports/ledger-{date}.xlsx"\n',
+        {"ledger.path": Beside("exports/ledger-{date}.xlsx", as_text=True), "ledger.sheet": None},
+        id="ledger-xlsx-reads-the-first-sheet",
+    ),
+    pytest.param(
+        '[ledger]\npath = "exports/ledger-{date}.XLSX"\nsheet = "Ledger 2026"\n',
+        {"ledger.sheet": "Ledger 2026"},
+        id="ledger-xlsx-names-its-sheet",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.xls"\nsheet = "Ledger"\n',
+        {"ledger.path": Beside("ledger-{date}.xls", as_text=True), "ledger.sheet": "Ledger"},
+        id="ledger-xls-names-its-sheet",
+    ),
+    pytest.param(
         '[email]\nto = ["a@example.com", "b@example.com"]\nimplicit_tls = true\n'
         "starttls = false\nsmtp_port = 465\n",
         {
@@ -382,6 +398,27 @@ INVALID_CONFIGS = [
         id="paginator-not-a-choice",
     ),
     pytest.param(
+        '[ledger]\nsheet = "Ledger"\n',
+        "[ledger] sheet applies only to spreadsheet exports (.xlsx, .xls); "
+        "path 'exports/ledger-{date}.csv' is not one",
+        id="sheet-without-a-spreadsheet-path",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.parquet"\nsheet = "Ledger"\n',
+        "path 'ledger-{date}.parquet' is not one",
+        id="sheet-for-a-parquet-export",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.xlsx"\nsheet = 1\n',
+        "[ledger] sheet must be a string, not 1",
+        id="sheet-by-number",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.xlsx"\nsheet = " "\n',
+        "[ledger] sheet must name a sheet, not be blank",
+        id="sheet-blank",
+    ),
+    pytest.param(
         '[ledger]\namount_unit = "cents"\n',
         "[ledger] amount_unit must be one of major, minor, not 'cents'",
         id="amount-unit-not-a-choice",
@@ -414,7 +451,7 @@ INVALID_CONFIGS = [
     pytest.param(
         '[ledger]\namount_units = "minor"\n',
         "unknown key 'amount_units' in [ledger]; known keys: amount_unit, columns, path, "
-        "purchase_sign, status_map, timezone",
+        "purchase_sign, sheet, status_map, timezone",
         id="ledger-unknown-key-lists-the-amount-keys",
     ),
     pytest.param(
