@@ -717,7 +717,7 @@ def bench_extract(
     orders: int, page_size: int, repeat: int, end_to_end: bool, json_path: Path | None
 ) -> None:
     """Extraction: parse+write (JSON pages to Parquet) and end to end from the sandbox."""
-    from recon.bench import bench_extract as run_bench
+    from recon.bench.extract import bench_extract as run_bench
 
     result = run_bench(orders, page_size, repeat, end_to_end, progress=_bench_progress)
     _report_bench(result, json_path)
@@ -734,7 +734,7 @@ def bench_diff(
 ) -> None:
     """The diff: N orders against an N-row Parquet ledger, beside a one-statement DuckDB
     floor, pandas and datacompy."""
-    from recon.bench_diff import bench_diff as run_bench
+    from recon.bench.diff import bench_diff as run_bench
 
     result = run_bench(orders, repeat, baseline, progress=_bench_progress, profile=profile)
     _report_bench(result, json_path)
@@ -757,7 +757,7 @@ def bench_ingest(
     rows: int, export_format: str, repeat: int, baseline: bool, json_path: Path | None
 ) -> None:
     """Ledger ingest: an export of N rows typed and validated, beside DuckDB and pandas."""
-    from recon.bench_ingest import bench_ingest as run_bench
+    from recon.bench.ingest import bench_ingest as run_bench
 
     result = run_bench(
         rows, repeat, baseline, progress=_bench_progress, export_format=export_format
@@ -771,7 +771,7 @@ def bench_ingest(
 @json_option
 def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
     """The report: the HTML e-mail and all five files for a night with N findings."""
-    from recon.bench_report import bench_report as run_bench
+    from recon.bench.report import bench_report as run_bench
 
     result = run_bench(findings, repeat, progress=_bench_progress)
     _report_bench(result, json_path)
@@ -799,7 +799,7 @@ def bench_all(
     json_path: Path | None,
 ) -> None:
     """Every stage: extract, ingest, diff (beside pandas and datacompy) and report."""
-    from recon.bench_all import bench_all as run_bench
+    from recon.bench.all import bench_all as run_bench
 
     result = run_bench(
         orders, extract_orders, page_size, findings, repeat, progress=_bench_progress

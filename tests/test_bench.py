@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from recon.bench_diff import COMPARED, DATACOMPY_COMPARED, bench_diff
+from recon.bench.diff import COMPARED, DATACOMPY_COMPARED, bench_diff
 from recon.cli import cli
 from recon.report import EMAIL_BYTES
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from recon import ledger
-from recon.bench import child, figure_row, peak_rss_mb, summary
-from recon.bench_diff import _LEDGER, _ORDERS, DAY
+from recon.bench.diff import _LEDGER, _ORDERS, DAY
+from recon.bench.measure import child, figure_row, peak_rss_mb, summary
 
 TYPES = ledger.TYPED
 FORMATS = ("csv", "xlsx")
@@ -214,7 +214,7 @@ def bench_ingest(
         for number in range(repeat):
             for tool in tools:
                 say(f"{tool}, run {number + 1} of {repeat}")
-                runs[tool].append(child(tool, config_file, module="recon.bench_ingest"))
+                runs[tool].append(child(tool, config_file, module="recon.bench.ingest"))
     recon = {**summary(runs["recon"]), "quarantined": runs["recon"][0]["quarantined"]}
     figures = {tool: summary(each) for tool, each in runs.items() if tool != "recon"}
     return IngestBench(

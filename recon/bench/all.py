@@ -11,10 +11,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from recon.bench import ExtractBench, bench_extract
-from recon.bench_diff import DiffBench, bench_diff
-from recon.bench_ingest import IngestBench, bench_ingest
-from recon.bench_report import ReportBench, bench_report
+from recon.bench.diff import DiffBench, bench_diff
+from recon.bench.extract import ExtractBench, bench_extract
+from recon.bench.ingest import IngestBench, bench_ingest
+from recon.bench.report import ReportBench, bench_report
 
 
 @dataclasses.dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recon import report
-from recon.bench import child, peak_rss_mb
+from recon.bench.measure import child, peak_rss_mb
 
 
 def bulk_model(findings: int, work: Path) -> report.Report:
@@ -94,7 +94,7 @@ def bench_report(findings: int, repeat: int = 3, progress: Any = None) -> Report
     runs = []
     for number in range(repeat):
         say(f"report of {findings:,} findings, run {number + 1} of {repeat}")
-        runs.append(child(str(findings), module="recon.bench_report"))
+        runs.append(child(str(findings), module="recon.bench.report"))
     return ReportBench(
         findings=runs[0]["findings"],
         runs=len(runs),

@@ -1,4 +1,4 @@
-"""`recon bench`: measure the stages on synthetic books, each run in its own process.
+"""`recon bench extract`: extraction measured on synthetic books, each run in its own process.
 
 Figures are medians of `repeat` runs; peak RSS is the measured process's own high-water mark
 (`ru_maxrss`), so the data generator and the sandbox never count against the extractor.
@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,22 +24,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from recon.bench.measure import child, peak_rss_mb, summary
 from recon.sandbox.scenario import Order, Scenario, generate, iso
 
+MODULE = "recon.bench.extract"  # the measured processes run this module
 DAY = date(2026, 4, 14)
 BASE_ORDERS = 2000  # distinct generated orders; larger books repeat them under new ids
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS since it started its program. Linux's `ru_maxrss` would not do:
-    exec carries over the high-water mark of the process it was forked from, so a child of a
-    parent that had just generated 10M rows reported the parent's size as its own."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    [kib] = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
-    return int(kib) / 1024
 
 
 def book(orders: int) -> Scenario:
@@ -136,35 +124,6 @@ def serve(orders: int, page_size: int, port: int) -> None:
 # -- the parent ---------------------------------------------------------------------------------
 
 
-def child(*args: str, module: str = "recon.bench") -> dict[str, Any]:
-    """Run `python -m module *args` and return the JSON figures it prints last."""
-    done = subprocess.run(
-        [sys.executable, "-m", module, *args], check=True, capture_output=True, text=True
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    seconds = statistics.median(run["seconds"] for run in runs)
-    rows = runs[0]["rows"]
-    return {
-        "rows": rows,
-        "median_seconds": round(seconds, 3),
-        "rows_per_second": round(rows / seconds) if seconds else None,
-        "peak_rss_mb": round(max(run["peak_rss_mb"] for run in runs), 1),
-        "runs": len(runs),
-    }
-
-
-def figure_row(name: str, figures: dict[str, Any], unit: str) -> str:
-    """One tool's line in a benchmark's table: its median, pace and peak RSS."""
-    return (
-        f"  {name:<10} {figures['median_seconds']:>8.2f} s  "
-        f"{figures['rows_per_second']:>12,} {unit}/s  "
-        f"peak RSS {figures['peak_rss_mb']:>8.1f} MB"
-    )
-
-
 @dataclasses.dataclass
 class ExtractBench:
     orders: int
@@ -213,7 +172,12 @@ def bench_extract(
         for number in range(repeat):
             say(f"parse+write, run {number + 1} of {repeat}")
             runs.append(
-                child("parse-write", str(work / "pages.ndjson"), str(work / f"lake-pw-{number}"))
+                child(
+                    "parse-write",
+                    str(work / "pages.ndjson"),
+                    str(work / f"lake-pw-{number}"),
+                    module=MODULE,
+                )
             )
         parse_write = summary(runs)
         e2e = alone = None
@@ -235,7 +199,7 @@ def _bench_served(
     say(f"starting a sandbox with {orders:,} orders")
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "recon.bench", "serve", str(orders), str(page_size), str(port)],
+        [sys.executable, "-m", MODULE, "serve", str(orders), str(page_size), str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -248,8 +212,12 @@ def _bench_served(
         e2e, alone = [], []
         for number in range(repeat):
             say(f"end to end, run {number + 1} of {repeat}")
-            e2e.append(child("end-to-end", base, str(page_size), str(work / f"e2e-{number}")))
-            alone.append(child("fetch-only", base, str(page_size)))
+            e2e.append(
+                child(
+                    "end-to-end", base, str(page_size), str(work / f"e2e-{number}"), module=MODULE
+                )
+            )
+            alone.append(child("fetch-only", base, str(page_size), module=MODULE))
         return summary(e2e), summary(alone)
     finally:
         server.terminate()
@@ -283,7 +251,7 @@ def datetime_of(day: date) -> datetime:
 
 
 def main(argv: list[str]) -> None:
-    """The measured processes: `python -m recon.bench parse-write PAGES DIR`, and so on."""
+    """The measured processes: `python -m recon.bench.extract parse-write PAGES DIR`, and so on."""
     stage, *args = argv
     if stage == "parse-write":
         result = measure_parse_write(Path(args[0]), Path(args[1]))

@@ -34,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from recon.bench import child, figure_row, peak_rss_mb, summary
+from recon.bench.measure import child, figure_row, peak_rss_mb, summary
 
 DAY = date(2026, 4, 14)
 COMPARED = (
@@ -404,7 +404,7 @@ def bench_diff(
         for number in range(repeat):
             for tool in tools:
                 say(f"{tool}, run {number + 1} of {repeat}")
-                runs[tool].append(child(tool, str(config_file), module="recon.bench_diff"))
+                runs[tool].append(child(tool, str(config_file), module="recon.bench.diff"))
     return DiffBench(
         orders,
         runs["recon"][0]["memory_limit"],
