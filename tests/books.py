@@ -49,6 +49,7 @@ PLANTS = (
     "late_cancellation",
     "reversal_of_delivered",
     "discount_drift",
+    "discount_not_in_force",
 )
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
 
@@ -66,10 +67,11 @@ class Order:
     touched: bool = False  # carries a plant, or is tricky on purpose: no second plant
     discount: Decimal = Decimal(0)
     updated_at: datetime | None = None
+    product: str = ""  # blank: the currency's one product
 
     @property
     def product_id(self) -> str:
-        return f"card-{self.currency.lower()}"
+        return self.product or f"card-{self.currency.lower()}"
 
     @property
     def total(self) -> Decimal:
@@ -96,6 +98,7 @@ class Books:
     transactions: list[Txn] = field(default_factory=list)
     ledgers: dict[date, list[dict[str, str]]] = field(default_factory=dict)
     floors: dict[str, str] = field(default_factory=dict)
+    sheet: list[tuple[str, str, str, str]] = field(default_factory=list)  # more terms, dated
     numbers: int = 0
 
     # -- building ---------------------------------------------------------------------------
@@ -151,7 +154,13 @@ class Books:
         return txn
 
     def order(
-        self, currency: str, at: datetime, *, book: bool, reference: str | None = None
+        self,
+        currency: str,
+        at: datetime,
+        *,
+        book: bool,
+        reference: str | None = None,
+        product: str = "",
     ) -> Order:
         order = Order(
             self.next_id("ord"),
@@ -161,6 +170,7 @@ class Books:
             self.rng.choice((1, 1, 2, 3)),
             at,
             discount=Decimal(DISCOUNTS[currency]),
+            product=product,
         )
         self.orders.append(order)
         self.move("ORDER_DEBIT", order.order_id, -order.total, currency, at)
@@ -292,6 +302,18 @@ class Books:
         self.row_of(order)["amount"] = f"{order.total:,}"
         return "discount_drift", order.order_id
 
+    def _plant_discount_not_in_force(self) -> tuple[str, str]:
+        """A product new on D whose sheet rows all start later (the partner entered its terms
+        ahead of time): no discount is in force on D, so its orders are not priced; info."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        product = self.next_id(f"card-{currency.lower()}-new")
+        order = self.order(currency, self.moment(self.day), book=True, product=product)
+        order.touched = True
+        for days in (1, 30)[: self.rng.randint(1, 2)]:
+            since = self.day + timedelta(days=days)
+            self.sheet.append((product, currency, DISCOUNTS[currency], str(since)))
+        return "unknown_status", f"product/{product}/{currency}"
+
     def _plant_duplicate_order(self) -> tuple[str, str]:
         original = self.fresh()
         copy = self.order(
@@ -400,9 +422,10 @@ class Books:
             )
             self.write_ledger(root, day)
         sheet = root / "discounts.csv"
+        terms = [(f"card-{c.lower()}", c, p, "") for c, p in DISCOUNTS.items()] + self.sheet
         sheet.write_text(
-            "product_id,currency,discount_percent\n"
-            + "".join(f"card-{c.lower()},{c},{p}\n" for c, p in DISCOUNTS.items())
+            "product_id,currency,discount_percent,valid_from\n"
+            + "".join(",".join(term) + "\n" for term in terms)
         )
         return config.from_dict(
             {
