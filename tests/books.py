@@ -376,9 +376,17 @@ class Books:
     def tricky(self) -> None:
         """Rows that look odd but are clean: a reference-only booking, a late refund of an
         order from two days before (reversed on D's export), a PENDING younger than the
-        threshold."""
+        threshold, and a sale of D booked by order id whose same-day reversal carries only the
+        partner's reference."""
         row = self.row_of(self.fresh())
         row["order_id"] = ""
+        by_id = self.order(
+            self.rng.choice(sorted({o.currency for o in self.orders})),
+            self.moment(self.day, latest=time(12)),
+            book=True,
+        )
+        self.cancel(by_id, self.moment(self.day, time(13), time(20)))
+        self.reverse(by_id)["order_id"] = ""
         late = self.order(
             "USD" if any(o.currency == "USD" for o in self.orders) else self.orders[0].currency,
             self.moment(self.day - timedelta(days=2)),

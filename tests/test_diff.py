@@ -9,7 +9,7 @@ books straight into the lake (tests/books.py) so that hypothesis can try many of
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,45 @@ def test_a_ledger_booked_across_local_midnight_still_matches(tmp_path: Path) -> 
     books.order("USD", books.moment(D).replace(hour=20), book=True)
     assert any(r["booked_at"].startswith("2026-04-15") for r in books.ledgers[D])
     assert found_keys(pipeline.diff(books.write(tmp_path), D)) == set()
+
+
+def test_a_reference_only_reversal_beside_its_sale_is_the_sales_reversal(tmp_path: Path) -> None:
+    """D's export books a sale by order id and, after Starship cancels it that afternoon, its
+    reversal by the partner's reference alone: matched as the reversal (its amount compared
+    with the sale's), not an entry Starship has no order for beside a sale still delivered."""
+    books = Books.clean(61, D, 12, movements=False)
+    sold = books.order("USD", books.moment(D, latest=time(12)), book=True)
+    books.cancel(sold, books.moment(D, time(13), time(20)))
+    reversal = books.reverse(sold)
+    reversal["order_id"] = ""
+    settings_ = books.write(tmp_path)
+    night = pipeline.diff(settings_, D)
+    assert found_keys(night) == set()
+    assert night.diff.counts["ledger_reversals"] == 1
+    reversal["amount"] = "-1.00"
+    books.write_ledger(tmp_path, D)
+    assert found_keys(pipeline.diff(settings_, D)) == {
+        ("amount_mismatch", f"{sold.order_id}/reversal")
+    }
+
+
+def test_a_reference_only_sale_beside_its_retry_books_the_other_order(tmp_path: Path) -> None:
+    """A retry without the Idempotency-Key: two orders, one reference. The ledger books the
+    first by order id and the second by the reference alone; the second row is the second
+    order's sale (not a second sale of the first), and the copy is a duplicate_order."""
+    books = Books.clean(62, D, 12, movements=False)
+    first = books.fresh()
+    copy = books.order(
+        first.currency,
+        first.created_at + timedelta(seconds=31),
+        book=True,
+        reference=first.reference,
+    )
+    copy.touched = True
+    books.row_of(copy)["order_id"] = ""
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == {("duplicate_order", copy.order_id)}
+    assert night.diff.counts["ledger_matched"] == len(books.ledgers[D])
 
 
 def test_a_missing_lake_partition_is_a_clear_error(tmp_path: Path) -> None:

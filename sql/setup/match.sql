@@ -52,7 +52,9 @@ repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones
     SEMI JOIN repeated_entry_ids USING (entry_id)
 ),
 entries AS (
-    SELECT l.line, l.entry_id, l.order_id, l.reference, coalesce(r.entry_rank, 1) AS entry_rank
+    SELECT
+        l.line, l.entry_id, l.order_id, l.reference, l.status,
+        coalesce(r.entry_rank, 1) AS entry_rank
     FROM ledger AS l
     LEFT JOIN repeats AS r USING (line)
 ),
@@ -63,17 +65,26 @@ by_order_id AS (
     WHERE e.entry_rank = 1
 ),
 unmatched AS (  -- few rows: set apart first, so only they are joined on the reference
-    SELECT e.line, e.reference
+    SELECT e.line, e.reference, e.status
     FROM entries AS e
     ANTI JOIN by_order_id USING (line)
     WHERE e.entry_rank = 1 AND e.reference IS NOT NULL
 ),
+booked_by_id AS (
+    SELECT DISTINCT order_id FROM by_order_id
+),
+-- An order D's export books by order id is left out for a sale booked by reference (one
+-- reference with two orders is a retry: the row books the other one), but not for a CANCELLED
+-- row, which is most likely that sale's reversal: it prefers the order booked already.
 by_reference AS (
     SELECT e.line, o.order_id, 'reference' AS match_method
     FROM unmatched AS e
     JOIN orders_all AS o ON o.client_reference = e.reference
-    ANTI JOIN by_order_id AS b ON b.order_id = o.order_id
-    QUALIFY row_number() OVER (PARTITION BY e.line ORDER BY o.created_at, o.order_id) = 1
+    LEFT JOIN booked_by_id AS b ON b.order_id = o.order_id
+    WHERE b.order_id IS NULL OR e.status = 'CANCELLED'
+    QUALIFY row_number() OVER (
+        PARTITION BY e.line ORDER BY b.order_id IS NULL, o.created_at, o.order_id
+    ) = 1
 ),
 found_rows AS (
     SELECT * FROM by_order_id
