@@ -50,6 +50,7 @@ PLANTS = (
     "reversal_of_delivered",
     "discount_drift",
     "discount_not_in_force",
+    "reversal_older_than_memory",
 )
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
 
@@ -286,6 +287,28 @@ class Books:
         self.reverse(order, self.moment(self.day))
         return "status_mismatch", order.order_id
 
+    def _plant_reversal_older_than_memory(self) -> tuple[str, str]:
+        """D's export reverses a sale older than the look-back window (outside the ledger's
+        memory) with the wrong amount: compared, sign aside, with the order's total."""
+        order = self.older_cancellation()
+        units = self.rng.choice([-1, 1]) * self.rng.randint(1, 500)
+        wrong = order.total + units * quantum(order.currency)
+        self.reverse(order, self.moment(self.day))["amount"] = (
+            f"{self.rng.choice([-1, 1]) * wrong:,}"
+        )
+        return "amount_mismatch", f"{order.order_id}/reversal"
+
+    def older_cancellation(self) -> Order:
+        """An order sold and booked before the look-back window, so that the ledger's memory
+        has no booking of it, and cancelled and refunded at Starship since (on D at the latest,
+        after its own day)."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        sold = self.day - timedelta(days=LOOKBACK + self.rng.randint(1, 3))
+        order = self.order(currency, self.moment(sold), book=True)
+        cancelled = sold + timedelta(days=self.rng.randint(1, (self.day - sold).days))
+        self.cancel(order, self.moment(cancelled))
+        return order
+
     def _plant_discount_drift(self) -> tuple[str, str]:
         """Charged another discount than the sheet's (CPD changed without notice); the ledger
         books what was charged, as a partner does, so only the sheet tells."""
@@ -376,8 +399,8 @@ class Books:
     def tricky(self) -> None:
         """Rows that look odd but are clean: a reference-only booking, a late refund of an
         order from two days before (reversed on D's export), a PENDING younger than the
-        threshold, and a sale of D booked by order id whose same-day reversal carries only the
-        partner's reference."""
+        threshold, a sale of D booked by order id whose same-day reversal carries only the
+        partner's reference, and a reversal on D of a sale older than the look-back window."""
         row = self.row_of(self.fresh())
         row["order_id"] = ""
         by_id = self.order(
@@ -387,6 +410,7 @@ class Books:
         )
         self.cancel(by_id, self.moment(self.day, time(13), time(20)))
         self.reverse(by_id)["order_id"] = ""
+        self.reverse(self.older_cancellation(), self.moment(self.day))
         late = self.order(
             "USD" if any(o.currency == "USD" for o in self.orders) else self.orders[0].currency,
             self.moment(self.day - timedelta(days=2)),
@@ -408,7 +432,10 @@ class Books:
         last = max(nights or (self.day,))
         lake = Lake(root / "var" / "lake")
         chain = self._chained()
-        first = self.day - timedelta(days=LOOKBACK)
+        # from the window's first day, or earlier for the partitions and exports of older sales
+        first = min(
+            [self.day - timedelta(days=LOOKBACK)] + [o.created_at.date() for o in self.orders]
+        )
         for offset in range((last - first).days + 1):
             day = first + timedelta(days=offset)
             orders = [o for o in self.orders if o.created_at.date() == day]

@@ -9,6 +9,7 @@ books straight into the lake (tests/books.py) so that hypothesis can try many of
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,9 +25,10 @@ from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
 from recon.errors import InputError
+from recon.lake import Lake
 from recon.money import format_amount, quantum
 from recon.sandbox import scenario
-from tests.books import PLANTS, Books
+from tests.books import PLANTS, Books, _order_row, _publish
 from tests.test_scenario import FIXTURES
 
 D = date(2026, 4, 14)
@@ -294,6 +296,53 @@ def test_a_reference_only_sale_beside_its_retry_books_the_other_order(tmp_path: 
     night = pipeline.diff(books.write(tmp_path), D)
     assert found_keys(night) == {("duplicate_order", copy.order_id)}
     assert night.diff.counts["ledger_matched"] == len(books.ledgers[D])
+
+
+@pytest.mark.parametrize("starship_row", ["its partition", "read again by id"])
+def test_a_reversal_of_a_sale_older_than_the_memory_is_matched(
+    tmp_path: Path, starship_row: str
+) -> None:
+    """Sold and booked eight days before D, outside the three-day memory; cancelled at Starship
+    yesterday; reversed (negated) on D's export. Starship's row is in the order's own partition
+    of the lake, or, that partition stale (still delivered), in the night's `refreshed_orders`:
+    either way `orders_all` has it, and the row is the sale's reversal, compared with the
+    order's total sign aside. Nothing to report, not a negated sale."""
+    books = Books.clean(71, D, 12, movements=False)
+    old = books.order("EUR", books.moment(D - timedelta(days=8)), book=True)
+    books.cancel(old, books.moment(D - timedelta(days=1)))
+    reversal = books.reverse(old, books.moment(D))
+    reversal["amount"] = f"{-old.total:,}"
+    settings_ = books.write(tmp_path)
+    if starship_row == "read again by id":
+        lake = Lake(settings_.storage.data_dir / "lake")
+        stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
+        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])
+        _publish(lake, "refreshed_orders", D, [_order_row(old)])
+    night = pipeline.diff(settings_, D)
+    assert found_keys(night) == set()
+    assert night.diff.counts["ledger_reversals"] == 1
+
+    reversal["amount"] = f"{-(old.total + 1):,}"
+    books.write_ledger(tmp_path, D)
+    [finding] = pipeline.diff(settings_, D).findings.to_pylist()
+    assert (finding["check"], finding["key"]) == ("amount_mismatch", f"{old.order_id}/reversal")
+    assert (finding["starship_amount"], finding["delta"]) == (old.total, Decimal(1))
+    assert "older than the ledger's memory" in finding["detail"]
+
+
+def test_a_second_reversal_of_a_sale_older_than_the_memory_is_a_duplicate(tmp_path: Path) -> None:
+    """The memory's first booking of an older order is its reversal (yesterday's export); D's
+    export reverses it again: a duplicate that names the reversal already booked."""
+    books = Books.clean(72, D, 12, movements=False)
+    old = books.order("USD", books.moment(D - timedelta(days=6)), book=True)
+    books.cancel(old, books.moment(D - timedelta(days=2)))
+    first = books.reverse(old, books.moment(D - timedelta(days=1)))
+    again = books.reverse(old, books.moment(D))
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == {("duplicate_ledger_entry", again["entry_id"])}
+    [finding] = night.findings.to_pylist()
+    assert f"order already booked by entry {first['entry_id']}" in finding["detail"]
+    assert finding["detail"].endswith("it is already cancelled in the books")
 
 
 def test_a_missing_lake_partition_is_a_clear_error(tmp_path: Path) -> None:
