@@ -420,6 +420,111 @@ def test_breaks_age_persist_and_resolve_across_nights(tmp_path: Path) -> None:
     assert f"first reported {d1}" in html
 
 
+@pytest.mark.parametrize("sold_back", [1, 3])
+def test_a_late_cancellation_stays_open_until_a_later_export_reverses_it(
+    tmp_path: Path, sold_back: int
+) -> None:
+    """Sold and booked `sold_back` days before D, cancelled and refunded at Starship on D, and
+    D's export does not reverse it: a status_mismatch on D. D+1's export still does not:
+    persisting, naming the same sale (three days old, the sale has left D+1's memory, and the
+    break's own evidence stands in for it). D+2's export books the reversal: resolved. Beside
+    it, a reversal of a sale Starship still has delivered stays open until Starship cancels."""
+    books = Books.clean(81, D, 14, currencies=("USD", "JPY"), timezone="Europe/Berlin")
+    late = books.order("JPY", books.moment(D - timedelta(days=sold_back)), book=True)
+    late.touched = True
+    books.cancel(late, books.moment(D))
+    sold_on = late.created_at.date()
+    sale = books.row_of(late)
+    sale_line = books.ledgers[sold_on].index(sale) + 2  # the header is line 1
+    reversed_delivered = books.plant("reversal_of_delivered")[1]
+    settings_ = books.write(tmp_path, nights=(D,))
+
+    def evidence(night: pipeline.Night) -> tuple[str, int, str, str]:
+        finding = next(f for f in night.findings.to_pylist() if f["key"] == late.order_id)
+        return (
+            finding["ledger_entry_id"],
+            finding["line"],
+            Path(finding["ledger_source"]).name,
+            finding["detail"],
+        )
+
+    night1 = pipeline.diff(settings_, D)
+    assert states(night1) == {
+        ("status_mismatch", late.order_id): ("new", str(D)),
+        ("status_mismatch", reversed_delivered): ("new", str(D)),
+    }
+    entry, line, source, detail = evidence(night1)
+    assert (entry, line, source) == (sale["entry_id"], sale_line, f"ledger-{sold_on}.csv")
+    assert "is not reversed by any export since" in detail
+
+    d1 = D + timedelta(days=1)  # a night of new, clean sales; still no reversal
+    books.day = d1
+    books.order("USD", books.moment(d1), book=True)
+    night2 = pipeline.diff(books.write(tmp_path, nights=(d1,)), d1)
+    assert states(night2) == {
+        ("status_mismatch", late.order_id): ("persisting", str(D)),
+        ("status_mismatch", reversed_delivered): ("persisting", str(D)),
+    }
+    assert night2.resolved == []
+    entry, line, source, detail = evidence(night2)
+    assert (entry, line, source) == (sale["entry_id"], sale_line, f"ledger-{sold_on}.csv")
+    remembered = sold_on >= d1 - timedelta(days=settings_.starship.lookback_days)
+    assert ("of the export of" in detail) == remembered
+    assert ("older than the ledger's memory" in detail) == (not remembered)
+
+    d2 = D + timedelta(days=2)  # the partner reverses the late cancellation; Starship cancels
+    books.day = d2
+    books.reverse(late, books.moment(d2))
+    books.cancel(
+        next(o for o in books.orders if o.order_id == reversed_delivered), books.moment(d2)
+    )
+    night3 = pipeline.diff(books.write(tmp_path, nights=(d2,)), d2)
+    assert states(night3) == {}
+    assert sorted((r["check"], r["key"]) for r in night3.resolved) == sorted(
+        [("status_mismatch", late.order_id), ("status_mismatch", reversed_delivered)]
+    )
+
+
+def test_a_reversal_against_a_stale_older_order_resolves_once_it_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """An order older than the window is never paged again, so the lake's row can be stale: D's
+    export reverses a sale Starship cancelled on D, but the lake still has it delivered, so D
+    reports the reversal. The break is open, so D+1 looks at it again: still stale, still open;
+    once the night's extraction has read the order again by id (`refreshed_orders`), cancelled,
+    the books agree and the break resolves."""
+    books = Books.clean(82, D, 12, movements=False)
+    old = books.order("USD", books.moment(D - timedelta(days=8)), book=True)
+    old.touched = True
+    books.cancel(old, books.moment(D))
+    books.reverse(old)
+    stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
+
+    def publish(night: date) -> config.Config:
+        settings_ = books.write(tmp_path, nights=(night,))
+        lake = Lake(settings_.storage.data_dir / "lake")
+        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])  # as last paged
+        return settings_
+
+    night1 = pipeline.diff(publish(D), D)
+    assert states(night1) == {("status_mismatch", old.order_id): ("new", str(D))}
+    assert night1.findings.to_pylist()[0]["detail"] == (
+        "the books reverse a sale Starship has DELIVERED"
+    )
+
+    d1 = D + timedelta(days=1)
+    books.day = d1
+    settings_ = publish(d1)
+    night2 = pipeline.diff(settings_, d1)
+    assert states(night2) == {("status_mismatch", old.order_id): ("persisting", str(D))}
+    assert "Starship has DELIVERED" in night2.findings.to_pylist()[0]["detail"]
+
+    _publish(Lake(settings_.storage.data_dir / "lake"), "refreshed_orders", d1, [_order_row(old)])
+    night2 = pipeline.diff(settings_, d1)  # D+1 again, as `recon run` does after extracting
+    assert states(night2) == {}
+    assert [(r["check"], r["key"]) for r in night2.resolved] == [("status_mismatch", old.order_id)]
+
+
 def states(night: pipeline.Night) -> dict[tuple[str, str], tuple[str, str]]:
     return {
         (f["check"], f["key"]): (f["state"], str(f["first_seen"]))
