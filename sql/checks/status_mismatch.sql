@@ -16,9 +16,15 @@
 -- booked since has changed it: that booking would be in the memory). Starship's primary status
 -- is compared in the ledger's terms (status_classes); a status recon does not know is
 -- unknown_status instead.
-WITH unbooked_on_day AS (  -- the orders checked against the earlier exports only
+WITH remembered_or_open AS (  -- small next to orders_all: joined first, so little is read
+    SELECT order_id FROM earlier_bookings
+    UNION
+    SELECT order_id FROM carried WHERE "check" = 'status_mismatch'
+),
+unbooked_on_day AS (  -- the orders checked against the earlier exports only
     SELECT o.*, c.ledger_status AS starship_books_status
     FROM orders_all AS o
+    SEMI JOIN remembered_or_open USING (order_id)
     JOIN status_classes AS c ON c.status = o.status
     WHERE (
             (c.ledger_status = 'CANCELLED' AND o.updated_at >= $day_start AND o.updated_at < $day_end)
