@@ -182,8 +182,9 @@ GROUP BY order_id;
 
 -- Matched pairs: each sale or reversal row of D beside its Starship order, and the order's
 -- booked state across the window: `booked_status` is CANCELLED once a booking reverses (or
--- books the sale cancelled), else the sale's status. `sale_amount` is the sale a reversal
--- reverses, NULL when the row is the sale itself or the sale is older than the memory.
+-- books the sale cancelled), else the sale's status. `sale_amount` is the amount of the order's
+-- sale when the window books the order more than once (a reversal is compared with it); NULL
+-- for an order booked once, and when the sale is older than the memory.
 CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT
     l.line,
