@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import pyarrow as pa
@@ -55,9 +55,25 @@ SEVERITY: dict[str, str] = {
 }
 
 # Breaks these checks find can resolve on a later night without D being re-run (the entry
-# arrives on the next export, the refund lands, the order leaves PENDING): each night looks
-# at the open ones again, and one it no longer finds is resolved.
-CARRIED_CHECKS = ("missing_in_ledger", "stuck_pending", "wallet_mismatch")
+# arrives on the next export, a late cancellation's reversal is booked, the refund lands, the
+# order leaves PENDING): each night looks at the open ones again, and one it no longer finds
+# is resolved.
+CARRIED_CHECKS = ("missing_in_ledger", "status_mismatch", "stuck_pending", "wallet_mismatch")
+
+
+class Carried(NamedTuple):
+    """A break still open from an earlier night, for its check (CARRIED_CHECKS) to look at
+    again: the order it is about and the books' side its latest finding saw. status_mismatch
+    falls back on that side once the order's bookings are older than the ledger's memory."""
+
+    check: str
+    order_id: str
+    ledger_status: str | None = None
+    ledger_entry_id: str | None = None
+    line: int | None = None
+    ledger_amount: Decimal | None = None
+    ledger_source: str | None = None  # the export `line` is in
+
 
 AMOUNT = pa.decimal128(18, 4)
 QUARANTINE_COLUMNS = ("source", "line", "entry_id", "reason", "raw")  # design.md's contract
@@ -89,6 +105,17 @@ FINDING_SCHEMA = pa.schema(
 )
 QUARANTINE_SCHEMA = pa.schema(
     [(name, pa.int64() if name == "line" else pa.string()) for name in QUARANTINE_COLUMNS]
+)
+_CARRIED_SCHEMA = pa.schema(  # Carried's fields, as the `carried` table holds them
+    [
+        ("check", pa.string()),
+        ("order_id", pa.string()),
+        ("ledger_status", pa.string()),
+        ("ledger_entry_id", pa.string()),
+        ("line", pa.int64()),
+        ("ledger_amount", AMOUNT),
+        ("ledger_source", pa.string()),
+    ]
 )
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
@@ -207,12 +234,12 @@ def run(
     config: Config,
     day: date,
     *,
-    carried: Iterable[tuple[str, str]] = (),
+    carried: Iterable[Carried | tuple[str, str]] = (),
 ) -> Diff:
     """Diff `day`: ingest its ledger export, run every check, return the findings.
 
-    `carried` holds (check, order id) of breaks still open from earlier nights, for the
-    checks in CARRIED_CHECKS to look at again.
+    `carried` holds the breaks still open from earlier nights (`Carried`, or just (check,
+    order id)), for the checks in CARRIED_CHECKS to look at again.
     """
     scope = Scope(day, config.starship.lookback_days)
     seconds: dict[str, float] = {}
@@ -418,7 +445,9 @@ def _partitions_up_to(lake: Lake, dataset: str, day: date) -> list[date]:
 
 
 def _reference_tables(
-    con: duckdb.DuckDBPyConnection, config: Config, carried: Iterable[tuple[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    carried: Iterable[Carried | tuple[str, str]],
 ) -> None:
     tolerances = config.checks.tolerance_minor_units
     con.register(
@@ -444,12 +473,16 @@ def _reference_tables(
     )
     sheet = config.checks.discount_sheet
     con.register("discount_sheet", discounts.read(sheet) if sheet else discounts.empty())
-    pairs = sorted(set(carried))
+    breaks: dict[tuple[str, str], Carried] = {}
+    for each in carried:  # one row per check and order, so a check may join on it
+        open_break = Carried(*each)
+        breaks.setdefault((open_break.check, open_break.order_id), open_break)
+    rows = [breaks[pair] for pair in sorted(breaks)]
     con.register(
         "carried",
         pa.table(
-            {"check": [c for c, _ in pairs], "order_id": [o for _, o in pairs]},
-            schema=pa.schema([("check", pa.string()), ("order_id", pa.string())]),
+            {name: [getattr(row, name) for row in rows] for name in Carried._fields},
+            schema=_CARRIED_SCHEMA,
         ),
     )
 

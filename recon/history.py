@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 
 from recon import __version__
-from recon.checks import CARRIED_CHECKS, Diff, Scope
+from recon.checks import CARRIED_CHECKS, Carried, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_text
 
@@ -85,17 +85,24 @@ class History:
 
     # -- a night ------------------------------------------------------------------------------
 
-    def carried(self, day: date) -> list[tuple[str, str]]:
-        """(check, order id) of the breaks open before `day` that `day` should look at again."""
+    def carried(self, day: date) -> list[Carried]:
+        """The breaks open before `day` that `day` should look at again, each with the books'
+        side its latest finding saw: the entry, its line and the export that line is in (the
+        night's own when the finding names none)."""
         if not self.path.exists():
             return []
         with self.connect() as con:
             rows = con.execute(
-                f'SELECT "check", order_id FROM ({sql_text("history/open_before.sql")}) '
-                'WHERE "check" IN (SELECT unnest($checks)) AND order_id IS NOT NULL',
+                'SELECT b."check", b.order_id, b.ledger_status, b.ledger_entry_id, b.line, '
+                "b.ledger_amount, "
+                "CASE WHEN b.line IS NOT NULL THEN coalesce(b.ledger_source, r.ledger_path) END "
+                f"FROM ({sql_text('history/open_before.sql')}) AS b "
+                "LEFT JOIN runs AS r USING (run_date) "
+                'WHERE b."check" IN (SELECT unnest($checks)) AND b.order_id IS NOT NULL '
+                'ORDER BY b."check", b.order_id',
                 {"day": day, "checks": list(CARRIED_CHECKS)},
             ).fetchall()
-        return [(check, order_id) for check, order_id in rows]
+        return [Carried(*row) for row in rows]
 
     def open_orders(self, day: date, created_before: datetime) -> list[tuple[str, bool]]:
         """(order id, carried) of the orders created before `created_before` that a break

@@ -49,6 +49,8 @@ PLANTS = (
     "late_cancellation",
     "reversal_of_delivered",
     "discount_drift",
+    "discount_not_in_force",
+    "reversal_older_than_memory",
 )
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
 
@@ -66,10 +68,11 @@ class Order:
     touched: bool = False  # carries a plant, or is tricky on purpose: no second plant
     discount: Decimal = Decimal(0)
     updated_at: datetime | None = None
+    product: str = ""  # blank: the currency's one product
 
     @property
     def product_id(self) -> str:
-        return f"card-{self.currency.lower()}"
+        return self.product or f"card-{self.currency.lower()}"
 
     @property
     def total(self) -> Decimal:
@@ -96,6 +99,7 @@ class Books:
     transactions: list[Txn] = field(default_factory=list)
     ledgers: dict[date, list[dict[str, str]]] = field(default_factory=dict)
     floors: dict[str, str] = field(default_factory=dict)
+    sheet: list[tuple[str, str, str, str]] = field(default_factory=list)  # more terms, dated
     numbers: int = 0
 
     # -- building ---------------------------------------------------------------------------
@@ -151,7 +155,13 @@ class Books:
         return txn
 
     def order(
-        self, currency: str, at: datetime, *, book: bool, reference: str | None = None
+        self,
+        currency: str,
+        at: datetime,
+        *,
+        book: bool,
+        reference: str | None = None,
+        product: str = "",
     ) -> Order:
         order = Order(
             self.next_id("ord"),
@@ -161,6 +171,7 @@ class Books:
             self.rng.choice((1, 1, 2, 3)),
             at,
             discount=Decimal(DISCOUNTS[currency]),
+            product=product,
         )
         self.orders.append(order)
         self.move("ORDER_DEBIT", order.order_id, -order.total, currency, at)
@@ -276,6 +287,28 @@ class Books:
         self.reverse(order, self.moment(self.day))
         return "status_mismatch", order.order_id
 
+    def _plant_reversal_older_than_memory(self) -> tuple[str, str]:
+        """D's export reverses a sale older than the look-back window (outside the ledger's
+        memory) with the wrong amount: compared, sign aside, with the order's total."""
+        order = self.older_cancellation()
+        units = self.rng.choice([-1, 1]) * self.rng.randint(1, 500)
+        wrong = order.total + units * quantum(order.currency)
+        self.reverse(order, self.moment(self.day))["amount"] = (
+            f"{self.rng.choice([-1, 1]) * wrong:,}"
+        )
+        return "amount_mismatch", f"{order.order_id}/reversal"
+
+    def older_cancellation(self) -> Order:
+        """An order sold and booked before the look-back window, so that the ledger's memory
+        has no booking of it, and cancelled and refunded at Starship since (on D at the latest,
+        after its own day)."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        sold = self.day - timedelta(days=LOOKBACK + self.rng.randint(1, 3))
+        order = self.order(currency, self.moment(sold), book=True)
+        cancelled = sold + timedelta(days=self.rng.randint(1, (self.day - sold).days))
+        self.cancel(order, self.moment(cancelled))
+        return order
+
     def _plant_discount_drift(self) -> tuple[str, str]:
         """Charged another discount than the sheet's (CPD changed without notice); the ledger
         books what was charged, as a partner does, so only the sheet tells."""
@@ -291,6 +324,18 @@ class Books:
         debit.amount = -order.total
         self.row_of(order)["amount"] = f"{order.total:,}"
         return "discount_drift", order.order_id
+
+    def _plant_discount_not_in_force(self) -> tuple[str, str]:
+        """A product new on D whose sheet rows all start later (the partner entered its terms
+        ahead of time): no discount is in force on D, so its orders are not priced; info."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        product = self.next_id(f"card-{currency.lower()}-new")
+        order = self.order(currency, self.moment(self.day), book=True, product=product)
+        order.touched = True
+        for days in (1, 30)[: self.rng.randint(1, 2)]:
+            since = self.day + timedelta(days=days)
+            self.sheet.append((product, currency, DISCOUNTS[currency], str(since)))
+        return "unknown_status", f"product/{product}/{currency}"
 
     def _plant_duplicate_order(self) -> tuple[str, str]:
         original = self.fresh()
@@ -354,9 +399,18 @@ class Books:
     def tricky(self) -> None:
         """Rows that look odd but are clean: a reference-only booking, a late refund of an
         order from two days before (reversed on D's export), a PENDING younger than the
-        threshold."""
+        threshold, a sale of D booked by order id whose same-day reversal carries only the
+        partner's reference, and a reversal on D of a sale older than the look-back window."""
         row = self.row_of(self.fresh())
         row["order_id"] = ""
+        by_id = self.order(
+            self.rng.choice(sorted({o.currency for o in self.orders})),
+            self.moment(self.day, latest=time(12)),
+            book=True,
+        )
+        self.cancel(by_id, self.moment(self.day, time(13), time(20)))
+        self.reverse(by_id)["order_id"] = ""
+        self.reverse(self.older_cancellation(), self.moment(self.day))
         late = self.order(
             "USD" if any(o.currency == "USD" for o in self.orders) else self.orders[0].currency,
             self.moment(self.day - timedelta(days=2)),
@@ -378,7 +432,10 @@ class Books:
         last = max(nights or (self.day,))
         lake = Lake(root / "var" / "lake")
         chain = self._chained()
-        first = self.day - timedelta(days=LOOKBACK)
+        # from the window's first day, or earlier for the partitions and exports of older sales
+        first = min(
+            [self.day - timedelta(days=LOOKBACK)] + [o.created_at.date() for o in self.orders]
+        )
         for offset in range((last - first).days + 1):
             day = first + timedelta(days=offset)
             orders = [o for o in self.orders if o.created_at.date() == day]
@@ -400,9 +457,10 @@ class Books:
             )
             self.write_ledger(root, day)
         sheet = root / "discounts.csv"
+        terms = [(f"card-{c.lower()}", c, p, "") for c, p in DISCOUNTS.items()] + self.sheet
         sheet.write_text(
-            "product_id,currency,discount_percent\n"
-            + "".join(f"card-{c.lower()},{c},{p}\n" for c, p in DISCOUNTS.items())
+            "product_id,currency,discount_percent,valid_from\n"
+            + "".join(",".join(term) + "\n" for term in terms)
         )
         return config.from_dict(
             {

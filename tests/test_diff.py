@@ -9,7 +9,8 @@ books straight into the lake (tests/books.py) so that hypothesis can try many of
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,10 @@ from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
 from recon.errors import InputError
+from recon.lake import Lake
 from recon.money import format_amount, quantum
 from recon.sandbox import scenario
-from tests.books import PLANTS, Books
+from tests.books import PLANTS, Books, _order_row, _publish
 from tests.test_scenario import FIXTURES
 
 D = date(2026, 4, 14)
@@ -257,6 +259,92 @@ def test_a_ledger_booked_across_local_midnight_still_matches(tmp_path: Path) -> 
     assert found_keys(pipeline.diff(books.write(tmp_path), D)) == set()
 
 
+def test_a_reference_only_reversal_beside_its_sale_is_the_sales_reversal(tmp_path: Path) -> None:
+    """D's export books a sale by order id and, after Starship cancels it that afternoon, its
+    reversal by the partner's reference alone: matched as the reversal (its amount compared
+    with the sale's), not an entry Starship has no order for beside a sale still delivered."""
+    books = Books.clean(61, D, 12, movements=False)
+    sold = books.order("USD", books.moment(D, latest=time(12)), book=True)
+    books.cancel(sold, books.moment(D, time(13), time(20)))
+    reversal = books.reverse(sold)
+    reversal["order_id"] = ""
+    settings_ = books.write(tmp_path)
+    night = pipeline.diff(settings_, D)
+    assert found_keys(night) == set()
+    assert night.diff.counts["ledger_reversals"] == 1
+    reversal["amount"] = "-1.00"
+    books.write_ledger(tmp_path, D)
+    assert found_keys(pipeline.diff(settings_, D)) == {
+        ("amount_mismatch", f"{sold.order_id}/reversal")
+    }
+
+
+def test_a_reference_only_sale_beside_its_retry_books_the_other_order(tmp_path: Path) -> None:
+    """A retry without the Idempotency-Key: two orders, one reference. The ledger books the
+    first by order id and the second by the reference alone; the second row is the second
+    order's sale (not a second sale of the first), and the copy is a duplicate_order."""
+    books = Books.clean(62, D, 12, movements=False)
+    first = books.fresh()
+    copy = books.order(
+        first.currency,
+        first.created_at + timedelta(seconds=31),
+        book=True,
+        reference=first.reference,
+    )
+    copy.touched = True
+    books.row_of(copy)["order_id"] = ""
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == {("duplicate_order", copy.order_id)}
+    assert night.diff.counts["ledger_matched"] == len(books.ledgers[D])
+
+
+@pytest.mark.parametrize("starship_row", ["its partition", "read again by id"])
+def test_a_reversal_of_a_sale_older_than_the_memory_is_matched(
+    tmp_path: Path, starship_row: str
+) -> None:
+    """Sold and booked eight days before D, outside the three-day memory; cancelled at Starship
+    yesterday; reversed (negated) on D's export. Starship's row is in the order's own partition
+    of the lake, or, that partition stale (still delivered), in the night's `refreshed_orders`:
+    either way `orders_all` has it, and the row is the sale's reversal, compared with the
+    order's total sign aside. Nothing to report, not a negated sale."""
+    books = Books.clean(71, D, 12, movements=False)
+    old = books.order("EUR", books.moment(D - timedelta(days=8)), book=True)
+    books.cancel(old, books.moment(D - timedelta(days=1)))
+    reversal = books.reverse(old, books.moment(D))
+    reversal["amount"] = f"{-old.total:,}"
+    settings_ = books.write(tmp_path)
+    if starship_row == "read again by id":
+        lake = Lake(settings_.storage.data_dir / "lake")
+        stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
+        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])
+        _publish(lake, "refreshed_orders", D, [_order_row(old)])
+    night = pipeline.diff(settings_, D)
+    assert found_keys(night) == set()
+    assert night.diff.counts["ledger_reversals"] == 1
+
+    reversal["amount"] = f"{-(old.total + 1):,}"
+    books.write_ledger(tmp_path, D)
+    [finding] = pipeline.diff(settings_, D).findings.to_pylist()
+    assert (finding["check"], finding["key"]) == ("amount_mismatch", f"{old.order_id}/reversal")
+    assert (finding["starship_amount"], finding["delta"]) == (old.total, Decimal(1))
+    assert "older than the ledger's memory" in finding["detail"]
+
+
+def test_a_second_reversal_of_a_sale_older_than_the_memory_is_a_duplicate(tmp_path: Path) -> None:
+    """The memory's first booking of an older order is its reversal (yesterday's export); D's
+    export reverses it again: a duplicate that names the reversal already booked."""
+    books = Books.clean(72, D, 12, movements=False)
+    old = books.order("USD", books.moment(D - timedelta(days=6)), book=True)
+    books.cancel(old, books.moment(D - timedelta(days=2)))
+    first = books.reverse(old, books.moment(D - timedelta(days=1)))
+    again = books.reverse(old, books.moment(D))
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == {("duplicate_ledger_entry", again["entry_id"])}
+    [finding] = night.findings.to_pylist()
+    assert f"order already booked by entry {first['entry_id']}" in finding["detail"]
+    assert finding["detail"].endswith("it is already cancelled in the books")
+
+
 def test_a_missing_lake_partition_is_a_clear_error(tmp_path: Path) -> None:
     settings_ = Books.clean(1, D, 3).write(tmp_path)
     with pytest.raises(InputError, match="recon extract --date 2026-04-15"):
@@ -330,6 +418,111 @@ def test_breaks_age_persist_and_resolve_across_nights(tmp_path: Path) -> None:
     assert "The last 3 nights" in html
     assert "Resolved since last night · 1" in html
     assert f"first reported {d1}" in html
+
+
+@pytest.mark.parametrize("sold_back", [1, 3])
+def test_a_late_cancellation_stays_open_until_a_later_export_reverses_it(
+    tmp_path: Path, sold_back: int
+) -> None:
+    """Sold and booked `sold_back` days before D, cancelled and refunded at Starship on D, and
+    D's export does not reverse it: a status_mismatch on D. D+1's export still does not:
+    persisting, naming the same sale (three days old, the sale has left D+1's memory, and the
+    break's own evidence stands in for it). D+2's export books the reversal: resolved. Beside
+    it, a reversal of a sale Starship still has delivered stays open until Starship cancels."""
+    books = Books.clean(81, D, 14, currencies=("USD", "JPY"), timezone="Europe/Berlin")
+    late = books.order("JPY", books.moment(D - timedelta(days=sold_back)), book=True)
+    late.touched = True
+    books.cancel(late, books.moment(D))
+    sold_on = late.created_at.date()
+    sale = books.row_of(late)
+    sale_line = books.ledgers[sold_on].index(sale) + 2  # the header is line 1
+    reversed_delivered = books.plant("reversal_of_delivered")[1]
+    settings_ = books.write(tmp_path, nights=(D,))
+
+    def evidence(night: pipeline.Night) -> tuple[str, int, str, str]:
+        finding = next(f for f in night.findings.to_pylist() if f["key"] == late.order_id)
+        return (
+            finding["ledger_entry_id"],
+            finding["line"],
+            Path(finding["ledger_source"]).name,
+            finding["detail"],
+        )
+
+    night1 = pipeline.diff(settings_, D)
+    assert states(night1) == {
+        ("status_mismatch", late.order_id): ("new", str(D)),
+        ("status_mismatch", reversed_delivered): ("new", str(D)),
+    }
+    entry, line, source, detail = evidence(night1)
+    assert (entry, line, source) == (sale["entry_id"], sale_line, f"ledger-{sold_on}.csv")
+    assert "is not reversed by any export since" in detail
+
+    d1 = D + timedelta(days=1)  # a night of new, clean sales; still no reversal
+    books.day = d1
+    books.order("USD", books.moment(d1), book=True)
+    night2 = pipeline.diff(books.write(tmp_path, nights=(d1,)), d1)
+    assert states(night2) == {
+        ("status_mismatch", late.order_id): ("persisting", str(D)),
+        ("status_mismatch", reversed_delivered): ("persisting", str(D)),
+    }
+    assert night2.resolved == []
+    entry, line, source, detail = evidence(night2)
+    assert (entry, line, source) == (sale["entry_id"], sale_line, f"ledger-{sold_on}.csv")
+    remembered = sold_on >= d1 - timedelta(days=settings_.starship.lookback_days)
+    assert ("of the export of" in detail) == remembered
+    assert ("older than the ledger's memory" in detail) == (not remembered)
+
+    d2 = D + timedelta(days=2)  # the partner reverses the late cancellation; Starship cancels
+    books.day = d2
+    books.reverse(late, books.moment(d2))
+    books.cancel(
+        next(o for o in books.orders if o.order_id == reversed_delivered), books.moment(d2)
+    )
+    night3 = pipeline.diff(books.write(tmp_path, nights=(d2,)), d2)
+    assert states(night3) == {}
+    assert sorted((r["check"], r["key"]) for r in night3.resolved) == sorted(
+        [("status_mismatch", late.order_id), ("status_mismatch", reversed_delivered)]
+    )
+
+
+def test_a_reversal_against_a_stale_older_order_resolves_once_it_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """An order older than the window is never paged again, so the lake's row can be stale: D's
+    export reverses a sale Starship cancelled on D, but the lake still has it delivered, so D
+    reports the reversal. The break is open, so D+1 looks at it again: still stale, still open;
+    once the night's extraction has read the order again by id (`refreshed_orders`), cancelled,
+    the books agree and the break resolves."""
+    books = Books.clean(82, D, 12, movements=False)
+    old = books.order("USD", books.moment(D - timedelta(days=8)), book=True)
+    old.touched = True
+    books.cancel(old, books.moment(D))
+    books.reverse(old)
+    stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
+
+    def publish(night: date) -> config.Config:
+        settings_ = books.write(tmp_path, nights=(night,))
+        lake = Lake(settings_.storage.data_dir / "lake")
+        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])  # as last paged
+        return settings_
+
+    night1 = pipeline.diff(publish(D), D)
+    assert states(night1) == {("status_mismatch", old.order_id): ("new", str(D))}
+    assert night1.findings.to_pylist()[0]["detail"] == (
+        "the books reverse a sale Starship has DELIVERED"
+    )
+
+    d1 = D + timedelta(days=1)
+    books.day = d1
+    settings_ = publish(d1)
+    night2 = pipeline.diff(settings_, d1)
+    assert states(night2) == {("status_mismatch", old.order_id): ("persisting", str(D))}
+    assert "Starship has DELIVERED" in night2.findings.to_pylist()[0]["detail"]
+
+    _publish(Lake(settings_.storage.data_dir / "lake"), "refreshed_orders", d1, [_order_row(old)])
+    night2 = pipeline.diff(settings_, d1)  # D+1 again, as `recon run` does after extracting
+    assert states(night2) == {}
+    assert [(r["check"], r["key"]) for r in night2.resolved] == [("status_mismatch", old.order_id)]
 
 
 def states(night: pipeline.Night) -> dict[tuple[str, str], tuple[str, str]]:

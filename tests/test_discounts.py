@@ -134,6 +134,19 @@ def test_valid_from_picks_the_rate_in_force_and_an_unlisted_product_is_info(
     assert row["severity"] == "info" and "not in the discount sheet" in row["detail"]
 
 
+def test_a_product_whose_terms_start_after_the_day_is_reported_not_priced(tmp_path: Path) -> None:
+    """Listed, but every row of it starts after D: no discount is in force on D, so its orders
+    are neither priced nor silently skipped."""
+    books = Books.clean(15, D, 12, currencies=("USD", "KWD"))
+    planted = books.plant("discount_not_in_force")
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert set(findings(night)) == {planted}
+    [(product, currency, _, since)] = books.sheet[:1]
+    detail = findings(night)[planted]["detail"]
+    assert detail.startswith(f"product {product} ({currency}) has no discount in the sheet ")
+    assert f"before {since}" in detail and "1 order(s) of the day not priced" in detail
+
+
 # -- the ledger's memory ---------------------------------------------------------------------
 
 

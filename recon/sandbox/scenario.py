@@ -1122,13 +1122,6 @@ def _booked_amount(order: Order, change: dict[str, str]) -> Decimal:
     return Decimal(change["amount"]) if "amount" in change else order.total_amount
 
 
-def _booked_amount(order: Order, change: dict[str, str]) -> Decimal:
-    """What a row books: a reversal its sale negated, a sale the charge (or the plant's amount)."""
-    if change.get("reversal"):
-        return -order.total_amount
-    return Decimal(change["amount"]) if "amount" in change else order.total_amount
-
-
 def _booking_row(
     b: _Builder, order: Order, change: dict[str, str], entry_id: str, cut_off: datetime
 ) -> dict[str, str]:

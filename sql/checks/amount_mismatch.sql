@@ -8,11 +8,13 @@
 --
 -- A sale is compared with the total Starship charged (the discounted price, not the face
 -- value). A reversal is compared with the sale it reverses, sign aside (partners book it
--- negated or unchanged): the two net to zero, as a refunded cancellation does at Starship.
+-- negated or unchanged): the two net to zero, as a refunded cancellation does at Starship. A
+-- reversal of a sale older than the ledger's memory is compared with the total, sign aside.
 WITH compared AS (
     SELECT
         *,
-        CASE WHEN role = 'reversal' THEN sale_amount ELSE total_amount END AS charged,
+        CASE WHEN role = 'reversal' THEN coalesce(sale_amount, total_amount)
+            ELSE total_amount END AS charged,
         CASE WHEN role = 'reversal' THEN abs(ledger_amount) ELSE ledger_amount END AS booked
     FROM pairs
 )
@@ -31,8 +33,13 @@ SELECT
     p.created_at,
     p.trace_id,
     p.match_method,
-    CASE WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
-        || money(p.sale_amount, p.currency) END AS detail
+    CASE
+        WHEN p.role = 'reversal' AND p.sale_amount IS NULL
+            THEN 'the reversal of a sale older than the ledger''s memory does not reverse the '
+                || 'total of ' || money(p.total_amount, p.currency)
+        WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
+            || money(p.sale_amount, p.currency)
+    END AS detail
 FROM compared AS p
 LEFT JOIN tolerances AS t ON t.currency = p.currency
 WHERE p.ledger_currency = p.currency

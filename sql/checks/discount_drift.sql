@@ -9,14 +9,15 @@
 -- Expected total: denomination x quantity x (1 - the sheet's discount), rounded half-up to the
 -- currency's minor unit; the sheet's row for the product and currency with the latest
 -- `valid_from` on or before the order's day applies. Scope: the orders of D whose product the
--- sheet lists (a product it does not list is unknown_status). Without a sheet, no rows.
+-- sheet prices on their day (a product without a row in force is unknown_status). Without a
+-- sheet, no rows.
 WITH terms AS (
     SELECT o.*, s.discount_percent, c.exponent
     FROM orders_day AS o
     JOIN discount_sheet AS s
         ON s.product_id = o.product_id
         AND s.currency = o.currency
-        AND coalesce(s.valid_from, DATE '0001-01-01') <= CAST(o.created_at AS DATE)
+        AND in_force(s.valid_from, o.created_at)
     JOIN currencies AS c ON c.code = o.currency
     QUALIFY row_number() OVER (
         PARTITION BY o.order_id ORDER BY s.valid_from DESC NULLS LAST

@@ -25,5 +25,5 @@ SELECT
         THEN '; it is already cancelled in the books' ELSE '' END AS detail
 FROM ledger AS l
 JOIN matches AS m USING (line)
-LEFT JOIN (SELECT * FROM rebookings WHERE role = 'sale') AS first ON first.order_id = m.order_id
+LEFT JOIN (SELECT * FROM rebookings WHERE booking = 1) AS first ON first.order_id = m.order_id
 WHERE m.entry_rank > 1 OR m.role = 'duplicate'

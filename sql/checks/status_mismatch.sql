@@ -7,10 +7,60 @@
 --
 -- The books' status is the order's net booking across the window's exports: cancelled once a
 -- row reverses the sale (or the sale was booked cancelled), else the sale's status. Checked on
--- night D: every order D's export books or reverses; and every order of the window that
--- Starship cancelled on D, whose sale an earlier export booked and no export reverses (the
--- finding names that sale's entry, export and line). Starship's primary status is compared in
--- the ledger's terms (status_classes); a status recon does not know is unknown_status instead.
+-- night D: every order D's export books or reverses; and, against the earlier exports, every
+-- order of the window that Starship cancelled on D whose sale an earlier export booked and no
+-- export reverses (the finding names that sale's entry, export and line), and every order whose
+-- status_mismatch is still open from an earlier night (`carried`), until the books and Starship
+-- agree: a late cancellation stays open until an export reverses it. Once an order's bookings
+-- are all older than the memory, its books' status is the one its break last saw (nothing
+-- booked since has changed it: that booking would be in the memory). Starship's primary status
+-- is compared in the ledger's terms (status_classes); a status recon does not know is
+-- unknown_status instead.
+WITH remembered_or_open AS (  -- small next to orders_all: joined first, so little is read
+    SELECT order_id FROM earlier_bookings
+    UNION
+    SELECT order_id FROM carried WHERE "check" = 'status_mismatch'
+),
+unbooked_on_day AS (  -- the orders checked against the earlier exports only
+    SELECT o.*, c.ledger_status AS starship_books_status
+    FROM orders_all AS o
+    SEMI JOIN remembered_or_open USING (order_id)
+    JOIN status_classes AS c ON c.status = o.status
+    WHERE (
+            (c.ledger_status = 'CANCELLED' AND o.updated_at >= $day_start AND o.updated_at < $day_end)
+            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'status_mismatch')
+        )
+        AND o.order_id NOT IN (SELECT order_id FROM pairs)
+),
+standing AS (  -- each one's booking that says its books' status: a reversal, else its sale
+    SELECT b.*
+    FROM (
+        SELECT order_id, export_date, source, line, entry_id, amount, status
+        FROM rebookings
+        WHERE role IN ('sale', 'reversal') AND NOT today
+        UNION ALL
+        SELECT order_id, export_date, source, line, entry_id, amount, status
+        FROM earlier_bookings
+        ANTI JOIN rebookings USING (order_id)
+    ) AS b
+    SEMI JOIN unbooked_on_day USING (order_id)
+    QUALIFY row_number() OVER (
+        PARTITION BY order_id ORDER BY status = 'CANCELLED' DESC, export_date, line
+    ) = 1
+),
+remembered AS (  -- its standing booking in the memory, else what its open break last saw
+    SELECT
+        o.*,
+        b.export_date,
+        coalesce(b.entry_id, k.ledger_entry_id) AS ledger_entry_id,
+        coalesce(b.line, k.line) AS ledger_line,
+        coalesce(b.source, k.ledger_source) AS ledger_source,
+        coalesce(b.amount, k.ledger_amount) AS ledger_amount,
+        coalesce(b.status, k.ledger_status) AS books_status
+    FROM unbooked_on_day AS o
+    LEFT JOIN standing AS b USING (order_id)
+    LEFT JOIN (SELECT * FROM carried WHERE "check" = 'status_mismatch') AS k USING (order_id)
+)
 SELECT
     p.order_id AS key,
     p.order_id,
@@ -36,30 +86,33 @@ WHERE (p.role = 'reversal' OR NOT p.reversed_today)
 UNION ALL BY NAME
 
 SELECT
-    o.order_id AS key,
-    o.order_id,
-    b.entry_id AS ledger_entry_id,
-    b.line,
-    b.source AS ledger_source,
-    o.client_reference AS reference,
-    o.currency,
-    o.total_amount AS starship_amount,
-    b.amount AS ledger_amount,
-    o.status AS starship_status,
-    o.sub_status AS starship_sub_status,
-    b.status AS ledger_status,
-    o.created_at,
-    o.trace_id,
-    'Starship cancelled it on ' || strftime(o.updated_at, '%Y-%m-%d') || '; the sale, entry '
-        || b.entry_id || ' of the export of ' || b.export_date || ' ('
-        || regexp_extract(b.source, '[^/\\]+$') || ', line ' || b.line
-        || '), is not reversed by any export since' AS detail
-FROM orders_all AS o
-JOIN status_classes AS c ON c.status = o.status
-JOIN earlier_bookings AS b ON b.order_id = o.order_id
-LEFT JOIN histories AS h ON h.order_id = o.order_id
-WHERE c.ledger_status = 'CANCELLED'
-    AND o.updated_at >= $day_start AND o.updated_at < $day_end
-    AND o.order_id NOT IN (SELECT order_id FROM pairs)
-    AND (h.order_id IS NULL OR (b.export_date = h.sale_export_date AND b.line = h.sale_line))
-    AND NOT coalesce(h.reversed OR h.sale_status = 'CANCELLED', b.status = 'CANCELLED')
+    r.order_id AS key,
+    r.order_id,
+    r.ledger_entry_id,
+    r.ledger_line AS line,
+    r.ledger_source,
+    r.client_reference AS reference,
+    r.currency,
+    r.total_amount AS starship_amount,
+    r.ledger_amount,
+    r.status AS starship_status,
+    r.sub_status AS starship_sub_status,
+    r.books_status AS ledger_status,
+    r.created_at,
+    r.trace_id,
+    CASE
+        WHEN r.starship_books_status = 'CANCELLED' AND r.export_date IS NOT NULL
+            THEN 'Starship cancelled it on ' || strftime(r.updated_at, '%Y-%m-%d')
+                || '; the sale, entry ' || r.ledger_entry_id || ' of the export of '
+                || r.export_date || ' (' || regexp_extract(r.ledger_source, '[^/\\]+$')
+                || ', line ' || r.ledger_line || '), is not reversed by any export since'
+        WHEN r.starship_books_status = 'CANCELLED'
+            THEN 'Starship cancelled it on ' || strftime(r.updated_at, '%Y-%m-%d')
+                || '; the sale, entry ' || r.ledger_entry_id || ' ('
+                || regexp_extract(r.ledger_source, '[^/\\]+$') || ', line ' || r.ledger_line
+                || '), is older than the ledger''s memory, and no export since reverses it'
+        ELSE 'the books have it ' || r.books_status || ' (entry ' || r.ledger_entry_id
+            || '), Starship has ' || r.status
+    END AS detail
+FROM remembered AS r
+WHERE r.books_status IS NOT NULL AND r.books_status <> r.starship_books_status

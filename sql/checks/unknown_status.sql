@@ -5,7 +5,9 @@
 -- Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
 --
 -- Scope: the orders and transactions of D; with a discount sheet, also each product of D's
--- orders the sheet does not price (one row per product and night: add it to the sheet).
+-- orders the sheet does not price (one row per product and night: add it to the sheet): one
+-- it does not list, or lists only from a later day (no row is in force on D, so discount_drift
+-- cannot price it either).
 SELECT
     o.order_id || '/' || coalesce(o.status, '') || '/' || coalesce(o.sub_status, '') AS key,
     o.order_id,
@@ -44,9 +46,17 @@ SELECT
     'product/' || o.product_id || '/' || o.currency AS key,
     min(o.order_id) AS order_id,
     o.currency,
-    'product ' || o.product_id || ' (' || o.currency || ') is not in the discount sheet: '
-        || count(*) || ' order(s) of the day not priced' AS detail
+    'product ' || o.product_id || ' (' || o.currency || ') '
+        || CASE WHEN l.since IS NULL THEN 'is not in the discount sheet'
+            ELSE 'has no discount in the sheet before ' || l.since END
+        || ': ' || count(*) || ' order(s) of the day not priced' AS detail
 FROM orders_day AS o
-ANTI JOIN discount_sheet AS s ON s.product_id = o.product_id AND s.currency = o.currency
+ANTI JOIN discount_sheet AS s
+    ON s.product_id = o.product_id
+    AND s.currency = o.currency
+    AND in_force(s.valid_from, o.created_at)
+LEFT JOIN (  -- listed, but only from a later day
+    SELECT product_id, currency, min(valid_from) AS since FROM discount_sheet GROUP BY ALL
+) AS l ON l.product_id = o.product_id AND l.currency = o.currency
 WHERE EXISTS (SELECT 1 FROM discount_sheet) AND o.product_id IS NOT NULL
-GROUP BY o.product_id, o.currency
+GROUP BY o.product_id, o.currency, l.since

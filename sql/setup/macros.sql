@@ -43,3 +43,10 @@ CREATE OR REPLACE MACRO to_minor_unit(amount, exponent) AS CASE exponent
     WHEN 3 THEN CAST(round(amount, 3) AS DECIMAL(18, 4))
     ELSE CAST(round(amount, 4) AS DECIMAL(18, 4))
 END;
+
+-- Whether a discount-sheet row applies to an order placed at `moment`: a blank `valid_from` has
+-- applied since always. discount_drift prices by it and unknown_status reports a product none
+-- of whose rows applies, so the two checks never disagree on what the sheet covers.
+CREATE OR REPLACE MACRO in_force(valid_from, moment) AS (
+    valid_from IS NULL OR valid_from <= CAST(moment AS DATE)
+);

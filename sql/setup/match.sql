@@ -13,16 +13,20 @@
 --   any other later row is a second sale or a second reversal ('duplicate'), reported as a
 --   duplicate ledger entry, as is a repeat of an entry id within D's export or from an earlier
 --   one (`entry_rank` > 1).
+-- Except: when the first is CANCELLED and the order was created before the look-back window
+-- (`older_than_window`), its sale is on an export older than the memory, so that first row is
+-- the reversal. (A CANCELLED first row of a younger order is a sale booked in its end-of-day
+-- state: the memory holds the whole life of such an order.)
 
 -- The earlier exports' rows, matched the same way (orders of the lake up to D).
 CREATE OR REPLACE TEMP TABLE earlier_bookings AS
 WITH by_order_id AS (
-    SELECT m.*, o.order_id AS matched_order_id
+    SELECT m.*, o.order_id AS matched_order_id, o.created_at < $window_start AS older_than_window
     FROM ledger_memory AS m
     JOIN orders_all AS o ON o.order_id = m.order_id
 ),
 by_reference AS (
-    SELECT m.*, o.order_id AS matched_order_id
+    SELECT m.*, o.order_id AS matched_order_id, o.created_at < $window_start AS older_than_window
     FROM ledger_memory AS m
     JOIN orders_all AS o ON o.client_reference = m.reference
     ANTI JOIN by_order_id AS b ON b.export_date = m.export_date AND b.line = m.line
@@ -31,7 +35,8 @@ by_reference AS (
     ) = 1
 )
 SELECT
-    export_date, source, line, entry_id, matched_order_id AS order_id, amount, currency, status
+    export_date, source, line, entry_id, matched_order_id AS order_id, amount, currency, status,
+    older_than_window
 FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 
 CREATE OR REPLACE TEMP TABLE found AS
@@ -52,35 +57,50 @@ repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones
     SEMI JOIN repeated_entry_ids USING (entry_id)
 ),
 entries AS (
-    SELECT l.line, l.entry_id, l.order_id, l.reference, coalesce(r.entry_rank, 1) AS entry_rank
+    SELECT
+        l.line, l.entry_id, l.order_id, l.reference, l.status,
+        coalesce(r.entry_rank, 1) AS entry_rank
     FROM ledger AS l
     LEFT JOIN repeats AS r USING (line)
 ),
 by_order_id AS (
-    SELECT e.line, o.order_id, 'order_id' AS match_method
+    SELECT
+        e.line, o.order_id, 'order_id' AS match_method,
+        o.created_at < $window_start AS older_than_window
     FROM entries AS e
     JOIN orders_all AS o ON o.order_id = e.order_id
     WHERE e.entry_rank = 1
 ),
 unmatched AS (  -- few rows: set apart first, so only they are joined on the reference
-    SELECT e.line, e.reference
+    SELECT e.line, e.reference, e.status
     FROM entries AS e
     ANTI JOIN by_order_id USING (line)
     WHERE e.entry_rank = 1 AND e.reference IS NOT NULL
 ),
+booked_by_id AS (
+    SELECT DISTINCT order_id FROM by_order_id
+),
+-- An order D's export books by order id is left out for a sale booked by reference (one
+-- reference with two orders is a retry: the row books the other one), but not for a CANCELLED
+-- row, which is most likely that sale's reversal: it prefers the order booked already.
 by_reference AS (
-    SELECT e.line, o.order_id, 'reference' AS match_method
+    SELECT
+        e.line, o.order_id, 'reference' AS match_method,
+        o.created_at < $window_start AS older_than_window
     FROM unmatched AS e
     JOIN orders_all AS o ON o.client_reference = e.reference
-    ANTI JOIN by_order_id AS b ON b.order_id = o.order_id
-    QUALIFY row_number() OVER (PARTITION BY e.line ORDER BY o.created_at, o.order_id) = 1
+    LEFT JOIN booked_by_id AS b ON b.order_id = o.order_id
+    WHERE b.order_id IS NULL OR e.status = 'CANCELLED'
+    QUALIFY row_number() OVER (
+        PARTITION BY e.line ORDER BY b.order_id IS NULL, o.created_at, o.order_id
+    ) = 1
 ),
 found_rows AS (
     SELECT * FROM by_order_id
     UNION ALL
     SELECT * FROM by_reference
 )
-SELECT e.line, e.entry_rank, f.order_id, f.match_method
+SELECT e.line, e.entry_rank, e.status, f.order_id, f.match_method, f.older_than_window
 FROM entries AS e
 LEFT JOIN found_rows AS f USING (line);
 
@@ -99,12 +119,12 @@ WITH rebooked AS (
 bookings AS (
     SELECT
         f.order_id, true AS today, CAST($day_start AS DATE) AS export_date, NULL AS source,
-        f.line, l.entry_id, l.amount, l.status
+        f.line, l.entry_id, l.amount, l.status, f.older_than_window
     FROM found AS f
     SEMI JOIN rebooked USING (order_id)
     JOIN ledger AS l USING (line)
     UNION ALL
-    SELECT order_id, false, export_date, source, line, entry_id, amount, status
+    SELECT order_id, false, export_date, source, line, entry_id, amount, status, older_than_window
     FROM earlier_bookings
     SEMI JOIN rebooked USING (order_id)
 ),
@@ -124,6 +144,7 @@ sequenced AS (
 SELECT
     * EXCLUDE (cancelled_before),
     CASE
+        WHEN booking = 1 AND status = 'CANCELLED' AND older_than_window THEN 'reversal'
         WHEN booking = 1 THEN 'sale'
         WHEN status = 'CANCELLED' AND cancelled_before = 0 THEN 'reversal'
         ELSE 'duplicate'
@@ -137,7 +158,10 @@ SELECT
     f.entry_rank,
     f.order_id,
     f.match_method,
-    CASE WHEN f.order_id IS NOT NULL THEN coalesce(r.role, 'sale') END AS role
+    CASE WHEN f.order_id IS NOT NULL THEN coalesce(
+        r.role,  -- booked once: the sale, or the reversal of a sale older than the memory
+        CASE WHEN f.status = 'CANCELLED' AND f.older_than_window THEN 'reversal' ELSE 'sale' END
+    ) END AS role
 FROM found AS f
 LEFT JOIN rebookings AS r ON r.today AND r.line = f.line;
 
@@ -158,7 +182,9 @@ GROUP BY order_id;
 
 -- Matched pairs: each sale or reversal row of D beside its Starship order, and the order's
 -- booked state across the window: `booked_status` is CANCELLED once a booking reverses (or
--- books the sale cancelled), else the sale's status.
+-- books the sale cancelled), else the sale's status. `sale_amount` is the amount of the order's
+-- sale when the window books the order more than once (a reversal is compared with it); NULL
+-- for an order booked once, and when the sale is older than the memory.
 CREATE OR REPLACE TEMP TABLE pairs AS
 SELECT
     l.line,
@@ -168,7 +194,7 @@ SELECT
     l.status AS ledger_status,
     m.role,
     m.match_method,
-    coalesce(h.sale_amount, l.amount) AS sale_amount,
+    h.sale_amount,
     CASE
         WHEN h.reversed OR h.sale_status = 'CANCELLED' THEN 'CANCELLED'
         ELSE coalesce(h.sale_status, l.status)
