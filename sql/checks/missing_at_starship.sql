@@ -8,14 +8,13 @@
 -- Scope: the usable rows of D's export that matched no Starship order up to D, by order id or
 -- by reference.
 SELECT
-    l.entry_id AS key,
-    l.entry_id AS ledger_entry_id,
-    l.line,
-    l.order_id,
-    l.reference,
-    l.currency,
-    l.amount AS ledger_amount,
-    l.status AS ledger_status
-FROM ledger AS l
-JOIN matches AS m USING (line)
-WHERE m.order_id IS NULL AND m.entry_rank = 1
+    entry_id AS key,
+    entry_id AS ledger_entry_id,
+    line,
+    booked_order_id AS order_id,
+    reference,
+    ledger_currency AS currency,
+    ledger_amount,
+    ledger_status
+FROM matches
+WHERE order_id IS NULL AND entry_rank = 1

@@ -39,6 +39,12 @@ SELECT
     older_than_window
 FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 
+-- D's usable rows, each beside the Starship order it matched (NULLs when none): the one wide
+-- relation the checks read, so that no check joins the ledger or the orders again. The
+-- ledger's side: line, entry_id, booked_order_id (the export's order id text), reference,
+-- ledger_amount, ledger_currency, ledger_status, entry_rank; the order's: order_id,
+-- client_reference, total_amount, currency, status, sub_status, created_at, trace_id,
+-- older_than_window; and match_method.
 CREATE OR REPLACE TEMP TABLE found AS
 WITH remembered_entry_ids AS (  -- booked on an earlier export already
     SELECT DISTINCT entry_id FROM ledger SEMI JOIN ledger_memory USING (entry_id)
@@ -58,51 +64,45 @@ repeats AS (  -- ranked apart: sorting every entry to find the few repeated ones
 ),
 entries AS (
     SELECT
-        l.line, l.entry_id, l.order_id, l.reference, l.status,
+        l.line, l.entry_id, l.order_id AS booked_order_id, l.reference,
+        l.amount AS ledger_amount, l.currency AS ledger_currency, l.status AS ledger_status,
         coalesce(r.entry_rank, 1) AS entry_rank
     FROM ledger AS l
     LEFT JOIN repeats AS r USING (line)
 ),
-by_order_id AS (
+by_order_id AS (  -- every entry beside the order its order id names, if any: one join
     SELECT
-        e.line, o.order_id, 'order_id' AS match_method,
-        o.created_at < $window_start AS older_than_window
+        e.*,
+        o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
+        o.created_at, o.trace_id,
+        o.created_at < $window_start AS older_than_window,
+        CASE WHEN o.order_id IS NOT NULL THEN 'order_id' END AS match_method
     FROM entries AS e
-    JOIN orders_all AS o ON o.order_id = e.order_id
-    WHERE e.entry_rank = 1
-),
-unmatched AS (  -- few rows: set apart first, so only they are joined on the reference
-    SELECT e.line, e.reference, e.status
-    FROM entries AS e
-    ANTI JOIN by_order_id USING (line)
-    WHERE e.entry_rank = 1 AND e.reference IS NOT NULL
+    LEFT JOIN orders_all AS o ON o.order_id = e.booked_order_id AND e.entry_rank = 1
 ),
 booked_by_id AS (
-    SELECT DISTINCT order_id FROM by_order_id
+    SELECT DISTINCT order_id FROM by_order_id WHERE order_id IS NOT NULL
 ),
--- An order D's export books by order id is left out for a sale booked by reference (one
--- reference with two orders is a retry: the row books the other one), but not for a CANCELLED
--- row, which is most likely that sale's reversal: it prefers the order booked already.
-by_reference AS (
+by_reference AS (  -- the few entries no order id matched, joined on the reference
     SELECT
-        e.line, o.order_id, 'reference' AS match_method,
-        o.created_at < $window_start AS older_than_window
-    FROM unmatched AS e
+        e.line, e.entry_id, e.booked_order_id, e.reference, e.ledger_amount,
+        e.ledger_currency, e.ledger_status, e.entry_rank,
+        o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
+        o.created_at, o.trace_id,
+        o.created_at < $window_start AS older_than_window,
+        'reference' AS match_method
+    FROM by_order_id AS e
     JOIN orders_all AS o ON o.client_reference = e.reference
     LEFT JOIN booked_by_id AS b ON b.order_id = o.order_id
-    WHERE b.order_id IS NULL OR e.status = 'CANCELLED'
+    WHERE e.order_id IS NULL AND e.entry_rank = 1 AND e.reference IS NOT NULL
+        AND (b.order_id IS NULL OR e.ledger_status = 'CANCELLED')
     QUALIFY row_number() OVER (
         PARTITION BY e.line ORDER BY b.order_id IS NULL, o.created_at, o.order_id
     ) = 1
-),
-found_rows AS (
-    SELECT * FROM by_order_id
-    UNION ALL
-    SELECT * FROM by_reference
 )
-SELECT e.line, e.entry_rank, e.status, f.order_id, f.match_method, f.older_than_window
-FROM entries AS e
-LEFT JOIN found_rows AS f USING (line);
+SELECT * FROM by_order_id ANTI JOIN by_reference USING (line)
+UNION ALL BY NAME
+SELECT * FROM by_reference;
 
 -- The bookings of every order booked more than once (few): each one's role in the sequence.
 CREATE OR REPLACE TEMP TABLE rebookings AS
@@ -119,10 +119,10 @@ WITH rebooked AS (
 bookings AS (
     SELECT
         f.order_id, true AS today, CAST($day_start AS DATE) AS export_date, NULL AS source,
-        f.line, l.entry_id, l.amount, l.status, f.older_than_window
+        f.line, f.entry_id, f.ledger_amount AS amount, f.ledger_status AS status,
+        f.older_than_window
     FROM found AS f
     SEMI JOIN rebooked USING (order_id)
-    JOIN ledger AS l USING (line)
     UNION ALL
     SELECT order_id, false, export_date, source, line, entry_id, amount, status, older_than_window
     FROM earlier_bookings
@@ -151,16 +151,15 @@ SELECT
     END AS role
 FROM sequenced;
 
--- Each usable row of D's export: its order, and its role (NULL when it matched no order).
-CREATE OR REPLACE TEMP TABLE matches AS
+-- Each usable row of D's export beside its order (`found`), and its role (NULL when it matched
+-- no order). A view: the role is looked up in the few rebookings, not stored again.
+CREATE OR REPLACE TEMP VIEW matches AS
 SELECT
-    f.line,
-    f.entry_rank,
-    f.order_id,
-    f.match_method,
+    f.*,
     CASE WHEN f.order_id IS NOT NULL THEN coalesce(
         r.role,  -- booked once: the sale, or the reversal of a sale older than the memory
-        CASE WHEN f.status = 'CANCELLED' AND f.older_than_window THEN 'reversal' ELSE 'sale' END
+        CASE WHEN f.ledger_status = 'CANCELLED' AND f.older_than_window
+            THEN 'reversal' ELSE 'sale' END
     ) END AS role
 FROM found AS f
 LEFT JOIN rebookings AS r ON r.today AND r.line = f.line;
@@ -185,33 +184,31 @@ GROUP BY order_id;
 -- books the sale cancelled), else the sale's status. `sale_amount` is the amount of the order's
 -- sale when the window books the order more than once (a reversal is compared with it); NULL
 -- for an order booked once, and when the sale is older than the memory.
-CREATE OR REPLACE TEMP TABLE pairs AS
+CREATE OR REPLACE TEMP VIEW pairs AS
 SELECT
-    l.line,
-    l.entry_id,
-    l.amount AS ledger_amount,
-    l.currency AS ledger_currency,
-    l.status AS ledger_status,
+    m.line,
+    m.entry_id,
+    m.ledger_amount,
+    m.ledger_currency,
+    m.ledger_status,
     m.role,
     m.match_method,
     h.sale_amount,
     CASE
         WHEN h.reversed OR h.sale_status = 'CANCELLED' THEN 'CANCELLED'
-        ELSE coalesce(h.sale_status, l.status)
+        ELSE coalesce(h.sale_status, m.ledger_status)
     END AS booked_status,
     coalesce(h.reversed_today, false) AS reversed_today,
-    o.order_id,
-    o.client_reference,
-    o.total_amount,
-    o.currency,
-    o.status,
-    o.sub_status,
-    o.created_at,
-    o.trace_id
+    m.order_id,
+    m.client_reference,
+    m.total_amount,
+    m.currency,
+    m.status,
+    m.sub_status,
+    m.created_at,
+    m.trace_id
 FROM matches AS m
-JOIN ledger AS l USING (line)
-JOIN orders_all AS o ON o.order_id = m.order_id
-LEFT JOIN histories AS h ON h.order_id = m.order_id
+LEFT JOIN histories AS h USING (order_id)
 WHERE m.role IN ('sale', 'reversal');
 
 -- Surplus orders for one partner reference (a retry without the original Idempotency-Key):
