@@ -120,6 +120,7 @@ _CARRIED_SCHEMA = pa.schema(  # Carried's fields, as the `carried` table holds t
 _DUCKDB_TYPES = {
     pa.string(): "VARCHAR",
     pa.bool_(): "BOOLEAN",
+    pa.int32(): "INTEGER",
     pa.int64(): "BIGINT",
     AMOUNT: "DECIMAL(18, 4)",
     pa.timestamp("us", tz="UTC"): "TIMESTAMP",  # naive UTC inside DuckDB
@@ -351,7 +352,9 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[s
         today = _parquet([lake.part(dataset, day)])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
     wallets = lake.part("wallets", day)
-    source = _parquet([wallets]) if wallets.exists() else f"({_empty(DATASETS['wallets'].schema)})"
+    source = (
+        _parquet([wallets]) if wallets.exists() else f"({empty_select(DATASETS['wallets'].schema)})"
+    )
     con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
     return incomplete
 
@@ -364,7 +367,7 @@ def _reported_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
     source = (
         _parquet([lake.part("reconciliation", day)])
         if manifest is not None
-        else f"({_empty(DATASETS['reconciliation'].schema)})"
+        else f"({empty_select(DATASETS['reconciliation'].schema)})"
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW reported_drifts AS SELECT * FROM {source}")
     where = f"Starship GET /reconciliation/{day}"
@@ -387,7 +390,8 @@ def _reported_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> di
     return manifest
 
 
-def _empty(schema: pa.Schema) -> str:
+def empty_select(schema: pa.Schema) -> str:
+    """A SELECT of no rows with `schema`'s columns, for a view of data not extracted yet."""
     columns = ", ".join(f"NULL::{_DUCKDB_TYPES[f.type]} AS {f.name}" for f in schema)
     return f"SELECT {columns} WHERE false"
 

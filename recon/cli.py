@@ -378,7 +378,7 @@ def breaks(ctx: click.Context, config_path: Path) -> None:
 def _history(config_path: Path) -> Any:
     from recon import config, pipeline
 
-    return pipeline.history_of(config.load(config_path))
+    return pipeline.history_of(config.load(config_path), read_only=True)
 
 
 def _act(config_path: Path, break_id: str, action: str, **details: Any) -> str:

@@ -249,7 +249,12 @@ def _smtp(email: config.EmailConfig | None, env: Mapping[str, str]) -> tuple[Sta
     if email is None:
         return "ok", "no [email]: a night writes the report and e-mails nobody"
     try:
-        greeting = mail.greet(email, timeout_seconds=min(email.timeout_seconds, TIMEOUT_SECONDS))
+        # without a login of its own, ask whether the relay takes mail from us at all
+        greeting = mail.greet(
+            email,
+            timeout_seconds=min(email.timeout_seconds, TIMEOUT_SECONDS),
+            sender=not env.get(email.username_env, "").strip(),
+        )
     except ReconError as error:
         return "fail", str(error)
     session = f"over {greeting.tls}" if greeting.tls else "in the clear"

@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import json
 import os
+import re
 import socket
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
@@ -31,11 +32,17 @@ import pyarrow as pa
 from recon import __version__
 from recon.checks import CARRIED_CHECKS, Carried, Diff, Scope
 from recon.errors import InputError, ReconError
-from recon.resources import sql_text
+from recon.resources import sql_literal, sql_text
 
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
+
+
+# (table, column) of every `ADD COLUMN` in history/schema.sql: what a read-only reader needs.
+_ADDED_COLUMNS = re.findall(
+    r"ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+)", sql_text("history/schema.sql")
+)
 
 
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning")}  # --fail-on: what exits 1
@@ -69,19 +76,47 @@ class History:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(self.path), read_only=self.read_only)
-        except duckdb.IOException as exc:
-            raise ReconError(
-                f"{self.path}: cannot open the break history (is another recon running?): "
-                f"{str(exc).splitlines()[0]}"
-            ) from None
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            raise self._busy(exc) from None
         try:
             con.execute("SET TimeZone = 'UTC'")
-            if not self.read_only:
+            if self.read_only:
+                self._require_current(con, "")
+            else:
                 con.execute(sql_text("history/schema.sql"))
             con.execute(sql_text("report/drift.sql"))
             yield con
         finally:
             con.close()
+
+    def attach(self, con: duckdb.DuckDBPyConnection, alias: str) -> None:
+        """Attach the history to another connection, read-only, as `alias`."""
+        try:
+            con.execute(f"ATTACH {sql_literal(str(self.path))} AS {alias} (READ_ONLY)")
+        except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
+            raise self._busy(exc) from None
+        self._require_current(con, f"{alias}.")
+
+    def _busy(self, exc: duckdb.Error) -> ReconError:
+        return ReconError(
+            f"{self.path}: cannot open the break history (a nightly run may be writing it: "
+            f"try again in a moment): {str(exc).splitlines()[0]}"
+        )
+
+    def _require_current(self, con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+        """A history read without migrating it must have the columns later versions added."""
+        catalog = prefix.rstrip(".") or None
+        for table, column in _ADDED_COLUMNS:
+            [(present,)] = con.execute(
+                "SELECT count(*) FROM duckdb_columns() WHERE table_name = $table "
+                "AND column_name = $column AND ($catalog IS NULL OR database_name = $catalog)",
+                {"table": table, "column": column, "catalog": catalog},
+            ).fetchall()
+            if not present:
+                raise InputError(
+                    f"{self.path}: written by an older recon (no {table}.{column}); any "
+                    "command that writes it, such as `recon diff`, brings it up to date"
+                )
 
     # -- a night ------------------------------------------------------------------------------
 
@@ -228,7 +263,8 @@ class History:
                     severities AS (
                         SELECT run_date,
                             count(*) FILTER (WHERE severity = 'error') AS errors,
-                            count(*) FILTER (WHERE severity = 'warning') AS warnings
+                            count(*) FILTER (WHERE severity = 'warning') AS warnings,
+                            count(*) FILTER (WHERE severity = 'info') AS infos
                         FROM findings
                         WHERE run_date IN (SELECT run_date FROM nights)
                         GROUP BY run_date
@@ -252,6 +288,7 @@ class History:
                         n.run_date,
                         coalesce(s.errors, 0) AS errors,
                         coalesce(s.warnings, 0) AS warnings,
+                        coalesce(s.infos, 0) AS infos,
                         d.drift
                     FROM nights AS n
                     LEFT JOIN severities AS s USING (run_date)
@@ -347,12 +384,14 @@ class History:
         """The latest run attempts, newest first."""
         if not self.path.exists():
             return []
+        return self.attempts_table(limit).to_pylist()
+
+    def attempts_table(self, limit: int = 50) -> pa.Table:
         with self.connect() as con:
-            return _dicts(
-                con.execute(
-                    "SELECT * FROM attempts ORDER BY number DESC LIMIT $limit", {"limit": limit}
-                )
-            )
+            return con.sql(
+                "SELECT * FROM attempts ORDER BY number DESC LIMIT $limit",
+                params={"limit": limit},
+            ).to_arrow_table()
 
     def succeeded(self, since: date, until: date) -> set[date]:
         """The dates in [since, until] with a run that finished: the books agree or not, but

@@ -157,9 +157,13 @@ class Greeting:
     offers_login: bool  # AUTH advertised (after STARTTLS, where the relay asks for it)
 
 
-def greet(config: EmailConfig, *, timeout_seconds: float | None = None) -> Greeting:
+def greet(
+    config: EmailConfig, *, timeout_seconds: float | None = None, sender: bool = False
+) -> Greeting:
     """Connect as `send` does (TLS as configured), say EHLO, and QUIT: whether the relay
-    answers, with no login and nothing sent. Tried once; MailError naming the relay and why."""
+    answers, with no login and nothing sent. `sender`: also announce `[email] from` (MAIL
+    FROM, then RSET), which a relay that wants a login refuses. Tried once; MailError naming
+    the relay and why."""
     context = _tls_context(config)
     relay = f"{config.smtp_host}:{config.smtp_port}"
     try:
@@ -180,6 +184,14 @@ def greet(config: EmailConfig, *, timeout_seconds: float | None = None) -> Greet
             socket.version() if isinstance(socket, ssl.SSLSocket) else None,
             smtp.has_extn("auth"),
         )
+        if sender:
+            code, answer = smtp.mail(config.sender)
+            if code >= 400:
+                raise MailError(
+                    f"SMTP {relay}: refused mail from {config.sender} without a login: "
+                    f"{code} {_text(answer)}"
+                )
+            smtp.rset()
     finally:
         try:
             smtp.quit()
@@ -260,6 +272,8 @@ def _classify(exc: Exception) -> tuple[bool | None, str]:
         return False, f"the relay's certificate does not verify: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError):
         return False, f"TLS failed: {exc.reason or exc}"
+    if isinstance(exc, UnicodeError):  # the idna codec refusing the host name
+        return False, f"not a host name: {exc}"
     if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
         return True, str(exc) or type(exc).__name__
     return None, ""

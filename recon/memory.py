@@ -39,6 +39,13 @@ COLUMNS = {
     **ledger.TYPED,
 }
 
+# The kept rows' columns with no rows: the memory of a window no export of which is kept.
+EMPTY = (
+    "SELECT "
+    + ", ".join(f"NULL::{kind} AS {name}" for name, kind in COLUMNS.items())
+    + " WHERE false"
+)
+
 
 def keep(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad, lake: Lake, day: date) -> None:
     """Write the usable rows of `con`'s `ledger` view (D's export) as the lake's `ledger/date=D`."""
@@ -101,8 +108,7 @@ def recall(
         files = ", ".join(sql_literal(str(lake.part(DATASET, d))) for d in held)
         source = f"SELECT * FROM read_parquet([{files}])"
     else:
-        columns = ", ".join(f"NULL::{kind} AS {name}" for name, kind in COLUMNS.items())
-        source = f"SELECT {columns} WHERE false"
+        source = EMPTY
     con.execute(f"CREATE OR REPLACE TEMP VIEW ledger_memory AS {source}")
     return held
 

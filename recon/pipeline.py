@@ -91,8 +91,9 @@ class Night:
         return lines
 
 
-def history_of(config: Config) -> History:
-    return History(config.storage.data_dir / "recon.duckdb")
+def history_of(config: Config, *, read_only: bool = False) -> History:
+    """The break history; `read_only` for readers that take no lock (`recon breaks`, `runs`)."""
+    return History(config.storage.data_dir / "recon.duckdb", read_only=read_only)
 
 
 def diff(config: Config, day: date, fail_on: str = "error") -> Night:

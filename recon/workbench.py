@@ -23,6 +23,7 @@ holds up the nightly run (a read that meets a night's write fails with a message
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,10 +39,12 @@ import pyarrow.compute as pc
 
 from recon import config as configs
 from recon import ledger, memory, pipeline
+from recon.checks import QUARANTINE_SCHEMA, empty_select
 from recon.config import Config
 from recon.errors import InputError
 from recon.history import History
 from recon.lake import DATASETS, Lake
+from recon.money import amount_text
 from recon.report import CSV_COLUMNS, finding_order
 from recon.resources import sql_literal, sql_text
 
@@ -89,13 +92,22 @@ class Workbench:
         night = _day(day)
         self._require_diffed(night)
         rows = self.history.quarantine(night)
-        schema = pa.schema([(c, pa.int64() if c == "line" else pa.string()) for c in _QUARANTINE])
-        return _frame(pa.Table.from_pylist(rows, schema))
+        return _frame(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA))
 
     def summary(self, day: Day) -> dict[str, Any]:
-        """D's recorded diff: complete or not (and why), input counts, totals per currency."""
-        night = _day(day)
-        return self._require_diffed(night)
+        """D's recorded diff: when it ran (UTC), complete or not (and why), the inputs' counts,
+        and `totals`, per currency, as a DataFrame (money exact)."""
+        run = dict(self._require_diffed(_day(day)))
+        for moment in ("started_at", "finished_at"):
+            if run.get(moment) is not None:
+                run[moment] = run[moment].replace(tzinfo=UTC)
+        money = [f.name for f in _TOTALS if f.type == _MONEY]
+        totals = [  # kept as JSON text: the amounts come back as strings
+            {k: Decimal(v) if k in money and v is not None else v for k, v in row.items()}
+            for row in run["totals"] or []
+        ]
+        run["totals"] = _frame(pa.Table.from_pylist(totals, _TOTALS))
+        return run
 
     # -- across nights ------------------------------------------------------------------------
 
@@ -112,8 +124,10 @@ class Workbench:
 
     def trend(self, nights: int = 30, until: Day | None = None) -> pd.DataFrame:
         """The last `nights` diffed nights up to `until` (default the latest), oldest first:
-        errors and warnings found, and the net drift (ledger minus Starship) per currency as
-        one `net_drift_<CCY>` column each."""
+        findings per severity (errors, warnings, infos), and the net drift (ledger minus
+        Starship) per currency as one `net_drift_<CCY>` column each."""
+        if nights < 1:
+            raise InputError(f"trend(nights={nights}): at least one night")
         last = _day(until) if until is not None else self._latest_night()
         rows = self.history.trend(last, nights)
         currencies = sorted({ccy for row in rows for ccy in row["drift"]})
@@ -122,6 +136,7 @@ class Workbench:
                 "run_date": pa.array([row["run_date"] for row in rows], pa.date32()),
                 "errors": pa.array([row["errors"] for row in rows], pa.int64()),
                 "warnings": pa.array([row["warnings"] for row in rows], pa.int64()),
+                "infos": pa.array([row["infos"] for row in rows], pa.int64()),
                 **{
                     f"net_drift_{ccy}": pa.array([row["drift"].get(ccy) for row in rows], _MONEY)
                     for ccy in currencies
@@ -132,12 +147,14 @@ class Workbench:
 
     def runs(self, limit: int = 50) -> pd.DataFrame:
         """The latest recorded `recon run`s, newest first, as `recon runs` lists them."""
-        return _frame(pa.Table.from_pylist(self.history.attempts(limit)))
+        return _frame(self.history.attempts_table(limit))
 
     # -- the inputs, as extracted and as booked ------------------------------------------------
 
     def orders(self, day: Day) -> pd.DataFrame:
-        """Starship's orders created on D, as the latest extraction left them in the lake."""
+        """Starship's orders created on D, as the latest extraction of their partition left
+        them. An order older than the look-back window with an open break is also read again
+        by id each night; `explain(order_id)` shows those later sightings too."""
         return self._partition("orders", _day(day))
 
     def transactions(self, day: Day) -> pd.DataFrame:
@@ -224,17 +241,12 @@ class Workbench:
         return latest  # type: ignore[no-any-return]
 
     def _partition(self, dataset: str, night: date) -> pd.DataFrame:
-        part = self.lake.part(dataset, night)
-        if not part.exists():
+        if not self.lake.part(dataset, night).exists():
             raise InputError(
                 f"{self.lake.root}: no {dataset} extracted for {night}; "
                 f"run `recon extract --date {night}` first"
             )
-        return _frame(self._read(part))
-
-    def _read(self, part: Path) -> pa.Table:
-        with _duckdb() as con:
-            return con.sql(f"SELECT * FROM {_parquet(part)}").to_arrow_table()
+        return _frame(self.lake.read(dataset, night))
 
     def _explain_views(self, con: duckdb.DuckDBPyConnection) -> None:
         """Views over every partition the lake holds, and the history attached read-only."""
@@ -246,11 +258,17 @@ class Workbench:
                 for dataset in datasets
                 if any((self.lake.root / dataset).glob("date=*/part.parquet"))
             ]
-            schema = _LEDGER_EMPTY if name == "ledger_seen" else DATASETS[datasets[0]].schema
-            source = " UNION ALL BY NAME ".join(selects) or _empty(schema, datasets[0])
+            none = (
+                memory.EMPTY
+                if datasets[0] == memory.DATASET
+                else empty_select(DATASETS[datasets[0]].schema)
+            )
+            source = " UNION ALL BY NAME ".join(selects) or (
+                f"SELECT '{datasets[0]}' AS dataset, *, NULL::DATE AS date FROM ({none})"
+            )
             con.execute(f"CREATE TEMP VIEW {name} AS {source}")
         if self.history.path.exists():
-            con.execute(f"ATTACH {sql_literal(str(self.history.path))} AS h (READ_ONLY)")
+            self.history.attach(con, "h")
             con.execute("USE h")
         else:  # nothing diffed yet: the lake alone speaks, beside an empty history
             con.execute("ATTACH ':memory:' AS h")
@@ -381,21 +399,6 @@ _EXPLAIN_SOURCES = {
     "transactions_seen": ("transactions",),
     "ledger_seen": (memory.DATASET,),
 }
-_LEDGER_EMPTY = pa.schema(
-    [
-        ("export_date", pa.date32()),
-        ("source", pa.string()),
-        ("line", pa.int64()),
-        ("entry_id", pa.string()),
-        ("order_id", pa.string()),
-        ("reference", pa.string()),
-        ("amount", pa.decimal128(18, 4)),
-        ("currency", pa.string()),
-        ("status", pa.string()),
-        ("booked_at", pa.timestamp("us")),
-    ]
-)
-
 # What one id names, and what that reaches: the orders, ledger entries and references that are
 # the same booking. An order reaches its reference and the ledger rows booking it by order id
 # or reference; a ledger row reaches its order and reference; a break, what its findings name.
@@ -405,23 +408,27 @@ WITH named_breaks AS (  -- a break id, or a unique prefix of one as `recon break
     WHERE length($id) >= 6 AND starts_with(break_id, lower($id))
 ),
 seed AS (
-    SELECT 'order' AS kind, order_id, NULL AS entry_id, NULL AS reference
+    SELECT 'order' AS kind, order_id, NULL AS entry_id, NULL AS reference, NULL AS transaction_id
         FROM orders_seen WHERE order_id = $id
-    UNION ALL SELECT 'ledger entry', order_id, entry_id, reference
+    UNION ALL SELECT 'ledger entry', order_id, entry_id, reference, NULL
         FROM ledger_seen WHERE entry_id = $id
-    UNION ALL SELECT 'ledger entry', order_id, ledger_entry_id, reference
+    UNION ALL SELECT 'ledger entry', order_id, ledger_entry_id, reference, transaction_id
         FROM findings WHERE ledger_entry_id = $id
-    UNION ALL SELECT 'reference', order_id, NULL, client_reference
+    UNION ALL SELECT 'ledger entry', NULL, entry_id, NULL, NULL  -- a row no night could use
+        FROM quarantine WHERE entry_id = $id
+    UNION ALL SELECT 'reference', order_id, NULL, client_reference, NULL
         FROM orders_seen WHERE client_reference = $id
-    UNION ALL SELECT 'reference', order_id, entry_id, reference
+    UNION ALL SELECT 'reference', order_id, entry_id, reference, NULL
         FROM ledger_seen WHERE reference = $id
-    UNION ALL SELECT 'transaction', order_id, NULL, NULL
+    UNION ALL SELECT 'transaction', order_id, NULL, NULL, transaction_id
         FROM transactions_seen WHERE transaction_id = $id
-    UNION ALL SELECT 'order', order_id, NULL, NULL
+    UNION ALL SELECT 'transaction', order_id, ledger_entry_id, reference, transaction_id
+        FROM findings WHERE transaction_id = $id
+    UNION ALL SELECT 'order', order_id, NULL, NULL, NULL
         FROM transactions_seen WHERE order_id = $id
-    UNION ALL SELECT 'order', order_id, ledger_entry_id, reference
+    UNION ALL SELECT 'order', order_id, ledger_entry_id, reference, transaction_id
         FROM findings WHERE order_id = $id
-    UNION ALL SELECT 'break', order_id, ledger_entry_id, reference
+    UNION ALL SELECT 'break', order_id, ledger_entry_id, reference, transaction_id
         FROM findings WHERE break_id IN (SELECT break_id FROM named_breaks)
 ),
 seed_orders AS (SELECT order_id FROM seed WHERE order_id <> ''),
@@ -450,12 +457,14 @@ SELECT
     (SELECT list(DISTINCT order_id) FROM orders),
     (SELECT list(DISTINCT entry_id) FROM entries),
     (SELECT list(DISTINCT reference) FROM refs),
+    (SELECT list(DISTINCT transaction_id) FROM seed WHERE transaction_id <> ''),
     (SELECT list(break_id ORDER BY break_id) FROM named_breaks)
 """
 
 _ABOUT = """(
     order_id IN (SELECT unnest($orders)) OR ledger_entry_id IN (SELECT unnest($entries))
     OR reference IN (SELECT unnest($references)) OR break_id IN (SELECT unnest($breaks))
+    OR transaction_id IN (SELECT unnest($transactions))
 )"""
 _BREAK_IDS = f"(SELECT DISTINCT break_id FROM findings WHERE {_ABOUT})"
 _EXPLAIN_QUERIES = {
@@ -463,7 +472,9 @@ _EXPLAIN_QUERIES = {
         WHERE order_id IN (SELECT unnest($orders))
             OR client_reference IN (SELECT unnest($references))""",
     "transactions": """SELECT * EXCLUDE (dataset) FROM transactions_seen
-        WHERE order_id IN (SELECT unnest($orders)) ORDER BY created_at, transaction_id""",
+        WHERE order_id IN (SELECT unnest($orders))
+            OR transaction_id IN (SELECT unnest($transactions))
+        ORDER BY created_at, transaction_id""",
     "ledger": """SELECT * EXCLUDE (dataset, date) FROM ledger_seen
         WHERE entry_id IN (SELECT unnest($entries)) OR order_id IN (SELECT unnest($orders))
             OR reference IN (SELECT unnest($references))
@@ -482,13 +493,18 @@ _EXPLAIN_QUERIES = {
 
 
 def _resolve(con: duckdb.DuckDBPyConnection, wanted: str) -> tuple[str | None, dict[str, Any]]:
-    [(kind, orders, entries, references, breaks)] = con.execute(_RESOLVE, {"id": wanted}).fetchall()
+    [(kind, orders, entries, references, transactions, breaks)] = con.execute(
+        _RESOLVE, {"id": wanted}
+    ).fetchall()
     if breaks and len(breaks) > 1:
         raise InputError(f"{wanted!r} is ambiguous: breaks {', '.join(breaks[:5])}")
+    if kind is None and re.fullmatch(r"[0-9a-fA-F]{1,5}", wanted):
+        raise InputError(f"{wanted!r}: a break id prefix needs at least 6 of its 12 characters")
     keys = {
         "orders": orders or [],
         "entries": entries or [],
         "references": references or [],
+        "transactions": transactions or [],
         "breaks": breaks or [],
     }
     return kind, keys
@@ -502,7 +518,15 @@ def _used(sql: str, parameters: dict[str, Any]) -> dict[str, Any]:
 # -- conversions -------------------------------------------------------------------------------
 
 _MONEY = pa.decimal128(18, 4)
-_QUARANTINE = ("source", "line", "entry_id", "reason", "raw")
+_TOTALS = pa.schema(  # report/totals.sql's columns, as the history keeps them (JSON)
+    [
+        ("currency", pa.string()),
+        ("starship_orders", pa.int64()),
+        ("starship_total", _MONEY),
+        ("ledger_entries", pa.int64()),
+        ("ledger_total", _MONEY),
+    ]
+)
 
 
 def _day(value: Day) -> date:
@@ -528,24 +552,6 @@ def _parquet(part: Path) -> str:
     return f"read_parquet({sql_literal(str(part))}, hive_partitioning = false)"
 
 
-def _empty(schema: pa.Schema, dataset: str) -> str:
-    columns = ", ".join(
-        f'CAST(NULL AS {_SQL_TYPES.get(field.type, "VARCHAR")}) AS "{field.name}"'
-        for field in schema
-    )
-    return f"SELECT '{dataset}' AS dataset, {columns}, CAST(NULL AS DATE) AS date WHERE false"
-
-
-_SQL_TYPES = {
-    pa.decimal128(18, 4): "DECIMAL(18, 4)",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    pa.date32(): "DATE",
-    pa.timestamp("us"): "TIMESTAMP",
-    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
-}
-
-
 def _utc(table: pa.Table) -> pa.Table:
     """Naive timestamps (DuckDB's TIMESTAMP, which recon keeps in UTC) as tz-aware UTC."""
     for number, column in enumerate(table.schema):
@@ -564,8 +570,6 @@ def _frame(table: pa.Table) -> pd.DataFrame:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows as plain values; an amount as the text of its row's currency (24.13, not
     24.1300), exact, as discrepancies.csv writes it."""
-    from recon.money import amount_text
-
     rows = pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
     for row in rows:
         for name, value in row.items():
@@ -599,8 +603,6 @@ def _instant(value: Any) -> str:
 
 
 def _money(amount: Any, currency: Any) -> str:
-    from recon.money import amount_text
-
     return (
         "-" if _missing(amount) else amount_text(amount, None if _missing(currency) else currency)
     )

@@ -324,3 +324,27 @@ def test_folders_a_night_cannot_write_to(tmp_path: Path) -> None:
     lines = doctor.lines(checks)
     assert lines[0] == f"ok   config          {path}: valid"
     assert lines[1].startswith("FAIL credentials     STARSHIP_API_KEY is not set; ")
+
+
+def test_a_relay_that_wants_a_login_nobody_configured_fails(
+    sandbox: Sandbox,
+    relay: tuple[CountingController, Handler],
+    ca: trustme.CA,
+    tmp_path: Path,
+) -> None:
+    """No RECON_SMTP_USER, and the relay takes mail only after a login: MAIL FROM (then RSET)
+    finds that out before the first night does, and still sends nothing."""
+    controller, handler = relay
+    ca_file = tmp_path / "relay-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    path = run_config(tmp_path, sandbox.base_url)
+    path.write_text(path.read_text() + email_section(controller.port, ca_file))
+    code, checks, _ = recon_doctor(path, environment(sandbox))
+    assert code == 2
+    status, message = checks["smtp"]
+    assert status == "FAIL"
+    assert message.startswith(
+        f"SMTP 127.0.0.1:{controller.port}: refused mail from recon@example.com without a "
+        "login: 530"
+    ), message
+    assert handler.logins == [] and handler.delivered == [] and handler.data_calls == 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -89,10 +91,17 @@ def test_findings_are_the_answer_keys_with_exact_amounts(demo: Path, bench: Work
     assert drift["delta"] == Decimal("0.05")
     assert isinstance(drift["delta"], Decimal)
     assert drift["created_at"].tzname() == "UTC"
+    money = ("starship_amount", "ledger_amount", "delta")
     for planted in key:
-        if planted.get("delta"):
-            rows = frame[(frame["check"] == planted["check"]) & (frame["delta"].notna())]
-            assert Decimal(planted["delta"]) in set(rows["delta"]), planted
+        same = frame[frame["check"] == planted["check"]]
+        for name in ("order_id", "transaction_id", "ledger_entry_id"):
+            if planted.get(name):
+                same = same[same[name] == planted[name]]
+        assert len(same) >= 1, planted
+        amounts = {c: Decimal(planted[c]) for c in money if planted.get(c)}
+        assert any(all(row[c] == v for c, v in amounts.items()) for _, row in same.iterrows()), (
+            planted
+        )
 
 
 def test_findings_agree_with_the_written_csv_cell_for_cell(demo: Path, bench: Workbench) -> None:
@@ -111,18 +120,29 @@ def test_findings_agree_with_the_written_csv_cell_for_cell(demo: Path, bench: Wo
 
 
 def test_money_sums_stay_exact_decimals(bench: Workbench) -> None:
-    frame = bench.findings(D)
-    at_risk = frame.groupby("currency")["at_risk"].sum()
+    at_risk = bench.findings(D).groupby("currency")["at_risk"].sum()
     assert at_risk.dtype == MONEY
-    expected = sum(
-        (
-            r
-            for r, c in zip(frame["at_risk"], frame["currency"], strict=True)
-            if c == "USD" and pd.notna(r)
-        ),
-        Decimal(0),
-    )
-    assert at_risk["USD"] == expected
+    # the report's money at risk, as the README's example shows it
+    assert at_risk.to_dict() == {
+        "EUR": Decimal("35.19"),
+        "JPY": Decimal("5850"),
+        "KWD": Decimal("29.477"),
+        "USD": Decimal("6184.82"),
+    }
+
+
+def test_summary_runs_and_trend_are_typed(bench: Workbench) -> None:
+    summary = bench.summary(D)
+    assert summary["started_at"].tzname() == "UTC"
+    totals = summary["totals"].set_index("currency")
+    assert totals["starship_total"].dtype == MONEY
+    assert isinstance(totals.loc["USD", "starship_total"], Decimal)
+    runs = bench.runs()  # the demo records no `recon run`: no rows, but its columns
+    assert runs.empty and {"run_date", "status", "exit_code", "error"} <= set(runs.columns)
+    trend = bench.trend()
+    assert trend["infos"].iloc[-1] == (bench.findings(D)["severity"] == "info").sum() > 0
+    with pytest.raises(InputError, match="at least one night"):
+        bench.trend(nights=0)
 
 
 def test_a_night_never_diffed_is_a_clear_error(bench: Workbench) -> None:
@@ -186,6 +206,42 @@ def test_reading_never_writes_the_history(scratch: Workbench) -> None:
     with pytest.raises(InputError, match="no break history yet"):
         scratch.breaks()
     assert not path.exists()
+
+
+def test_a_history_being_written_is_a_one_line_error(scratch: Workbench) -> None:
+    """Another process holding recon.duckdb open to write, as a night's diff does."""
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+            "print('open', flush=True); time.sleep(60)",
+            str(scratch.history.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+        for read in (scratch.breaks, lambda: scratch.explain("LE-4021")):
+            with pytest.raises(ReconError, match="a nightly run may be writing it"):
+                read()
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_a_history_of_an_older_recon_is_refused_until_migrated(scratch: Workbench) -> None:
+    import duckdb
+
+    with duckdb.connect(str(scratch.history.path)) as con:
+        con.execute("ALTER TABLE findings DROP COLUMN ledger_source")
+    for read in (lambda: scratch.findings(D), lambda: scratch.explain("LE-4021")):
+        with pytest.raises(InputError, match=r"older recon \(no findings.ledger_source\)"):
+            read()
+    config.load(scratch.config.source)  # a writer migrates it, and reading works again
+    pipeline.diff(scratch.config, D)
+    assert len(scratch.findings(D)) == 22
 
 
 def test_trend_counts_and_net_drift_per_night(bench: Workbench) -> None:
@@ -302,6 +358,26 @@ def test_explain_by_entry_reference_and_break_prefix_reach_the_same_booking(
     by_break = bench.explain(break_id[:7])
     assert by_break.kind == "break"
     assert set(by_break.ledger["entry_id"]) == {"LE-4018", "LE-4021"}
+
+
+def test_explain_a_transaction_without_an_order_and_a_quarantined_row(bench: Workbench) -> None:
+    findings = bench.findings(D)
+    fx = findings[(findings["check"] == "unknown_status") & findings["transaction_id"].notna()]
+    transaction_id = fx["transaction_id"].iloc[0]
+    story = bench.explain(transaction_id)
+    assert story.kind == "transaction"
+    assert list(story.transactions["transaction_id"]) == [transaction_id]
+    assert list(story.findings["break_id"]) == [fx["break_id"].iloc[0]]
+    quarantined = bench.quarantine(D)
+    entry = quarantined[quarantined["entry_id"] != ""]["entry_id"].iloc[0]
+    story = bench.explain(entry)
+    assert story.kind == "ledger entry"
+    assert list(story.quarantine["entry_id"]) == [entry]
+    assert (
+        story.quarantine["reason"].iloc[0] == quarantined.set_index("entry_id").loc[entry, "reason"]
+    )
+    with pytest.raises(InputError, match="needs at least 6 of its 12 characters"):
+        bench.explain(story.findings["break_id"].iloc[0][:4] if len(story.findings) else "4992")
 
 
 def test_explain_of_a_duplicate_order_shows_both_orders(bench: Workbench) -> None:
