@@ -70,7 +70,7 @@ SUFFIXES = {
     ".ndjson": "jsonl",
     **dict.fromkeys(SPREADSHEET_SUFFIXES, "spreadsheet"),
 }
-_FORMATS = f"a ledger export must be .csv, .parquet, .jsonl, {' or '.join(SPREADSHEET_SUFFIXES)}"
+_FORMATS = f"a ledger export must be {', '.join(SUFFIXES)}"  # .csv, .gz, ..., .xls
 # pandas reads spreadsheets through python-calamine (Rust): a 1M-row sheet in 16.7 s, where
 # openpyxl takes 125 s (README, Benchmarks). It reads .xls as well as .xlsx.
 EXCEL_ENGINE = "calamine"
