@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -23,6 +24,7 @@ from recon.lake import Lake
 from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import iso
 from recon.sandbox.server import Sandbox
+from recon.starship import records
 from recon.starship.client import StarshipClient
 from tests.conftest import MakeSandbox
 
@@ -269,6 +271,49 @@ def test_a_killed_extraction_leaves_the_previous_partition_readable(
     run(sandbox, tmp_path, lookback_days=0)
     assert not list(staging.glob("orders-2026-04-14-*"))
     assert_exactly_once(sandbox, tmp_path)
+
+
+def staged_order(order_id: str, created: str, updated: str | None, trace: str) -> pa.RecordBatch:
+    row = {
+        "order_id": order_id,
+        "status": "DELIVERED",
+        "total_amount": "1.00",
+        "currency": "USD",
+        "created_at": f"2026-04-14T{created}:00Z",
+        "updated_at": updated and f"2026-04-14T{updated}:00Z",
+    }
+    batch, rejected = records.parse_orders([row], trace)
+    assert not rejected
+    return batch
+
+
+def published(lake: Lake, staged: list[pa.RecordBatch]) -> list[tuple[str, str]]:
+    with lake.staging("orders", D) as staging:
+        for batch in staged:
+            staging.write(batch)
+        lake.publish(staging, "orders", D, {"dataset": "orders"})
+    return [(row["order_id"], row["trace_id"]) for row in lake.read("orders", D).to_pylist()]
+
+
+def test_publishing_keeps_the_latest_row_of_a_key_staged_twice(tmp_path: Path) -> None:
+    staged = [
+        staged_order("b", "02:00", "05:00", "first"),
+        staged_order("a", "01:00", None, "first"),
+        staged_order("c", "03:00", "04:00", "first"),
+        staged_order("b", "02:00", "04:00", "second"),  # older than the first: the first stays
+        staged_order("a", "01:00", "03:00", "second"),  # a time beats none
+        staged_order("c", "03:00", "04:00", "second"),  # a tie: the one fetched later wins
+    ]
+    assert published(Lake(tmp_path), staged) == [("a", "second"), ("b", "first"), ("c", "second")]
+
+
+def test_publishing_keys_staged_once_keeps_every_row_in_order(tmp_path: Path) -> None:
+    staged = [
+        staged_order("c", "03:00", None, "t1"),
+        staged_order("b", "01:00", "02:00", "t1"),
+        staged_order("a", "01:00", None, "t2"),  # the same moment as b: then by order id
+    ]
+    assert published(Lake(tmp_path), staged) == [("a", "t2"), ("b", "t1"), ("c", "t1")]
 
 
 def test_recon_extract_command(sandbox: Sandbox, tmp_path: Path) -> None:
