@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
+
+import pyarrow as pa
 
 from recon.config import Config
 from recon.errors import ApiError
@@ -159,6 +162,70 @@ def rotation(order_ids: list[str], day: date, limit: int) -> list[str]:
     return (order_ids[start:] + order_ids[:start])[:limit]
 
 
+ConvertedPages = tuple[pa.RecordBatch, list[records.Rejected]]
+# A converted batch, its rejected rows, and the page number of each trace id in it.
+Converted = Callable[[pa.RecordBatch, list[records.Rejected], dict[str | None, int]], None]
+
+
+class PageConverter:
+    """Decoded pages converted to the lake's schema `batch_rows` rows at a time.
+
+    Paging needs each page's meta before it can ask for the next, so pages are decoded one by
+    one as they arrive (`records.decode_page`, which skips the records' fields), and their
+    records are read and converted many pages at a time (`records.convert_pages`), in a
+    worker thread while the next pages are fetched and decoded: pyarrow lets go of the GIL.
+    Each batch is handed to `converted` on the caller's thread, in page order. At most two
+    batches are held: the one being gathered and the one being converted.
+    """
+
+    def __init__(
+        self, shape: records.Shape, converted: Converted, batch_rows: int = CONVERT_ROWS
+    ) -> None:
+        self.shape = shape
+        self.converted = converted
+        self.batch_rows = batch_rows
+        self.rows = 0  # rows added and not yet handed to `converted`
+        self._pages: list[records.RawPage] = []
+        self._page_of: dict[str | None, int] = {}
+        self._gathered = 0
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recon-convert")
+        self._converting: tuple[Future[ConvertedPages], dict[str | None, int], int] | None = None
+
+    def __enter__(self) -> PageConverter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._worker.shutdown(cancel_futures=True)
+
+    def add(self, page: records.RawPage, number: int) -> None:
+        self._pages.append(page)
+        self._page_of[page.trace_id] = number
+        self._gathered += page.size
+        self.rows += page.size
+        if self._gathered >= self.batch_rows:
+            self._hand_over()
+
+    def flush(self) -> None:
+        """Every page added so far converted and handed to `converted`."""
+        if self._pages:
+            self._hand_over()
+        self._collect()
+
+    def _hand_over(self) -> None:
+        self._collect()  # the batch before this one first: batches come back in page order
+        converting = self._worker.submit(records.convert_pages, self.shape, self._pages)
+        self._converting = (converting, self._page_of, self._gathered)
+        self._pages, self._page_of, self._gathered = [], {}, 0
+
+    def _collect(self) -> None:
+        if self._converting:
+            converting, page_of, rows = self._converting
+            self._converting = None
+            batch, bad = converting.result()
+            self.rows -= rows
+            self.converted(batch, bad, page_of)
+
+
 class Extractor:
     def __init__(
         self,
@@ -259,22 +326,15 @@ class Extractor:
         keys: set[str],
         rejected: list[dict[str, Any]],
     ) -> tuple[int | None, int | None, int]:
-        """Page through the window once; (first page's total, last page's total, pages).
-
-        Pages are decoded as they arrive (paging needs their meta) and converted to the lake's
-        schema `CONVERT_ROWS` at a time, which costs far less than a page at a time.
-        """
+        """Page through the window once; (first page's total, last page's total, pages)."""
         shape = SHAPES[dataset]
         first_total: int | None = None
         page: Page | None = None
         count = 0
-        pending: list[records.RawPage] = []
-        pending_rows = 0  # rows decoded but not yet converted
-        page_of: dict[str | None, int] = {}
 
-        def convert() -> None:
-            nonlocal pending_rows
-            batch, bad = records.convert_pages(shape, pending)
+        def converted(
+            batch: pa.RecordBatch, bad: list[records.Rejected], page_of: dict[str | None, int]
+        ) -> None:
             staging.write(batch)
             keys.update(batch.column(shape.key).to_pylist())
             for item in bad:
@@ -294,28 +354,22 @@ class Extractor:
                         item.reason,
                         item.trace_id,
                     )
-            pending.clear()
-            pending_rows = 0
-            page_of.clear()
 
         def decode(answer: Answer) -> tuple[records.RawPage, int, dict[str, Any]]:
-            raw = records.decode_page(shape, answer.content, answer.trace_id, answer.url)
+            raw = records.decode_page(answer.content, answer.trace_id, answer.url)
             return raw, raw.size, raw.meta
 
-        for page in self.paginator.pages(
-            self.client, dataset, params, self.config.starship.page_size, decode
-        ):
-            count += 1
-            if first_total is None:
-                first_total = page.total
-            pending.append(page.rows)
-            pending_rows += page.size
-            page_of[page.trace_id] = page.number
-            if pending_rows >= CONVERT_ROWS:
-                convert()
-            if self.progress:
-                self.progress(dataset, day, len(keys) + pending_rows, page.total)
-        convert()
+        with PageConverter(shape, converted) as converter:
+            for page in self.paginator.pages(
+                self.client, dataset, params, self.config.starship.page_size, decode
+            ):
+                count += 1
+                if first_total is None:
+                    first_total = page.total
+                converter.add(page.rows, page.number)
+                if self.progress:
+                    self.progress(dataset, day, len(keys) + converter.rows, page.total)
+            converter.flush()
         return first_total, (page.total if page else None), count
 
     def refresh(self, day: date, created_before: datetime) -> RefreshResult:

@@ -18,14 +18,16 @@ import pytest
 from click.testing import CliRunner
 
 from recon import config
+from recon.bench.extract import book
 from recon.cli import cli
-from recon.extract import Extractor, extract
+from recon.extract import CONVERT_ROWS, Extractor, PageConverter, extract
 from recon.lake import Lake
 from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import iso
-from recon.sandbox.server import Sandbox
+from recon.sandbox.server import Sandbox, encode_json
 from recon.starship import records
 from recon.starship.client import StarshipClient
+from recon.starship.errors import ServerError
 from tests.conftest import MakeSandbox
 
 D = date(2026, 4, 14)
@@ -158,6 +160,76 @@ def test_every_row_exactly_once_under_faults(
     assert_exactly_once(sandbox, tmp_path)
     if faults.throttle_rate or faults.error_rate:
         assert result.retries > 0
+
+
+def test_a_window_of_many_batches_is_exact_and_keeps_each_pages_trace_id(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """More rows than one batch converts: the worker converts one batch while the next pages
+    are fetched, and the lake still holds every row once, each with its own page's trace id."""
+    sandbox = make_sandbox(scenario=book(3 * CONVERT_ROWS), page_cap=1000)
+    result = run(sandbox, tmp_path, lookback_days=0, page_size=1000)
+    assert result.complete and result.windows[0].pages == 25  # the last one of 576 rows
+    assert_exactly_once(sandbox, tmp_path)
+    traces = Counter(row["trace_id"] for row in lake_orders(tmp_path, D))
+    assert len(traces) == 25 and max(traces.values()) == 1000
+
+
+def page_of_orders(number: int, count: int = 3) -> records.RawPage:
+    rows = [
+        {
+            "order_id": f"p{number}-{n}",
+            "status": "DELIVERED",
+            "total_amount": "10.00",
+            "currency": "USD",
+            "created_at": "2026-04-14T00:00:00Z",
+        }
+        for n in range(count)
+    ]
+    if number == 17:
+        rows[1]["total_amount"] = "10.001"  # finer than USD allows: rejected, alone
+    text = encode_json({"data": rows, "meta": {"current_page": number}}, numeric_amounts=False)
+    return records.decode_page(text, f"trc_{number}")
+
+
+def test_converted_batches_come_back_in_page_order_two_at_most_held() -> None:
+    handed: list[tuple[list[str], list[tuple[str | None, int]]]] = []
+
+    def converted(
+        batch: pa.RecordBatch, rejected: list[records.Rejected], page_of: dict[str | None, int]
+    ) -> None:
+        handed.append(
+            (batch.column("order_id").to_pylist(), [(r.key, page_of[r.trace_id]) for r in rejected])
+        )
+
+    with PageConverter(records.ORDER_SHAPE, converted, batch_rows=10) as converter:
+        for number in range(1, 31):
+            converter.add(page_of_orders(number), number)
+            assert converter.rows <= 2 * 12  # a batch gathered, one converting: 12 rows each
+        converter.flush()
+    assert converter.rows == 0
+    assert len(handed) == 8  # 90 rows, 12 a batch
+    expected = [f"p{page}-{n}" for page in range(1, 31) for n in range(3)]
+    assert [key for keys, _ in handed for key in keys] == [k for k in expected if k != "p17-1"]
+    assert [bad for _, rejected in handed for bad in rejected] == [("p17-1", 17)]
+
+
+def test_a_page_that_fails_in_the_worker_fails_the_window_naming_its_request() -> None:
+    """Invalid UTF-8 in a record: the paging read skips the field, the records' read
+    refuses it, and the row-by-row reading finds the answer is not JSON after all."""
+    body = b'{"data": [{"order_id": "\xff", "status": "DELIVERED"}]}'
+    page = records.decode_page(body, "trc_bad", "https://starship.invalid/api/v1/orders?page=3")
+    assert page.size == 1
+    with (
+        pytest.raises(ServerError, match="not JSON") as caught,
+        PageConverter(records.ORDER_SHAPE, lambda *_: None) as converter,
+    ):
+        converter.add(page, 3)
+        converter.flush()
+    assert str(caught.value) == (
+        "GET https://starship.invalid/api/v1/orders?page=3: the answer is not JSON "
+        "(X-Trace-ID trc_bad)"
+    )
 
 
 @pytest.mark.parametrize(

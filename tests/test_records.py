@@ -212,3 +212,88 @@ def test_wallets_with_aliases() -> None:
         "fetched_at": moment,
         "trace_id": "trc",
     }
+
+
+# -- list pages read together: the columnar reading and its fallbacks -------------------------
+
+ORDER = {
+    "order_id": "o",
+    "status": "DELIVERED",
+    "total_amount": Decimal("10.00"),
+    "currency": "USD",
+    "created_at": "2026-04-14T00:00:00Z",
+    "items": [{"status": "DELIVERED", "voucher_code": "VJ9G-DA3S-4Y7J"}, {"status": "PENDING"}],
+}
+
+
+def list_page(number: int, rows: list, *, numeric_amounts: bool = False) -> records.RawPage:
+    meta = {"current_page": number}
+    text = encode_json({"data": rows, "meta": meta}, numeric_amounts=numeric_amounts)
+    return records.decode_page(text, f"trc_{number}")
+
+
+def row_by_row(pages: list[records.RawPage]) -> tuple[list[dict], list[records.Rejected]]:
+    """What the careful reading makes of each page alone: what every path must give."""
+    kept: list[dict] = []
+    rejected: list[records.Rejected] = []
+    for page in pages:
+        batch, bad = records.parse_orders(decode(page.content)["data"], page.trace_id)
+        kept.extend(batch.to_pylist())
+        rejected.extend(bad)
+    return kept, rejected
+
+
+def test_pages_read_together_give_the_rows_of_each_page_read_alone() -> None:
+    """Dialects side by side in one batch: documented names, aliases, amounts as JSON
+    numbers, keys nobody asked for; each row keeps the trace id of its own page."""
+    aliased = {
+        "status": "PENDING",
+        "totalAmount": "3.500",
+        "currency": "KWD",
+        "createdAt": "2026-04-14T01:00:00Z",
+        "subStatus": "NEW_ONE",
+        "somethingNew": [1, 2],
+    }
+    numeric = {**ORDER, "order_id": "num", "total_amount": Decimal("12.5")}
+    pages = [
+        list_page(1, [{**ORDER, "order_id": f"doc-{n}"} for n in range(3)]),
+        list_page(2, [{**aliased, "id": f"alias-{n}"} for n in range(2)]),
+        list_page(3, [numeric], numeric_amounts=True),
+        list_page(4, []),
+    ]
+    assert all(page.rows is None for page in pages)  # every page for the columnar reading
+    batch, rejected = records.convert_pages(records.ORDER_SHAPE, pages)
+    assert rejected == []
+    assert batch.to_pylist() == row_by_row(pages)[0]
+    assert [(row["order_id"], row["trace_id"]) for row in batch.to_pylist()] == [
+        ("doc-0", "trc_1"),
+        ("doc-1", "trc_1"),
+        ("doc-2", "trc_1"),
+        ("alias-0", "trc_2"),
+        ("alias-1", "trc_2"),
+        ("num", "trc_3"),
+    ]
+    assert batch.column("total_amount").to_pylist()[3:] == [Decimal("3.500")] * 2 + [
+        Decimal("12.5")
+    ]
+    assert batch.column("delivered_item_count").to_pylist()[:3] == [1, 1, 1]
+    assert set(batch.schema.names) == KEPT
+
+
+def test_a_dirty_page_costs_its_batch_mates_nothing() -> None:
+    """One page whose amount the conversion refuses, one the JSON reader itself refuses (a
+    string where a number belongs): exactly their bad rows are rejected, with their own
+    pages' trace ids, and every other row of the batch is kept, in page order."""
+    rows = [[{**ORDER, "order_id": f"p{page}-{n}"} for n in range(3)] for page in range(1, 7)]
+    rows[1][1]["total_amount"] = Decimal("10.005")  # page 2: finer than USD allows
+    rows[3][0]["quantity"] = "two"  # page 4: the reader cannot take the page as it is
+    pages = [list_page(number, page_rows) for number, page_rows in enumerate(rows, 1)]
+    batch, rejected = records.convert_pages(records.ORDER_SHAPE, pages)
+    assert [(bad.key, bad.trace_id) for bad in rejected] == [("p2-1", "trc_2"), ("p4-0", "trc_4")]
+    assert "more decimals than USD allows" in rejected[0].reason
+    assert "quantity is not a whole number" in rejected[1].reason
+    kept = batch.to_pylist()
+    everyone = [row["order_id"] for page_rows in rows for row in page_rows]
+    assert [row["order_id"] for row in kept] == [n for n in everyone if n not in {"p2-1", "p4-0"}]
+    assert all(row["trace_id"] == f"trc_{row['order_id'][1]}" for row in kept)
+    assert (kept, rejected) == row_by_row(pages)
