@@ -371,7 +371,7 @@ _PAGING = pj.ParseOptions(
     ),
     unexpected_field_behavior="ignore",
 )
-JSON_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+_JSON_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
 
 
 @dataclass
@@ -415,7 +415,7 @@ def decode_page(content: bytes, trace_id: str | None, url: str = "") -> RawPage:
     try:
         table = _read_json(content, _PAGING)
         data = table.column("data").chunk(0) if table.num_rows == 1 else None
-    except JSON_ERRORS:
+    except _JSON_ERRORS:
         data = None
     if data is None or data.null_count:
         from recon.starship.client import Answer
@@ -472,7 +472,7 @@ def _read_records(shape: Shape, pages: list[RawPage]) -> tuple[pa.StructArray, p
     content = b"\n".join(page.content for page in pages)
     try:
         data = _read_json(content, _records_options(shape)).column("data").combine_chunks()
-    except JSON_ERRORS:
+    except _JSON_ERRORS:
         raise _Unclean from None
     sizes = pc.list_value_length(data).to_pylist()
     if data.null_count or sizes != [page.size for page in pages]:
