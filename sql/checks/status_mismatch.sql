@@ -21,6 +21,14 @@ WITH remembered_or_open AS (  -- small next to orders_all: joined first, so litt
     UNION
     SELECT order_id FROM carried WHERE "check" = 'status_mismatch'
 ),
+paired_on_day AS (  -- those of them with a sale or reversal on D (in `pairs`), found apart:
+    -- `pairs` twice in one statement is materialised, every column of every row
+    SELECT f.order_id
+    FROM found AS f
+    SEMI JOIN remembered_or_open USING (order_id)
+    LEFT JOIN rebookings AS r ON r.today AND r.line = f.line
+    WHERE coalesce(r.role, 'sale') IN ('sale', 'reversal')
+),
 unbooked_on_day AS (  -- the orders checked against the earlier exports only
     SELECT o.*, c.ledger_status AS starship_books_status
     FROM orders_all AS o
@@ -30,7 +38,7 @@ unbooked_on_day AS (  -- the orders checked against the earlier exports only
             (c.ledger_status = 'CANCELLED' AND o.updated_at >= $day_start AND o.updated_at < $day_end)
             OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'status_mismatch')
         )
-        AND o.order_id NOT IN (SELECT order_id FROM pairs)
+        AND o.order_id NOT IN (SELECT order_id FROM paired_on_day)
 ),
 standing AS (  -- each one's booking that says its books' status: a reversal, else its sale
     SELECT b.*

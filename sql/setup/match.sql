@@ -44,7 +44,8 @@ FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 -- ledger's side: line, entry_id, booked_order_id (the export's order id text), reference,
 -- ledger_amount, ledger_currency, ledger_status, entry_rank; the order's: order_id,
 -- client_reference, total_amount, currency, status, sub_status, created_at, trace_id,
--- older_than_window; and match_method.
+-- older_than_window; and match_method. Built in two steps: every entry beside the order its
+-- order id names (one join of all the rows), then the few that named none, by reference.
 CREATE OR REPLACE TEMP TABLE found AS
 WITH remembered_entry_ids AS (  -- booked on an earlier export already
     SELECT DISTINCT entry_id FROM ledger SEMI JOIN ledger_memory USING (entry_id)
@@ -69,40 +70,46 @@ entries AS (
         coalesce(r.entry_rank, 1) AS entry_rank
     FROM ledger AS l
     LEFT JOIN repeats AS r USING (line)
-),
-by_order_id AS (  -- every entry beside the order its order id names, if any: one join
-    SELECT
-        e.*,
-        o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
-        o.created_at, o.trace_id,
-        o.created_at < $window_start AS older_than_window,
-        CASE WHEN o.order_id IS NOT NULL THEN 'order_id' END AS match_method
-    FROM entries AS e
-    LEFT JOIN orders_all AS o ON o.order_id = e.booked_order_id AND e.entry_rank = 1
-),
-booked_by_id AS (
-    SELECT DISTINCT order_id FROM by_order_id WHERE order_id IS NOT NULL
-),
-by_reference AS (  -- the few entries no order id matched, joined on the reference
-    SELECT
-        e.line, e.entry_id, e.booked_order_id, e.reference, e.ledger_amount,
-        e.ledger_currency, e.ledger_status, e.entry_rank,
+)
+SELECT
+    e.*,
+    o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
+    o.created_at, o.trace_id,
+    o.created_at < $window_start AS older_than_window,
+    CASE WHEN o.order_id IS NOT NULL THEN 'order_id' END AS match_method
+FROM entries AS e
+LEFT JOIN orders_all AS o ON o.order_id = e.booked_order_id AND e.entry_rank = 1;
+
+-- The entries no order id matched, beside the order their reference names: the earliest, and
+-- one the books have not booked by its id already, unless the entry reverses it.
+CREATE OR REPLACE TEMP TABLE found_by_reference AS
+WITH candidates AS (
+    SELECT f.* EXCLUDE (
+            order_id, client_reference, total_amount, currency, status, sub_status, created_at,
+            trace_id, older_than_window, match_method
+        ),
         o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
         o.created_at, o.trace_id,
         o.created_at < $window_start AS older_than_window,
         'reference' AS match_method
-    FROM by_order_id AS e
-    JOIN orders_all AS o ON o.client_reference = e.reference
-    LEFT JOIN booked_by_id AS b ON b.order_id = o.order_id
-    WHERE e.order_id IS NULL AND e.entry_rank = 1 AND e.reference IS NOT NULL
-        AND (b.order_id IS NULL OR e.ledger_status = 'CANCELLED')
-    QUALIFY row_number() OVER (
-        PARTITION BY e.line ORDER BY b.order_id IS NULL, o.created_at, o.order_id
-    ) = 1
+    FROM found AS f
+    JOIN orders_all AS o ON o.client_reference = f.reference
+    WHERE f.order_id IS NULL AND f.entry_rank = 1 AND f.reference IS NOT NULL
+),
+booked_by_id AS (  -- looked up for the candidates only: listing every booked order is slow
+    SELECT DISTINCT order_id FROM found SEMI JOIN candidates USING (order_id)
 )
-SELECT * FROM by_order_id ANTI JOIN by_reference USING (line)
-UNION ALL BY NAME
-SELECT * FROM by_reference;
+SELECT c.*
+FROM candidates AS c
+LEFT JOIN booked_by_id AS b ON b.order_id = c.order_id
+WHERE b.order_id IS NULL OR c.ledger_status = 'CANCELLED'
+QUALIFY row_number() OVER (
+    PARTITION BY c.line ORDER BY b.order_id IS NULL, c.created_at, c.order_id
+) = 1;
+
+DELETE FROM found WHERE line IN (SELECT line FROM found_by_reference);
+
+INSERT INTO found BY NAME SELECT * FROM found_by_reference;
 
 -- The bookings of every order booked more than once (few): each one's role in the sequence.
 CREATE OR REPLACE TEMP TABLE rebookings AS
@@ -222,18 +229,25 @@ WITH shared AS (
     GROUP BY client_reference
     HAVING count(*) > 1
 ),
-copies AS (
-    SELECT
-        o.order_id,
-        o.created_at,
-        row_number() OVER same_reference AS copy,
-        first_value(o.order_id) OVER same_reference AS original_order_id
+sharing AS (
+    SELECT o.order_id, o.client_reference, o.created_at
     FROM orders_all AS o
     SEMI JOIN shared USING (client_reference)
+),
+booked AS (  -- those the books sell: looked up for them alone, not for every booked order
+    SELECT order_id FROM matches
+    WHERE role = 'sale' AND order_id IN (SELECT order_id FROM sharing)
+),
+copies AS (
+    SELECT
+        order_id,
+        created_at,
+        row_number() OVER same_reference AS copy,
+        first_value(order_id) OVER same_reference AS original_order_id
+    FROM sharing
     WINDOW same_reference AS (
-        PARTITION BY o.client_reference
-        ORDER BY o.order_id NOT IN (SELECT order_id FROM matches WHERE role = 'sale'),
-            o.created_at, o.order_id
+        PARTITION BY client_reference
+        ORDER BY order_id NOT IN (SELECT order_id FROM booked), created_at, order_id
     )
 )
 SELECT order_id, original_order_id
