@@ -253,6 +253,9 @@ def run(
     with timed(seconds, "ledger memory (recall)"):
         earlier = memory.recall(con, config.ledger, lake, scope.window_start.date(), day)
     _reference_tables(con, config, carried)
+    # From here on every result is ordered where it is read, so DuckDB may keep no row order
+    # of its own (the ledger's `line` numbers, which rely on it, are assigned by now).
+    con.execute("SET preserve_insertion_order = false")
     execute_script(con, "setup/vocabulary.sql", scope, seconds)
     execute_script(con, "setup/match.sql", scope, seconds)
 
@@ -503,7 +506,10 @@ def execute_script(
     """Run a file of `;`-separated statements, binding what each statement names; the time
     of each goes into `seconds` under the file's name and the table it makes."""
     for statement in _statements(sql_text(name)):
-        made = re.search(r"CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW) (\w+)", statement)
+        made = re.search(
+            r"(?:CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW)|DELETE FROM|INSERT INTO) (\w+)",
+            statement,
+        )
         with timed(seconds, f"{name}: {made.group(1)}" if made else name):
             con.execute(statement, _parameters(statement, scope))
 
@@ -546,21 +552,28 @@ def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[st
 
 def _conserve(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad) -> dict[str, int]:
     """Every input row is matched, reported or quarantined: count, and refuse to go on if not."""
+    # Each big set is looked up once: D's orders are marked matched in one pass, and the
+    # reported ones are the few in the findings.
     [(matched_rows, reported_rows, orders, matched_orders, reported_orders)] = con.sql(
         """
+        WITH paired AS (
+            SELECT order_id FROM matches WHERE role IN ('sale', 'reversal')
+        ),
+        day_orders AS (
+            SELECT order_id, order_id IN (SELECT order_id FROM paired) AS matched
+            FROM orders_day
+        )
         SELECT
-            (SELECT count(*) FROM matches WHERE role IN ('sale', 'reversal')),
+            (SELECT count(*) FROM paired),
             (SELECT count(*) FROM ledger WHERE line IN (
                 SELECT line FROM findings
                 WHERE "check" IN ('missing_at_starship', 'duplicate_ledger_entry'))),
-            (SELECT count(*) FROM orders_day),
-            (SELECT count(*) FROM orders_day WHERE order_id IN (
-                SELECT order_id FROM matches WHERE role IN ('sale', 'reversal'))),
-            (SELECT count(*) FROM orders_day WHERE order_id IN (
-                SELECT order_id FROM findings WHERE "check" IN (
-                    'missing_in_ledger', 'duplicate_order'))
-                AND order_id NOT IN (
-                    SELECT order_id FROM matches WHERE role IN ('sale', 'reversal')))
+            count(*),
+            count(*) FILTER (WHERE matched),
+            count(*) FILTER (WHERE NOT matched AND order_id IN (
+                SELECT order_id FROM findings
+                WHERE "check" IN ('missing_in_ledger', 'duplicate_order')))
+        FROM day_orders
         """
     ).fetchall()
     if matched_rows + reported_rows != ingest.usable:
