@@ -42,7 +42,7 @@ FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 -- D's usable rows, each beside the Starship order it matched (NULLs when none): the one wide
 -- relation the checks read, so that no check joins the ledger or the orders again. The
 -- ledger's side: line, entry_id, booked_order_id (the export's order id text), reference,
--- ledger_amount, ledger_currency, ledger_status, entry_rank; the order's: order_id,
+-- ledger_amount, ledger_currency, ledger_status, ledger_booked_at, entry_rank; the order's: order_id,
 -- client_reference, total_amount, currency, status, sub_status, created_at, trace_id,
 -- older_than_window; and match_method. Built in two steps: every entry beside the order its
 -- order id names (one join of all the rows), then the few that named none, by reference.
@@ -67,7 +67,7 @@ entries AS (
     SELECT
         l.line, l.entry_id, l.order_id AS booked_order_id, l.reference,
         l.amount AS ledger_amount, l.currency AS ledger_currency, l.status AS ledger_status,
-        coalesce(r.entry_rank, 1) AS entry_rank
+        l.booked_at AS ledger_booked_at, coalesce(r.entry_rank, 1) AS entry_rank
     FROM ledger AS l
     LEFT JOIN repeats AS r USING (line)
 )
