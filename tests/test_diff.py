@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -188,6 +188,21 @@ def test_clean_books_agree(tmp_path: Path) -> None:
     assert found_keys(night) == set()
     assert night.exit_code == 0
     assert night.diff.counts["starship_orders"] == night.diff.counts["starship_matched"]
+
+
+def test_a_balance_gap_across_midnight_is_reported_on_the_day_it_shows(tmp_path: Path) -> None:
+    """D's first movement chains to the last one before D (balance_gap sorts D's rows and
+    that one alone); a gap between D-2 and D-1 is D-1's, not D's."""
+    books = Books.clean(13, D, 12, currencies=("USD",))
+    for back in (1, 2):  # a top-up at the very end of the day, missing from the API
+        last_moment = datetime.combine(D - timedelta(days=back), time(23, 59, 59), tzinfo=UTC)
+        books.move("TOPUP", None, Decimal("700.00"), "USD", last_moment).served = False
+    first_of_d = min(
+        (t for t in books.transactions if t.created_at.date() == D),
+        key=lambda t: (t.created_at, t.transaction_id),
+    )
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == {("balance_gap", first_of_d.transaction_id)}
 
 
 @pytest.mark.parametrize("currencies", [("JPY",), ("KWD",), ("JPY", "KWD")])
