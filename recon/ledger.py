@@ -122,7 +122,7 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
                 con, path, ledger.columns
             )
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ledger_rows AS {sql_text('ingest/ledger.sql')}",
+            f"CREATE OR REPLACE TEMP TABLE ledger_typed AS {sql_text('ingest/ledger.sql')}",
             {
                 "timezone": ledger.timezone,
                 "amount_unit": ledger.amount_unit,
@@ -131,8 +131,17 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         )
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
-    # the text is typed now: free its memory for the checks (a 10M-row CSV holds about 1 GB)
-    con.execute("DROP VIEW ledger_text; DROP TABLE IF EXISTS ledger_csv")
+    con.execute("DROP VIEW ledger_text")
+    if kind == "csv":
+        # A CSV's rows are typed straight from the parallel scan, which has no row number: the
+        # typing is projections only (no join, no aggregate), so the table keeps the file's
+        # order and a row's id is its record number (the header is line 1).
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW ledger_rows AS "
+            "SELECT rowid + 2 AS line, * EXCLUDE (line) FROM ledger_typed"
+        )
+    else:
+        con.execute("CREATE OR REPLACE TEMP VIEW ledger_rows AS SELECT * FROM ledger_typed")
     if kind == "spreadsheet":
         con.unregister("ledger_spreadsheet")
     con.execute(
@@ -156,6 +165,15 @@ def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[s
     con.register(
         "status_words",
         pa.table({"word": list(words), "canonical": list(words.values())}),
+    )
+    # the typing looks both up as maps, not joins: a join may reorder rows, and a CSV's line
+    # numbers are the order its typed rows are stored in (load)
+    con.execute(
+        "SET VARIABLE ledger_exponents = (SELECT map(list(code), list(exponent)) FROM currencies)"
+    )
+    con.execute(
+        "SET VARIABLE ledger_status_words = "
+        "(SELECT map(list(word), list(canonical)) FROM status_words)"
     )
 
 
@@ -227,14 +245,12 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
     _require_columns(path, _csv_header(path), columns)
     source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
-    # row_number() follows the file's order (DuckDB preserves insertion order on a scan). It
-    # runs on one thread, so the rows are numbered into a table first: the typing that reads
-    # them then runs on every core.
+    # No line here: numbering the scan (row_number(), WITH ORDINALITY) runs on one thread. The
+    # typed rows are stored in the file's order, and load numbers them by their row ids.
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE ledger_csv AS SELECT row_number() OVER () + 1 AS line, "
-        f"{_text_columns(columns)} FROM {source}"
+        "CREATE OR REPLACE TEMP VIEW ledger_text AS "
+        f"SELECT CAST(NULL AS BIGINT) AS line, {_text_columns(columns)} FROM {source}"
     )
-    con.execute("CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT * FROM ledger_csv")
 
 
 def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:

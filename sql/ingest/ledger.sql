@@ -1,10 +1,13 @@
 -- The partner's ledger export, typed: one row per data row of the file, with `reason` set when
 -- the row cannot be used (it goes to quarantine.csv) and NULL when it can.
 --
--- Reads the view `ledger_text` (every mapped column as text, plus `line`), the table
--- `currencies` (ISO 4217 code and exponent) and `status_words` (the export's words, lower
--- case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of naive timestamps, and
--- the [ledger] settings $amount_unit and $purchase_sign (below).
+-- Reads the view `ledger_text` (every mapped column as text, plus `line`) and the variables
+-- `ledger_exponents` (a map: ISO 4217 code to exponent) and `ledger_status_words` (a map: the
+-- export's words, lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
+-- naive timestamps, and the [ledger] settings $amount_unit and $purchase_sign (below).
+--
+-- Every step is a projection, row by row: no join, no aggregate, so the rows come out in the
+-- order they went in (a CSV's line numbers are that order; see recon/ledger.py).
 --
 -- Amounts are never rounded: text with more decimals than the currency has is refused, so the
 -- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
@@ -65,14 +68,14 @@ parsed AS (
 typed AS (
     SELECT
         p.*,
-        c.exponent,
+        getvariable('ledger_exponents')[p.currency_clean] AS exponent,
         p.plain OR p.one_sign
             AND regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
             AS well_formed,
         CASE WHEN contains(p.digits, '.') THEN length(p.digits) - strpos(p.digits, '.') ELSE 0 END
             AS decimals,
         length(split_part(replace(p.digits, ',', ''), '.', 1)) AS integer_digits,
-        w.canonical AS status_clean,
+        getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
             WHEN regexp_full_match(p.booked_text, '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?')
@@ -85,8 +88,6 @@ typed AS (
             ELSE local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
         END AS booked_utc
     FROM parsed AS p
-    LEFT JOIN currencies AS c ON c.code = p.currency_clean
-    LEFT JOIN status_words AS w ON w.word = lower(trim(p.status))
 ),
 judged AS (
     SELECT
