@@ -78,7 +78,9 @@ typed AS (
         getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
-            WHEN regexp_full_match(p.booked_text, '\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?')
+            -- most text ends in a digit with no offset before it (2026-04-14 10:00:00): no
+            -- branch below but the last can take it, so it is read as naive at once
+            WHEN NOT regexp_matches(p.booked_text, '(?:[+-]\d\d(?::?\d\d)?|\D)$')
                 THEN local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
                 THEN try_cast(regexp_replace(p.booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
