@@ -74,7 +74,11 @@ typed AS (
             AS well_formed,
         CASE WHEN contains(p.digits, '.') THEN length(p.digits) - strpos(p.digits, '.') ELSE 0 END
             AS decimals,
-        length(split_part(replace(p.digits, ',', ''), '.', 1)) AS integer_digits,
+        CASE
+            -- a plain amount has no separator: its integer digits are all but its decimals
+            WHEN p.plain THEN length(p.digits) - decimals - CASE WHEN decimals > 0 THEN 1 ELSE 0 END
+            ELSE length(split_part(replace(p.digits, ',', ''), '.', 1))
+        END AS integer_digits,
         getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
