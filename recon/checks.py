@@ -507,7 +507,7 @@ def _ledger_from_found(con: duckdb.DuckDBPyConnection) -> None:
         "CREATE OR REPLACE TEMP VIEW ledger AS SELECT line, entry_id, booked_order_id AS "
         "order_id, reference, ledger_amount AS amount, ledger_currency AS currency, "
         "ledger_status AS status, ledger_booked_at AS booked_at FROM found;"
-        "DROP TABLE ledger_rows"
+        "DROP VIEW ledger_rows; DROP TABLE ledger_typed"
     )
 
 

@@ -121,14 +121,21 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
             {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
                 con, path, ledger.columns
             )
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE ledger_typed AS {sql_text('ingest/ledger.sql')}",
-            {
-                "timezone": ledger.timezone,
-                "amount_unit": ledger.amount_unit,
-                "purchase_sign": ledger.purchase_sign,
-            },
-        )
+        # The typed rows keep the file's order (a CSV's lines are their row ids, below), even
+        # on a connection whose checks have turned DuckDB's insertion order off.
+        [(ordered,)] = con.sql("SELECT current_setting('preserve_insertion_order')").fetchall()
+        con.execute("SET preserve_insertion_order = true")
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE ledger_typed AS {sql_text('ingest/ledger.sql')}",
+                {
+                    "timezone": ledger.timezone,
+                    "amount_unit": ledger.amount_unit,
+                    "purchase_sign": ledger.purchase_sign,
+                },
+            )
+        finally:
+            con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
     con.execute("DROP VIEW ledger_text")
