@@ -717,8 +717,11 @@ class Sandbox:
                 ["Idempotency-Key: required"],
             )
         fingerprint = hashlib.sha256(request.body).hexdigest()
-        now = datetime.now(UTC)
         with self.state.lock:
+            # read the clock under the lock: a request that waited for it must not debit the
+            # wallet with an instant earlier than the debit before it, or the balance chain
+            # sorted by time would break
+            now = datetime.now(UTC)
             self.state.idempotency = {  # keys are kept 24 hours
                 k: v for k, v in self.state.idempotency.items() if now - v[0] < IDEMPOTENCY_TTL
             }
