@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recon import discounts, logs
@@ -314,15 +315,10 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
     for key in non_negative.get(name, ()):
         if key in values and values[key] < 0:
             raise ConfigError(f"{where}: [{name}] {key} must not be negative")
-    if (
-        name == "starship"
-        and "base_url" in values
-        and not values["base_url"].startswith(("http://", "https://"))
-    ):
-        raise ConfigError(
-            f"{where}: [starship] base_url must start with https:// "
-            f"(or http:// for a local sandbox)"
-        )
+    if name == "starship" and "base_url" in values:
+        problem = _base_url_problem(values["base_url"])
+        if problem:
+            raise ConfigError(f"{where}: [starship] base_url {problem}")
     size = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
     limit = values.get("memory_limit") if name == "storage" else None
     if limit is not None and not re.fullmatch(size, limit):
@@ -383,3 +379,36 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                 raise ConfigError(
                     f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
                 )
+
+
+_LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def _base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be Starship's base URL, or None. The key and secret travel in its
+    requests' headers, so plain http is for a sandbox on this machine only; credentials in the
+    URL itself would be written wherever the URL is (logs, run records), so they are refused
+    and the URL is not repeated."""
+    if not url.startswith(("http://", "https://")):
+        return "must start with https:// (or http:// for a local sandbox)"
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        return (
+            "must not carry a user name or password (the key and secret come from the environment)"
+        )
+    try:
+        parts.port  # noqa: B018 (reading it raises ValueError for a port out of range)
+    except ValueError:
+        return f"has an invalid port: {url!r}"
+    host = parts.hostname or ""
+    if not host or any(c.isspace() for c in url):
+        return f"has no valid host name: {url!r}"
+    if parts.query or parts.fragment:
+        return f"must not carry a query or fragment: {url!r}"
+    loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
+    if parts.scheme == "http" and not loopback:
+        return (
+            f"must use https:// for {host} (plain http:// would send the API key in clear; "
+            "it is for a sandbox on 127.0.0.1 or localhost)"
+        )
+    return None

@@ -492,6 +492,31 @@ INVALID_CONFIGS = [
         "[starship] base_url must start with https://",
         id="base-url-without-scheme",
     ),
+    pytest.param(
+        '[starship]\nbase_url = "https:///api/v1"\n',
+        "[starship] base_url has no valid host name",
+        id="base-url-without-host",
+    ),
+    pytest.param(
+        '[starship]\nbase_url = "https://api-playground.starshiprewards.com:443x/api/v1"\n',
+        "[starship] base_url has an invalid port",
+        id="base-url-bad-port",
+    ),
+    pytest.param(
+        '[starship]\nbase_url = "https://pk_live:sk_live@api.starshiprewards.com/api/v1"\n',
+        "[starship] base_url must not carry a user name or password",
+        id="base-url-with-credentials",
+    ),
+    pytest.param(
+        '[starship]\nbase_url = "http://api-playground.starshiprewards.com/api/v1"\n',
+        "[starship] base_url must use https:// for api-playground.starshiprewards.com",
+        id="base-url-plain-http-off-loopback",
+    ),
+    pytest.param(
+        '[starship]\nbase_url = "https://api.starshiprewards.com/api/v1?key=x"\n',
+        "[starship] base_url must not carry a query or fragment",
+        id="base-url-with-query",
+    ),
 ]
 
 
