@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from recon import discounts, logs
 from recon.errors import ConfigError, MoneyError
+from recon.hosts import is_loopback
 from recon.money import minor_unit, parse_amount
 
 DEFAULT_CONFIG = Path("recon.toml")
@@ -381,9 +382,6 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                 )
 
 
-_LOOPBACK_HOSTS = ("localhost", "::1")
-
-
 def _base_url_problem(url: str) -> str | None:
     """Why `url` cannot be Starship's base URL, or None. The key and secret travel in its
     requests' headers, so plain http is for a sandbox on this machine only; credentials in the
@@ -405,8 +403,7 @@ def _base_url_problem(url: str) -> str | None:
         return f"has no valid host name: {url!r}"
     if parts.query or parts.fragment:
         return f"must not carry a query or fragment: {url!r}"
-    loopback = host in _LOOPBACK_HOSTS or host.startswith("127.")
-    if parts.scheme == "http" and not loopback:
+    if parts.scheme == "http" and not is_loopback(host):
         return (
             f"must use https:// for {host} (plain http:// would send the API key in clear; "
             "it is for a sandbox on 127.0.0.1 or localhost)"

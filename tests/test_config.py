@@ -512,6 +512,11 @@ INVALID_CONFIGS = [
         "[starship] base_url must use https:// for api-playground.starshiprewards.com",
         id="base-url-plain-http-off-loopback",
     ),
+    pytest.param(  # a name that only starts like a loopback address is not one
+        '[starship]\nbase_url = "http://127.starship.example/api/v1"\n',
+        "[starship] base_url must use https:// for 127.starship.example",
+        id="base-url-plain-http-to-a-127-name",
+    ),
     pytest.param(
         '[starship]\nbase_url = "https://api.starshiprewards.com/api/v1?key=x"\n',
         "[starship] base_url must not carry a query or fragment",
