@@ -259,7 +259,14 @@ def run(
     execute_script(con, "setup/vocabulary.sql", scope, seconds)
     execute_script(con, "setup/match.sql", scope, seconds)
     with timed(seconds, "ledger (held once)"):
-        _ledger_from_found(con)
+        # `found` carries every usable ledger row, one row a line: at 10M rows a second copy
+        # outgrows the memory limit, and every later step spills
+        ledger.serve_from(
+            con,
+            "SELECT line, entry_id, booked_order_id AS order_id, reference, ledger_amount AS "
+            "amount, ledger_currency AS currency, ledger_status AS status, ledger_booked_at AS "
+            "booked_at FROM found",
+        )
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
     con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns})")
@@ -493,21 +500,6 @@ def _reference_tables(
             {name: [getattr(row, name) for row in rows] for name in Carried._fields},
             schema=_CARRIED_SCHEMA,
         ),
-    )
-
-
-def _ledger_from_found(con: duckdb.DuckDBPyConnection) -> None:
-    """Hold D's usable ledger rows once: `found` carries every one of them (one row a line),
-    so the view `ledger` reads them from there and the typed export is dropped, keeping only
-    its quarantined rows. At 10M rows the two copies together outgrow the memory limit, and
-    every later step spills."""
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE quarantined AS SELECT * FROM quarantine;"
-        "CREATE OR REPLACE TEMP VIEW quarantine AS SELECT * FROM quarantined;"
-        "CREATE OR REPLACE TEMP VIEW ledger AS SELECT line, entry_id, booked_order_id AS "
-        "order_id, reference, ledger_amount AS amount, ledger_currency AS currency, "
-        "ledger_status AS status, ledger_booked_at AS booked_at FROM found;"
-        "DROP VIEW ledger_rows; DROP TABLE ledger_typed"
     )
 
 

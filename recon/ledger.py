@@ -164,6 +164,18 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
     return LedgerLoad(path, rows, rows - quarantined, quarantined)
 
 
+def serve_from(con: duckdb.DuckDBPyConnection, usable: str) -> None:
+    """Serve `con`'s view `ledger` from `usable`, a SELECT of `line` and TYPED's columns with
+    one row for each usable line, and drop the typed export, keeping only its quarantined rows:
+    for a caller that already holds every usable row, so they are held once."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE quarantined AS SELECT * FROM quarantine;"
+        "CREATE OR REPLACE TEMP VIEW quarantine AS SELECT * FROM quarantined;"
+        f"CREATE OR REPLACE TEMP VIEW ledger AS {usable};"
+        "DROP VIEW ledger_rows; DROP TABLE ledger_typed"
+    )
+
+
 def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[str, str]) -> None:
     """`currencies` (ISO 4217 exponents) and `status_words` (the export's words, lower case)."""
     con.register("currencies", currency_table())
