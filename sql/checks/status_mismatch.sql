@@ -23,11 +23,10 @@ WITH remembered_or_open AS (  -- small next to orders_all: joined first, so litt
 ),
 paired_on_day AS (  -- those of them with a sale or reversal on D (in `pairs`), found apart:
     -- `pairs` twice in one statement is materialised, every column of every row
-    SELECT f.order_id
-    FROM found AS f
+    SELECT order_id
+    FROM matches
     SEMI JOIN remembered_or_open USING (order_id)
-    LEFT JOIN rebookings AS r ON r.today AND r.line = f.line
-    WHERE coalesce(r.role, 'sale') IN ('sale', 'reversal')
+    WHERE role IN ('sale', 'reversal')
 ),
 unbooked_on_day AS (  -- the orders checked against the earlier exports only
     SELECT o.*, c.ledger_status AS starship_books_status

@@ -42,9 +42,9 @@ FROM (SELECT * FROM by_order_id UNION ALL SELECT * FROM by_reference);
 -- D's usable rows, each beside the Starship order it matched (NULLs when none): the one wide
 -- relation the checks read, so that no check joins the ledger or the orders again. The
 -- ledger's side: line, entry_id, booked_order_id (the export's order id text), reference,
--- ledger_amount, ledger_currency, ledger_status, ledger_booked_at, entry_rank; the order's: order_id,
--- client_reference, total_amount, currency, status, sub_status, created_at, trace_id,
--- older_than_window; and match_method. Built in two steps: every entry beside the order its
+-- ledger_amount, ledger_currency, ledger_status, ledger_booked_at, entry_rank; the order's:
+-- order_id, client_reference, total_amount, currency, status, sub_status, created_at,
+-- trace_id, older_than_window; and match_method. Built in two steps: every entry beside the order its
 -- order id names (one join of all the rows), then the few that named none, by reference.
 CREATE OR REPLACE TEMP TABLE found AS
 WITH remembered_entry_ids AS (  -- booked on an earlier export already
