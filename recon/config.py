@@ -402,7 +402,7 @@ def _base_url_problem(url: str) -> str | None:
     if not host or any(c.isspace() for c in url):
         return f"has no valid host name: {url!r}"
     if parts.query or parts.fragment:
-        return f"must not carry a query or fragment: {url!r}"
+        return "must not carry a query or fragment (it is not repeated here: it may hold a key)"
     if parts.scheme == "http" and not is_loopback(host):
         return (
             f"must use https:// for {host} (plain http:// would send the API key in clear; "

@@ -561,6 +561,20 @@ def test_invalid_config_is_refused(tmp_path: Path, text: str, fragment: str) -> 
     assert str(refused.value).startswith(f"{path}: ")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pk_live:sk_live_secret@api.starshiprewards.com/api/v1",
+        "https://api.starshiprewards.com/api/v1?secret=sk_live_secret",
+    ],
+)
+def test_a_base_url_carrying_a_secret_is_not_repeated(tmp_path: Path, url: str) -> None:
+    path = write(tmp_path, f'[starship]\nbase_url = "{url}"\n')
+    with pytest.raises(ConfigError) as refused:
+        config.load(path)
+    assert "sk_live_secret" not in str(refused.value)
+
+
 def test_missing_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "recon.toml"
     with pytest.raises(ConfigError, match="not found") as refused:
