@@ -158,6 +158,8 @@ class Diff:
     totals: list[dict[str, Any]] = field(default_factory=list)  # per currency (report/totals.sql)
     reconciliation: dict[str, Any] = field(default_factory=dict)  # control_total()
     seconds: dict[str, float] = field(default_factory=dict)  # per SQL file (and statement)
+    # the night's own export and the days before it in a row without one: {date, path} each
+    missing_exports: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -236,11 +238,14 @@ def run(
     day: date,
     *,
     carried: Iterable[Carried | tuple[str, str]] = (),
+    diffed: Iterable[date] = (),
 ) -> Diff:
-    """Diff `day`: ingest its ledger export, run every check, return the findings.
+    """Diff `day`: read the ledger's stream of exports, run every check, return the findings.
 
     `carried` holds the breaks still open from earlier nights (`Carried`, or just (check,
-    order id)), for the checks in CARRIED_CHECKS to look at again.
+    order id)), for the checks in CARRIED_CHECKS to look at again; `diffed`, the nights
+    already recorded, so that the rows of an export that came after their night ran are
+    judged on the night that first reads it (recon.memory).
     """
     scope = Scope(day, config.starship.lookback_days)
     seconds: dict[str, float] = {}
@@ -248,28 +253,22 @@ def run(
     lake = Lake(config.storage.data_dir / "lake")
     incomplete = _lake_views(con, lake, day)
     reported = _reported_views(con, lake, day)
-    with timed(seconds, "ingest/ledger.sql"):
-        ingest = ledger.load(con, config.ledger, day)
-    with timed(seconds, "ledger memory (recall)"):
-        earlier = memory.recall(con, config.ledger, lake, scope.window_start.date(), day)
+    ledger.prepare(con, config.ledger)
+    with timed(seconds, "ledger stream (read, keep)"):
+        stream = memory.stream(
+            con, config.ledger, lake, scope.window_start.date(), day, set(diffed)
+        )
     _reference_tables(con, config, carried)
     # From here on every result is ordered where it is read, so DuckDB may keep no row order
     # of its own (the ledger's `line` numbers, which rely on it, are assigned by now).
     con.execute("SET preserve_insertion_order = false")
     execute_script(con, "setup/vocabulary.sql", scope, seconds)
     execute_script(con, "setup/match.sql", scope, seconds)
-    with timed(seconds, "ledger (held once)"):
-        # `found` carries every usable ledger row, one row a line: at 10M rows a second copy
-        # outgrows the memory limit, and every later step spills
-        ledger.serve_from(
-            con,
-            "SELECT line, entry_id, booked_order_id AS order_id, reference, ledger_amount AS "
-            "amount, ledger_currency AS currency, ledger_status AS status, ledger_booked_at AS "
-            "booked_at FROM found",
-        )
+    _judged_views(con, day)
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns})")
+    # `row_id`: the stream row a ledger-side finding is about, for conservation; not reported
+    con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns}, row_id BIGINT)")
     for check in check_files():
         sql = sql_text(f"checks/{check}.sql")
         with timed(seconds, f"checks/{check}.sql"):
@@ -281,17 +280,29 @@ def run(
     con.execute("UPDATE findings SET expected = coalesce(expected, false)")
 
     with timed(seconds, "conservation"):
-        counts = _conserve(con, ingest)
-    counts["earlier_exports"] = len(earlier)
-    [(reversals,)] = con.sql("SELECT count(*) FROM matches WHERE role = 'reversal'").fetchall()
+        counts = _conserve(con)
+    ingest = ledger.LedgerLoad(
+        stream.own.path,
+        counts["ledger_rows"],
+        counts["ledger_rows"] - counts["quarantined"],
+        counts["quarantined"],
+    )
+    counts["earlier_exports"] = sum(1 for e in stream.read() if e.day < day)
+    counts["later_exports"] = sum(1 for e in stream.read() if e.day > day)
+    [(reversals, awaiting)] = con.sql(
+        "SELECT (SELECT count(*) FROM matches WHERE role = 'reversal'), "
+        "(SELECT count(*) FROM findings WHERE \"check\" = 'missing_in_ledger' AND expected "
+        "AND detail LIKE 'awaits%')"
+    ).fetchall()
     counts["ledger_reversals"] = int(reversals)
+    counts["awaiting_export"] = int(awaiting)
     control = control_total(con, reported)
     [(drifts,)] = con.sql("SELECT count(*) FROM reported_drifts").fetchall()
     counts["reconciliation_drifts"] = int(drifts)
     counts["reconciliation_rejected"] = len((reported or {}).get("rejected", []))
     incomplete += _untied(control)
     findings = (
-        con.sql('SELECT * FROM findings ORDER BY "check", key')
+        con.sql('SELECT * EXCLUDE (row_id) FROM findings ORDER BY "check", key')
         .to_arrow_table()
         .cast(FINDING_SCHEMA)
     )
@@ -300,9 +311,25 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
-    with timed(seconds, "ledger memory (keep)"):
-        memory.keep(con, ingest, lake, day)  # the night's books, remembered once the diff stands
-    return Diff(day, findings, quarantine, ingest, counts, incomplete, totals, control, seconds)
+    missing = [{"date": e.day.isoformat(), "path": str(e.path)} for e in stream.missing]
+    return Diff(
+        day, findings, quarantine, ingest, counts, incomplete, totals, control, seconds, missing
+    )
+
+
+def _judged_views(con: duckdb.DuckDBPyConnection, day: date) -> None:
+    """`ledger`, the usable rows tonight judges (typed, as an export's), and `quarantine`, the
+    unusable rows of the exports whose rows no order claims are judged tonight."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW ledger AS SELECT export_date, source, line, entry_id, "
+        "booked_order_id AS order_id, reference, ledger_amount AS amount, ledger_currency AS "
+        "currency, ledger_status AS status, ledger_booked_at AS booked_at FROM matches"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW quarantine AS SELECT source, line, "
+        "coalesce(entry_id, '') AS entry_id, reason, raw FROM stream_quarantine "
+        f"WHERE judged_on = DATE {sql_literal(day.isoformat())}"
+    )
 
 
 # -- the inputs ---------------------------------------------------------------------------------
@@ -559,35 +586,42 @@ def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[st
 # -- conservation ---------------------------------------------------------------------------
 
 
-def _conserve(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad) -> dict[str, int]:
-    """Every input row is matched, reported or quarantined: count, and refuse to go on if not."""
+def _conserve(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Every input row is matched, reported or quarantined: count, and refuse to go on if not.
+
+    The ledger's rows are those tonight judges; D's orders are matched when any row of the
+    stream books them (a row judged on another night is checked then)."""
     # Each big set is looked up once: D's orders are marked matched in one pass, and the
-    # reported ones are the few in the findings.
-    [(matched_rows, reported_rows, orders, matched_orders, reported_orders)] = con.sql(
+    # reported rows and orders are the few in the findings.
+    [counted] = con.sql(
         """
-        WITH paired AS (
-            SELECT order_id FROM matches WHERE role IN ('sale', 'reversal')
-        ),
-        day_orders AS (
-            SELECT order_id, order_id IN (SELECT order_id FROM paired) AS matched
-            FROM orders_day
-        )
-        SELECT
-            (SELECT count(*) FROM paired),
-            (SELECT count(*) FROM ledger WHERE line IN (
-                SELECT line FROM findings
-                WHERE "check" IN ('missing_at_starship', 'duplicate_ledger_entry'))),
-            count(*),
-            count(*) FILTER (WHERE matched),
-            count(*) FILTER (WHERE NOT matched AND order_id IN (
-                SELECT order_id FROM findings
-                WHERE "check" IN ('missing_in_ledger', 'duplicate_order')))
-        FROM day_orders
-        """
+            WITH day_orders AS (
+                SELECT order_id, order_id IN (
+                    SELECT order_id FROM found WHERE order_id IS NOT NULL
+                ) AS matched
+                FROM orders_day
+            )
+            SELECT
+                (SELECT count(*) FROM matches),
+                (SELECT count(*) FROM matches WHERE role IN ('sale', 'reversal')),
+                (SELECT count(*) FROM matches WHERE row_id IN (
+                    SELECT row_id FROM findings
+                    WHERE "check" IN ('missing_at_starship', 'duplicate_ledger_entry'))),
+                (SELECT count(*) FROM quarantine),
+                count(*),
+                count(*) FILTER (WHERE matched),
+                count(*) FILTER (WHERE NOT matched AND order_id IN (
+                    SELECT order_id FROM findings
+                    WHERE "check" IN ('missing_in_ledger', 'duplicate_order')))
+            FROM day_orders
+            """
     ).fetchall()
-    if matched_rows + reported_rows != ingest.usable:
+    judged, matched_rows, reported_rows, quarantined, orders, matched_orders, reported_orders = (
+        counted
+    )
+    if matched_rows + reported_rows != judged:
         raise ReconError(
-            f"ledger rows do not add up: {ingest.usable} usable, {matched_rows} matched, "
+            f"ledger rows do not add up: {judged} usable, {matched_rows} matched, "
             f"{reported_rows} reported (a bug in the checks; nothing was recorded)"
         )
     if matched_orders + reported_orders != orders:
@@ -596,10 +630,10 @@ def _conserve(con: duckdb.DuckDBPyConnection, ingest: ledger.LedgerLoad) -> dict
             f"{reported_orders} reported (a bug in the checks; nothing was recorded)"
         )
     return {
-        "ledger_rows": ingest.rows,
+        "ledger_rows": judged + quarantined,
         "ledger_matched": matched_rows,
         "ledger_reported": reported_rows,
-        "quarantined": ingest.quarantined,
+        "quarantined": quarantined,
         "starship_orders": orders,
         "starship_matched": matched_orders,
         "starship_reported": reported_orders,

@@ -59,9 +59,22 @@ class StorageConfig:
 class LedgerConfig:
     path: str = "exports/ledger-{date}.csv"
     timezone: str = "UTC"
+    # The zone of the partner's business day, by which each export is cut (a Pacific partner's
+    # export of D holds D's Pacific day: 08:00 UTC on D to 08:00 UTC on D+1). None: `timezone`.
+    business_day_timezone: str | None = None
+    # Days in a row without an export that a night still runs with (a long weekend); a longer
+    # gap fails the night (exit 2): the export job has probably stopped.
+    max_export_gap_days: int = 4
     amount_unit: str = "major"  # major (19.99) | minor (1999: the currency's ISO 4217 minor unit)
     purchase_sign: str = "positive"  # negative: purchases booked negative, reversals positive
     sheet: str | None = None  # a spreadsheet export's sheet, by name; None: the first sheet
+
+    @property
+    def business_zone(self) -> str:
+        """The zone the partner's business day is cut in: `business_day_timezone`, else
+        `timezone` (a partner who sets only `timezone` cuts its exports by it)."""
+        return self.business_day_timezone or self.timezone
+
     columns: dict[str, str] = field(
         default_factory=lambda: {
             name: name
@@ -312,6 +325,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             "read_timeout_seconds",
         ),
         "checks": ("grace_minutes",),
+        "ledger": ("max_export_gap_days",),
     }
     for key in non_negative.get(name, ()):
         if key in values and values[key] < 0:
@@ -328,13 +342,15 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             f"not {limit!r}"
         )
     if name == "ledger":
-        try:
-            ZoneInfo(values.get("timezone", "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(
-                f"{where}: [ledger] timezone {values['timezone']!r} is not an "
-                "IANA time zone (like Europe/Berlin or UTC)"
-            ) from None
+        for key in ("timezone", "business_day_timezone"):
+            try:
+                ZoneInfo(values.get(key) or "UTC")
+            # "Pacific" names a folder of zones: IsADirectoryError
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                raise ConfigError(
+                    f"{where}: [ledger] {key} {values[key]!r} is not an "
+                    "IANA time zone (like Europe/Berlin or UTC)"
+                ) from None
         unknown = sorted(set(values.get("columns", {})) - set(_LEDGER_FIELDS))
         if unknown:
             raise ConfigError(

@@ -120,6 +120,8 @@ data_dir = "var"
 [ledger]
 path = "ledger-{{date}}.csv"
 timezone = "Europe/Berlin"
+# its exports are cut at midnight UTC, though its clocks are in Berlin
+business_day_timezone = "UTC"
 
 [ledger.columns]
 entry_id = "Entry ID"

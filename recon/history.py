@@ -191,7 +191,7 @@ class History:
                     "INSERT INTO runs BY NAME SELECT $day AS run_date, $started AS started_at, "
                     "$finished AS finished_at, $complete AS complete, $counts AS counts, "
                     "$path AS ledger_path, $totals AS totals, $reconciliation AS reconciliation, "
-                    "$incomplete AS incomplete",
+                    "$incomplete AS incomplete, $missing_exports AS missing_exports",
                     {
                         "day": day,
                         "started": _naive(started_at),
@@ -202,6 +202,7 @@ class History:
                         "totals": json.dumps(diff.totals, default=str),
                         "reconciliation": json.dumps(diff.reconciliation, sort_keys=True),
                         "incomplete": json.dumps(diff.incomplete),
+                        "missing_exports": json.dumps(diff.missing_exports),
                     },
                 )
                 con.execute("COMMIT")
@@ -233,6 +234,7 @@ class History:
         run["counts"] = json.loads(run["counts"] or "{}")
         run["totals"] = json.loads(run["totals"] or "[]", parse_float=Decimal)
         run["reconciliation"] = json.loads(run["reconciliation"] or "{}")
+        run["missing_exports"] = json.loads(run.get("missing_exports") or "[]")
         run["incomplete"] = json.loads(run["incomplete"] or "[]") or (
             [] if run["complete"] else ["an extraction was left incomplete"]  # older histories
         )
@@ -392,6 +394,13 @@ class History:
                 "SELECT * FROM attempts ORDER BY number DESC LIMIT $limit",
                 params={"limit": limit},
             ).to_arrow_table()
+
+    def diffed(self) -> set[date]:
+        """The dates whose diff is recorded: the nights that have judged their ledger rows."""
+        if not self.path.exists():
+            return set()
+        with self.connect() as con:
+            return {row[0] for row in con.execute("SELECT run_date FROM runs").fetchall()}
 
     def succeeded(self, since: date, until: date) -> set[date]:
         """The dates in [since, until] with a run that finished: the books agree or not, but

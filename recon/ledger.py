@@ -164,16 +164,19 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
     return LedgerLoad(path, rows, rows - quarantined, quarantined)
 
 
-def serve_from(con: duckdb.DuckDBPyConnection, usable: str) -> None:
-    """Serve `con`'s view `ledger` from `usable`, a SELECT of `line` and TYPED's columns with
-    one row for each usable line, and drop the typed export, keeping only its quarantined rows:
-    for a caller that already holds every usable row, so they are held once."""
+def drop(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop what `load` made in `con` (its views and typed table), once the rows are kept."""
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE quarantined AS SELECT * FROM quarantine;"
-        "CREATE OR REPLACE TEMP VIEW quarantine AS SELECT * FROM quarantined;"
-        f"CREATE OR REPLACE TEMP VIEW ledger AS {usable};"
-        "DROP VIEW ledger_rows; DROP TABLE ledger_typed"
+        "DROP VIEW IF EXISTS quarantine; DROP VIEW IF EXISTS ledger; "
+        "DROP VIEW IF EXISTS ledger_rows; DROP TABLE IF EXISTS ledger_typed"
     )
+
+
+def prepare(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig) -> None:
+    """The reference tables and macros the typing and the checks read (`load` makes them
+    too): for a connection that may read no export at all."""
+    register_reference_tables(con, ledger.status_map)
+    install_macros(con)
 
 
 def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from recon import checks, mail
+from recon import checks, mail, memory
 from recon import report as reports
 from recon.checks import timed
 from recon.config import Config
@@ -30,7 +30,6 @@ from recon.errors import ConfigError, ReconError
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
 from recon.history import History, exit_code, unexplained
-from recon.ledger import require_export
 from recon.lock import exclusive
 
 
@@ -64,12 +63,16 @@ class Night:
             f"{c['starship_orders']} Starship orders ({c['starship_matched']} matched, "
             f"{c['starship_reported']} reported)",
         ]
-        if c.get("earlier_exports") or c.get("ledger_reversals"):
+        if c.get("earlier_exports") or c.get("ledger_reversals") or c.get("later_exports"):
+            later = c.get("later_exports", 0)
             lines.append(
-                f"  ledger memory: {c.get('earlier_exports', 0)} earlier export(s) of the window; "
-                f"{c.get('ledger_reversals', 0)} reversal(s) of D matched to their sale"
+                f"  ledger memory: {c.get('earlier_exports', 0)} earlier export(s) of the window"
+                + (f" and {later} later one(s)" if later else "")
+                + f"; {c.get('ledger_reversals', 0)} reversal(s) of D matched to their sale"
             )
         lines.extend(f"  INCOMPLETE: {reason}" for reason in self.diff.incomplete)
+        if self.diff.missing_exports:
+            lines.append(f"  {reports.missing_exports_note(self.diff.missing_exports, c)}")
         if not states:
             lines.append("  the books agree: no findings")
         by_state = Counter(zip(self.findings.column("check").to_pylist(), states, strict=True))
@@ -101,7 +104,7 @@ def diff(config: Config, day: date, fail_on: str = "error") -> Night:
     started = datetime.now(UTC)
     history = history_of(config)
     with checks.connect(config) as con:
-        result = checks.run(con, config, day, carried=history.carried(day))
+        result = checks.run(con, config, day, carried=history.carried(day), diffed=history.diffed())
     with timed(result.seconds, "history (record, states)"):
         history.record(result, started)
         night = Night(result, history.findings(day), history.resolved(day), fail_on)
@@ -191,9 +194,10 @@ def run(
     attempt = history.begin_attempt(day, command)
     seconds: dict[str, float] = {}
     try:
-        # Before the API is asked anything: a night whose export has not landed fails at once
-        # (and `backfill` tries it again the next night) instead of after a full extraction.
-        require_export(config.ledger, day)
+        # Before the API is asked anything: a night whose exports stopped coming fails at once
+        # (and `backfill` tries it again the next night) instead of after a full extraction. A
+        # night without its own export (a weekend) runs with the exports it has.
+        memory.refuse_a_long_gap(config.ledger, day)
         with timed(seconds, "extract"):
             extraction = extract_lake(config, day, progress=progress)
         with timed(seconds, "diff"):

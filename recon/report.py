@@ -113,6 +113,11 @@ class Report:
     # -- the verdict --------------------------------------------------------------------------
 
     @property
+    def missing_exports(self) -> list[dict[str, str]]:
+        """The night's own ledger export and the days before it in a row without one."""
+        return list(self.run.get("missing_exports") or [])
+
+    @property
     def open(self) -> list[dict[str, Any]]:
         return [f for f in self.findings if f["state"] not in EXPLAINED]
 
@@ -179,6 +184,9 @@ class Report:
             text += f"; {_plural(warnings, 'warning')}"
         if not self.complete:
             text = "INCOMPLETE: " + text
+        missing = self.run.get("missing_exports") or []
+        if missing:
+            text += "; " + missing_exports_note(missing, self.run.get("counts", {}))
         return text
 
     # -- what the report lists ----------------------------------------------------------------
@@ -236,6 +244,7 @@ class Report:
             "exit_code": self.exit_code,
             "complete": self.complete,
             "incomplete": self.incomplete,
+            "missing_exports": self.missing_exports,
             "breaks": self.unexplained("error"),
             "warnings": self.unexplained("warning"),
             "findings": len(self.findings),
@@ -520,3 +529,16 @@ def _instant(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def missing_exports_note(missing: list[dict[str, str]], counts: dict[str, Any]) -> str:
+    """'no ledger export for 2026-11-07 yet (ledger-2026-11-07.csv): 12 orders await it'."""
+    days = missing[0]["date"]
+    if len(missing) > 1:
+        days += f" to {missing[-1]['date']}"
+    names = ", ".join(Path(m["path"]).name for m in missing)
+    awaiting = int(counts.get("awaiting_export", 0))
+    return (
+        f"no ledger export for {days} yet ({names}): "
+        f"{_plural(awaiting, 'order')} await{'s' if awaiting == 1 else ''} it"
+    )

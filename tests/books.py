@@ -2,8 +2,12 @@
 
 As messy as a real partner's, even when clean: every order is charged its product's
 negotiated discount (so totals sit below face value), and the ledger is movements across
-nights: a sale booked on its own day's export, and a later cancellation booked as a reversal
-row on the export of the day it happened (amount negated, or unchanged with the status).
+nights: a sale booked on the export of the partner's business day it was booked in, and a later
+cancellation booked as a reversal row on the export of the day it happened (amount negated, or
+unchanged with the status). How the partner keeps its books is a `Profile`: the zone its
+business day is cut in (a Pacific partner's export of D holds 08:00 UTC on D to 08:00 UTC on
+D+1), whether it exports on weekends (if not, Monday's export books the weekend), the file
+format, the units and the sign of a purchase.
 
 `Books` holds both sides across days (orders, wallet transactions, each day's ledger export);
 `plant(kind)` plants one discrepancy of a kind on an order no other plant touched and returns
@@ -14,7 +18,9 @@ the (check, key) recon must report for it; `write(root)` publishes the lake part
 from __future__ import annotations
 
 import csv
+import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,7 +32,7 @@ import pyarrow as pa
 from recon import config
 from recon.lake import Lake
 from recon.money import quantum
-from recon.sandbox.scenario import discounted
+from recon.sandbox.scenario import delivered_share, discounted
 
 CURRENCIES = {"USD": "10.00", "EUR": "25.00", "JPY": "3000", "KWD": "5.000"}
 DISCOUNTS = {"USD": "3.5", "EUR": "0", "JPY": "2.5", "KWD": "1.75"}  # one product a currency
@@ -51,7 +57,45 @@ PLANTS = (
     "discount_drift",
     "discount_not_in_force",
     "reversal_older_than_memory",
+    "partial_refund_unbooked",
+    "partial_refund_misbooked",
 )
+FORMATS = ("csv", "jsonl", "parquet", "xlsx")
+FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a partner keeps its books."""
+
+    zone: str = "UTC"  # its business day: each export holds one local day's bookings
+    timestamps: str | None = None  # the zone its naive timestamps are in; None: `zone`
+    weekends: bool = True  # False: no export on Saturday or Sunday; Monday's books them
+    format: str = "csv"  # csv | jsonl | parquet | xlsx
+    amount_unit: str = "major"
+    purchase_sign: str = "positive"
+
+    @property
+    def timezone(self) -> str:
+        return self.timestamps or self.zone
+
+    def export_day(self, booked: datetime) -> date:
+        """The export a booking made at `booked` lands on."""
+        day = booked.astimezone(ZoneInfo(self.zone)).date()
+        while not self.weekends and day.weekday() >= 5:
+            day += timedelta(days=1)
+        return day
+
+    def exports(self, first: date, last: date) -> list[date]:
+        """The days in [first, last] the partner writes an export for."""
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return [d for d in days if self.weekends or d.weekday() < 5]
+
+    @property
+    def suffix(self) -> str:
+        return self.format
+
+
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
 
 
@@ -69,6 +113,7 @@ class Order:
     discount: Decimal = Decimal(0)
     updated_at: datetime | None = None
     product: str = ""  # blank: the currency's one product
+    delivered: int | None = None  # items still delivered once cancelled (a partial delivery)
 
     @property
     def product_id(self) -> str:
@@ -94,7 +139,7 @@ class Txn:
 class Books:
     day: date
     rng: random.Random
-    timezone: str = "UTC"
+    profile: Profile = field(default_factory=Profile)
     orders: list[Order] = field(default_factory=list)
     transactions: list[Txn] = field(default_factory=list)
     ledgers: dict[date, list[dict[str, str]]] = field(default_factory=dict)
@@ -113,8 +158,11 @@ class Books:
         currencies: tuple[str, ...] = tuple(CURRENCIES),
         timezone: str = "UTC",
         movements: bool = True,
+        profile: Profile | None = None,
     ) -> Books:
-        books = cls(day, random.Random(seed), timezone)
+        """`timezone` alone: books cut at UTC midnight with naive timestamps in that zone."""
+        profile = profile or Profile(zone="UTC", timestamps=timezone)
+        books = cls(day, random.Random(seed), profile)
         start = datetime.combine(day - timedelta(days=LOOKBACK), time(), tzinfo=UTC)
         for currency in currencies:
             books.move("TOPUP", None, Decimal(CURRENCIES[currency]) * 10_000, currency, start)
@@ -134,7 +182,36 @@ class Books:
         )
         books.cancel(today, books.moment(day, time(13), time(20)))
         books.reverse(today)
+        # A partial delivery: two of three items delivered, then cancelled with the third
+        # refunded, and the partner books the refund of that one item.
+        partial = books.order(
+            books.rng.choice(currencies), books.moment(day, latest=time(12)), book=True, quantity=3
+        )
+        books.cancel(partial, books.moment(day, time(13), time(20)), delivered=2)
+        books.refund(partial)
         return books
+
+    @property
+    def timezone(self) -> str:
+        return self.profile.timezone
+
+    def local(self, moment: datetime) -> str:
+        """`moment` as the partner writes it: naive, in its timestamps' zone."""
+        return moment.astimezone(ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M:%S")
+
+    def export_of(self, booked: datetime) -> list[dict[str, str]]:
+        return self.ledgers.setdefault(self.profile.export_day(booked), [])
+
+    def unbook(self, row: dict[str, str]) -> None:
+        for rows in self.ledgers.values():
+            if any(r is row for r in rows):
+                rows[:] = [r for r in rows if r is not row]
+                return
+        raise AssertionError(f"no such row: {row}")
+
+    def beside(self, row: dict[str, str], new: dict[str, str]) -> None:
+        """Book `new` on the export `row` is on."""
+        next(rows for rows in self.ledgers.values() if any(r is row for r in rows)).append(new)
 
     def next_id(self, prefix: str) -> str:
         self.numbers += 1
@@ -162,13 +239,14 @@ class Books:
         book: bool,
         reference: str | None = None,
         product: str = "",
+        quantity: int | None = None,
     ) -> Order:
         order = Order(
             self.next_id("ord"),
             reference or self.next_id("po"),
             currency,
             Decimal(CURRENCIES[currency]),
-            self.rng.choice((1, 1, 2, 3)),
+            quantity or self.rng.choice((1, 1, 2, 3)),
             at,
             discount=Decimal(DISCOUNTS[currency]),
             product=product,
@@ -188,20 +266,38 @@ class Books:
             "amount": f"{order.total:,}",
             "currency": order.currency,
             "status": status,
-            "booked_at": (order.created_at + timedelta(seconds=40))
-            .astimezone(ZoneInfo(self.timezone))
-            .strftime("%Y-%m-%d %H:%M:%S"),
+            "booked_at": self.local(order.created_at + timedelta(seconds=40)),
         }
         row.update(changes)
-        self.ledgers.setdefault(on or order.created_at.date(), []).append(row)
+        if on is None:
+            self.export_of(order.created_at + timedelta(seconds=40)).append(row)
+        else:
+            self.ledgers.setdefault(on, []).append(row)
         return row
 
-    def cancel(self, order: Order, at: datetime, *, refunded: bool = True) -> None:
-        """Starship cancels `order` at `at` (refunding the wallet unless told not to)."""
+    def cancel(
+        self, order: Order, at: datetime, *, refunded: bool = True, delivered: int = 0
+    ) -> None:
+        """Starship cancels `order` at `at` (refunding the wallet unless told not to): after
+        `delivered` of its items were delivered, it keeps their share and refunds the rest."""
         order.status, order.sub_status = "CANCELLED", "REFUNDED" if refunded else "NOT_REFUNDED"
         order.updated_at, order.touched = at, True
+        order.delivered = delivered
         if refunded:
-            self.move("REFUND", order.order_id, order.total, order.currency, at)
+            self.move("REFUND", order.order_id, self.refunded(order), order.currency, at)
+
+    def refunded(self, order: Order) -> Decimal:
+        """What Starship refunds of a cancelled order: the total less the delivered share."""
+        return order.total - delivered_share(
+            order.total, order.delivered or 0, order.quantity, order.currency
+        )
+
+    def refund(self, order: Order, amount: Decimal | None = None) -> dict[str, str]:
+        """The partner books the refund of a partial delivery's undelivered items."""
+        row = self.reverse(order)
+        refund = self.refunded(order) if amount is None else amount
+        row["amount"] = f"{-refund if row['amount'].startswith('-') else refund:,}"
+        return row
 
     def reverse(self, order: Order, at: datetime | None = None) -> dict[str, str]:
         """The partner books `order`'s cancellation: a reversal row on the export of the day it
@@ -213,11 +309,9 @@ class Books:
             "entry_id": self.next_id("LE"),
             "amount": f"{amount:,}",
             "status": "cancelled",
-            "booked_at": (at + timedelta(seconds=25))
-            .astimezone(ZoneInfo(self.timezone))
-            .strftime("%Y-%m-%d %H:%M:%S"),
+            "booked_at": self.local(at + timedelta(seconds=25)),
         }
-        self.ledgers.setdefault(at.date(), []).append(row)
+        self.export_of(at + timedelta(seconds=25)).append(row)
         return row
 
     def row_of(self, order: Order) -> dict[str, str]:
@@ -225,12 +319,15 @@ class Books:
             r for rows in self.ledgers.values() for r in rows if r["order_id"] == order.order_id
         )
 
-    def fresh(self) -> Order:
-        """A clean, booked order of D that no plant has touched yet."""
+    def fresh(self, fits: Callable[[Order], bool] = lambda _: True) -> Order:
+        """A clean, booked order of D that no plant has touched yet (and that `fits`)."""
         candidates = [
             o
             for o in self.orders
-            if not o.touched and o.created_at.date() == self.day and o.status == "DELIVERED"
+            if not o.touched
+            and o.created_at.date() == self.day
+            and o.status == "DELIVERED"
+            and fits(o)
         ]
         order = self.rng.choice(candidates)
         order.touched = True
@@ -238,20 +335,45 @@ class Books:
 
     # -- planting ---------------------------------------------------------------------------
 
-    def plant(self, kind: str) -> tuple[str, str]:
-        """Plant one discrepancy of `kind`; the (check, key) recon must report for it."""
+    def plant(self, kind: str) -> tuple[str, str] | None:
+        """Plant one discrepancy of `kind`; the (check, key) recon must report for it on D, or
+        None when the partner's books leave no place for it on D (no export to put it on)."""
         return getattr(self, f"_plant_{kind}")()
 
+    def closes(self, day: date) -> datetime:
+        """The UTC instant the partner's business day `day` closes."""
+        local = ZoneInfo(self.profile.zone)
+        return datetime.combine(day + timedelta(days=1), time(), tzinfo=local).astimezone(UTC)
+
     def _plant_missing_in_ledger(self) -> tuple[str, str]:
-        order = self.fresh()
-        self.ledgers[self.day].remove(self.row_of(order))
+        # not one placed in the last minutes of a business day: that one may still be booked on
+        # the next export, and is expected until it is there
+        order = self.fresh(
+            lambda o: (
+                self.closes(o.created_at.astimezone(ZoneInfo(self.profile.zone)).date())
+                - o.created_at
+                > timedelta(minutes=GRACE_MINUTES)
+            )
+        )
+        self.unbook(self.row_of(order))
         return "missing_in_ledger", order.order_id
 
-    def _plant_missing_at_starship(self) -> tuple[str, str]:
+    def _plant_missing_at_starship(self) -> tuple[str, str] | None:
+        """A row no order claims, on the export night D judges those of: the one whose business
+        day closes on D (a Pacific partner's export of D-1)."""
+        closing = [
+            e
+            for e in self.profile.exports(
+                self.day - timedelta(days=2), self.day + timedelta(days=1)
+            )
+            if (self.closes(e) - timedelta(microseconds=1)).date() == self.day
+        ]
+        if not closing:
+            return None  # a weekend: no export closes on D
         template = self.row_of(self.fresh())
         row = {**template, "entry_id": self.next_id("LE"), "order_id": self.next_id("ord")}
         row["reference"] = self.next_id("po")
-        self.ledgers[self.day].append(row)
+        self.ledgers.setdefault(closing[0], []).append(row)
         return "missing_at_starship", row["entry_id"]
 
     def _plant_amount_mismatch(self) -> tuple[str, str]:
@@ -349,8 +471,9 @@ class Books:
         return "duplicate_order", copy.order_id
 
     def _plant_duplicate_ledger_entry(self) -> tuple[str, str]:
-        row = {**self.row_of(self.fresh()), "entry_id": self.next_id("LE")}
-        self.ledgers[self.day].append(row)
+        template = self.row_of(self.fresh())
+        row = {**template, "entry_id": self.next_id("LE")}
+        self.beside(template, row)
         return "duplicate_ledger_entry", row["entry_id"]
 
     def _plant_wallet_mismatch(self) -> tuple[str, str]:
@@ -390,6 +513,23 @@ class Books:
         currency = self.rng.choice(sorted({o.currency for o in self.orders}))
         self.floors[currency] = str(Decimal(CURRENCIES[currency]) * 1_000_000)
         return "low_wallet_balance", currency
+
+    def partial(self) -> Order:
+        """An order of D of three items, two delivered, then cancelled: the third refunded."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        order = self.order(currency, self.moment(self.day, latest=time(12)), book=True, quantity=3)
+        self.cancel(order, self.moment(self.day, time(13), time(20)), delivered=2)
+        return order
+
+    def _plant_partial_refund_unbooked(self) -> tuple[str, str]:
+        """Starship refunded the undelivered item; the books never book the refund."""
+        return "status_mismatch", self.partial().order_id
+
+    def _plant_partial_refund_misbooked(self) -> tuple[str, str]:
+        """The partner books the whole sale back, not the refund of the undelivered item."""
+        order = self.partial()
+        self.refund(order, order.total)
+        return "amount_mismatch", f"{order.order_id}/reversal"
 
     def _plant_unknown_status(self) -> tuple[str, str]:
         order = self.fresh()
@@ -455,6 +595,9 @@ class Books:
                     for c, b in balances.items()
                 ],
             )
+        # every export the partner writes up to the last night, and the later ones that book
+        # what happened by then (a partner ahead of UTC books D's evening on its D+1)
+        for day in self.profile.exports(first - timedelta(days=1), max([last, *self.ledgers])):
             self.write_ledger(root, day)
         sheet = root / "discounts.csv"
         terms = [(f"card-{c.lower()}", c, p, "") for c, p in DISCOUNTS.items()] + self.sheet
@@ -467,8 +610,11 @@ class Books:
                 "starship": {"lookback_days": LOOKBACK},
                 "storage": {"data_dir": str(root / "var")},
                 "ledger": {
-                    "path": str(root / "ledger-{date}.csv"),
+                    "path": str(root / f"ledger-{{date}}.{self.profile.suffix}"),
                     "timezone": self.timezone,
+                    "business_day_timezone": self.profile.zone,
+                    "amount_unit": self.profile.amount_unit,
+                    "purchase_sign": self.profile.purchase_sign,
                     "status_map": {"delivered": "DELIVERED", "cancelled": "CANCELLED"},
                 },
                 "checks": {
@@ -481,23 +627,62 @@ class Books:
         )
 
     def write_ledger(self, root: Path, day: date) -> Path:
-        path = root / f"ledger-{day}.csv"
-        with path.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.DictWriter(
-                out,
-                fieldnames=[
-                    "entry_id",
-                    "order_id",
-                    "reference",
-                    "amount",
-                    "currency",
-                    "status",
-                    "booked_at",
-                ],
+        """The export of `day` as the profile writes it: its format, units and sign."""
+        path = root / f"ledger-{day}.{self.profile.suffix}"
+        rows = [self._as_exported(row) for row in self.ledgers.get(day, [])]
+        if self.profile.format == "csv":
+            with path.open("w", newline="", encoding="utf-8") as out:
+                writer = csv.DictWriter(out, fieldnames=FIELDS)
+                writer.writeheader()
+                writer.writerows(rows)
+        elif self.profile.format == "jsonl":  # amounts as JSON numbers, where they are numbers
+            path.write_text(
+                "".join(
+                    "{"
+                    + ", ".join(
+                        f"{json.dumps(k)}: {_json_amount(v) if k == 'amount' else json.dumps(v)}"
+                        for k, v in row.items()
+                    )
+                    + "}\n"
+                    for row in rows
+                ),
+                encoding="utf-8",
             )
-            writer.writeheader()
-            writer.writerows(self.ledgers.get(day, []))
+        elif self.profile.format == "parquet":
+            table = pa.table(
+                {name: pa.array([r.get(name) for r in rows], pa.string()) for name in FIELDS}
+            )
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, path)
+        else:  # a spreadsheet: amounts as number cells, the rest as text
+            from openpyxl import Workbook
+
+            book = Workbook()
+            sheet = book.active
+            sheet.append(list(FIELDS))
+            for r in rows:
+                sheet.append([_cell(name, r.get(name)) for name in FIELDS])
+            book.save(path)
         return path
+
+    def _as_exported(self, row: dict[str, str]) -> dict[str, str]:
+        """A row in the profile's units and sign (the rows are kept in major units, purchases
+        positive)."""
+        text = row["amount"]
+        try:
+            amount = Decimal(text.replace(",", ""))
+        except ArithmeticError:
+            return dict(row)  # not a number: written as it is
+        if self.profile.purchase_sign == "negative":
+            amount = -amount
+        if self.profile.amount_unit == "minor":
+            try:
+                exponent = -quantum(row["currency"]).as_tuple().exponent
+            except Exception:  # a currency recon does not know: written as it is
+                return dict(row)
+            return {**row, "amount": str(int(amount.scaleb(int(exponent))))}
+        return {**row, "amount": f"{amount:,}" if "," in text else str(amount)}
 
     def _chained(self) -> list[tuple[Txn, Decimal]]:
         balances: dict[str, Decimal] = {}
@@ -508,8 +693,24 @@ class Books:
         return chain
 
 
+def _json_amount(text: str) -> str:
+    try:
+        return str(Decimal(text.replace(",", "")))
+    except ArithmeticError:
+        return json.dumps(text)
+
+
+def _cell(name: str, value: str | None) -> object:
+    if name == "amount" and value is not None:
+        try:
+            return float(Decimal(value.replace(",", "")))
+        except ArithmeticError:
+            return value
+    return value
+
+
 def _order_row(order: Order) -> dict[str, object]:
-    delivered = order.quantity if order.status == "DELIVERED" else 0
+    delivered = order.quantity if order.status == "DELIVERED" else order.delivered or 0
     return {
         "order_id": order.order_id,
         "status": order.status,

@@ -449,9 +449,20 @@ INVALID_CONFIGS = [
         id="purchase-sign-not-a-string",
     ),
     pytest.param(
+        '[ledger]\nbusiness_day_timezone = "Pacific"\n',
+        "[ledger] business_day_timezone 'Pacific' is not an IANA time zone",
+        id="ledger-business-day-timezone-not-a-zone",
+    ),
+    pytest.param(
+        "[ledger]\nmax_export_gap_days = -1\n",
+        "[ledger] max_export_gap_days must not be negative",
+        id="ledger-negative-export-gap",
+    ),
+    pytest.param(
         '[ledger]\namount_units = "minor"\n',
-        "unknown key 'amount_units' in [ledger]; known keys: amount_unit, columns, path, "
-        "purchase_sign, sheet, status_map, timezone",
+        "unknown key 'amount_units' in [ledger]; known keys: amount_unit, "
+        "business_day_timezone, columns, max_export_gap_days, path, purchase_sign, sheet, "
+        "status_map, timezone",
         id="ledger-unknown-key-lists-the-amount-keys",
     ),
     pytest.param(

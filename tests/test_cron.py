@@ -337,14 +337,15 @@ def test_a_missed_night_is_caught_up_once(
 
     Night one: DAY-1 has a ledger export with no rows, so its run works and reports every
     Starship order of that day missing from the ledger (exit 1: a successful run). DAY-2 has
-    no export at all, so its run fails ("no ledger export", exit 2) and stays due. The wrapper
+    no export at all and the partner exports every day, so its run fails ("no ledger
+    export", exit 2) and stays due. The wrapper
     exits 2, the worst of run (1) and backfill (2).
 
     Night two: DAY-2's export has landed, DAY's has gone. The run of DAY fails (2), backfill
     runs DAY-2 (1) and not DAY-1, which already succeeded. Still exit 2: the worst, not the last.
     """
     sandbox = make_sandbox()
-    run_config(home, sandbox.base_url)
+    run_config(home, sandbox.base_url, ledger="max_export_gap_days = 0")
     before, missing = DAY - timedelta(days=1), DAY - timedelta(days=2)
     header = (home / f"ledger-{DAY}.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
     (home / f"ledger-{before}.csv").write_text(header, encoding="utf-8")

@@ -37,6 +37,10 @@ def recon(sandbox: Sandbox, *args: str) -> Any:
     return CliRunner().invoke(cli, list(args), env=credentials(sandbox))
 
 
+# A partner that exports every day: a night without its export fails (exit 2) at once.
+EVERY_DAY = "max_export_gap_days = 0"
+
+
 def header_only_ledger(folder: Path, day: Any) -> None:
     """A ledger export for `day` with no rows: the night runs and reports every order."""
     fixture = (folder / f"ledger-{DAY}.csv").read_text(encoding="utf-8")
@@ -54,7 +58,7 @@ def test_every_run_is_recorded_with_its_status_exit_code_and_stage_timings(
     make_sandbox: MakeSandbox, tmp_path: Path
 ) -> None:
     sandbox = make_sandbox()
-    path = run_config(tmp_path, sandbox.base_url)
+    path = run_config(tmp_path, sandbox.base_url, ledger=EVERY_DAY)
     done = recon(sandbox, "run", "--date", str(DAY), "--config", str(path), "--no-email")
     assert done.exit_code == 1, done.output
     (tmp_path / f"ledger-{DAY}.csv").unlink()
@@ -85,7 +89,7 @@ def test_backfill_runs_exactly_the_dates_without_a_good_run_oldest_first(
     make_sandbox: MakeSandbox, tmp_path: Path
 ) -> None:
     sandbox = make_sandbox()
-    path = run_config(tmp_path, sandbox.base_url)
+    path = run_config(tmp_path, sandbox.base_url, ledger=EVERY_DAY)
     three, two, one = (DAY - timedelta(days=n) for n in (3, 2, 1))
     (tmp_path / f"ledger-{three}.csv").unlink()
     header_only_ledger(tmp_path, two)

@@ -334,14 +334,16 @@ def test_display_money() -> None:
 # -- recon run --------------------------------------------------------------------------------
 
 
-def run_config(tmp_path: Path, base_url: str, starship: str = "") -> Path:
-    """A working folder like the demo's, whose recon.toml points at `base_url`."""
+def run_config(tmp_path: Path, base_url: str, starship: str = "", ledger: str = "") -> Path:
+    """A working folder like the demo's, whose recon.toml points at `base_url` (with the extra
+    `starship` and `ledger` keys)."""
     # the week's exports (D remembers the earlier ones) and the discount sheet, as the demo lays
     for fixture in (Path(__file__).parents[1] / "data" / "fixtures").glob("*.csv"):
         shutil.copyfile(fixture, tmp_path / fixture.name)
     path = tmp_path / "recon.toml"
     text = DEMO_TOML.format(base_url=base_url)
-    path.write_text(text.replace("[starship]\n", f"[starship]\n{starship}\n"), encoding="utf-8")
+    text = text.replace("[starship]\n", f"[starship]\n{starship}\n")
+    path.write_text(text.replace("[ledger]\n", f"[ledger]\n{ledger}\n"), encoding="utf-8")
     return path
 
 
@@ -401,10 +403,32 @@ def test_recon_run_exits_2_when_starship_cannot_be_reached(tmp_path: Path) -> No
     assert not (tmp_path / "reports").exists()
 
 
-def test_recon_run_exits_2_on_a_missing_ledger(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+def test_recon_run_without_the_nights_export_runs_and_names_it(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """A night whose own export has not come (a weekend, a holiday) runs with the exports it
+    has and says which one it lacks; the day's orders are expected, not missing."""
     sandbox = make_sandbox()
     path = run_config(tmp_path, sandbox.base_url)
     (tmp_path / f"ledger-{DAY}.csv").unlink()
     result = recon_run(path, sandbox)
+    assert result.exit_code in (0, 1), result.output
+    assert f"no ledger export for {DAY} yet (ledger-{DAY}.csv)" in result.output
+    [summary_file] = tmp_path.glob(f"**/{DAY}/summary.json")
+    summary = json.loads(summary_file.read_text())
+    assert summary["missing_exports"] == [
+        {"date": str(DAY), "path": str(tmp_path / f"ledger-{DAY}.csv")}
+    ]
+    assert summary["checks"]["missing_in_ledger"]["new"] == 0
+
+
+def test_recon_run_exits_2_when_the_exports_stopped_coming(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox()
+    path = run_config(tmp_path, sandbox.base_url, ledger="max_export_gap_days = 0")
+    (tmp_path / f"ledger-{DAY}.csv").unlink()
+    result = recon_run(path, sandbox)
     assert result.exit_code == 2
     assert f"ledger-{DAY}.csv" in result.output
+    assert "max_export_gap_days = 0" in result.output

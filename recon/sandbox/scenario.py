@@ -194,6 +194,15 @@ def discounted(face_value: Decimal, percent: Decimal, currency: str) -> Decimal:
     return exact.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
+def delivered_share(total: Decimal, delivered: int, quantity: int, currency: str) -> Decimal:
+    """What Starship keeps of a cancelled order's total for the items it delivered before the
+    cancellation (the rest is refunded): total x delivered / quantity, rounded half-up to the
+    minor unit. recon's rule is the same (sql/setup/macros.sql, delivered_share)."""
+    if quantity < 1 or delivered >= quantity:
+        return total
+    return (total * delivered / quantity).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
 @dataclass
 class Transaction:
     transaction_id: str

@@ -10,19 +10,27 @@
 -- value). A reversal is compared with the sale it reverses, sign aside (partners book it
 -- negated or unchanged): the two net to zero, as a refunded cancellation does at Starship. A
 -- reversal of a sale older than the ledger's memory is compared with the total, sign aside.
+-- A partial refund (Starship cancelled the order after delivering some of its items, keeping
+-- their share: `kept_amount`, macros.sql's delivered_share) is compared with what Starship
+-- refunded, the total less that share: the order's net booking is then what Starship kept.
 WITH compared AS (
     SELECT
         *,
-        CASE WHEN role = 'reversal' THEN coalesce(sale_amount, total_amount)
-            ELSE total_amount END AS charged,
+        CASE
+            WHEN role = 'reversal' AND kept_amount > 0 THEN total_amount - kept_amount
+            WHEN role = 'reversal' THEN coalesce(sale_amount, total_amount)
+            ELSE total_amount
+        END AS charged,
         CASE WHEN role = 'reversal' THEN abs(ledger_amount) ELSE ledger_amount END AS booked
     FROM pairs
 )
 SELECT
     CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
     p.order_id,
+    p.row_id,
     p.entry_id AS ledger_entry_id,
     p.line,
+    p.ledger_source,
     p.client_reference AS reference,
     p.currency,
     p.charged AS starship_amount,
@@ -34,6 +42,10 @@ SELECT
     p.trace_id,
     p.match_method,
     CASE
+        WHEN p.role = 'reversal' AND p.kept_amount > 0
+            THEN 'the refund does not book what Starship refunded for the undelivered items: '
+                || money(p.charged, p.currency) || ' (it kept ' || money(p.kept_amount, p.currency)
+                || ' of ' || money(p.total_amount, p.currency) || ')'
         WHEN p.role = 'reversal' AND p.sale_amount IS NULL
             THEN 'the reversal of a sale older than the ledger''s memory does not reverse the '
                 || 'total of ' || money(p.total_amount, p.currency)

@@ -6,8 +6,10 @@
 SELECT
     CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
     p.order_id,
+    p.row_id,
     p.entry_id AS ledger_entry_id,
     p.line,
+    p.ledger_source,
     p.client_reference AS reference,
     p.currency,
     p.total_amount AS starship_amount,

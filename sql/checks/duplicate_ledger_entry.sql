@@ -4,12 +4,20 @@
 -- vouchers are overstated. What to do: reverse the later entry (the earlier line is treated
 -- as the booking).
 --
--- Scope: D's export, against the bookings of the window's earlier exports too. A reversal (a
--- later row that cancels the sale) is not a duplicate; a second sale or a second reversal is.
+-- Scope: the rows tonight judges, against every booking of the ledger's stream (the window's
+-- earlier exports, and any later one already there). A reversal (a later row that cancels the
+-- sale) is not a duplicate; a second sale or a second reversal is. A repeated entry id is keyed
+-- by its line, and by its export's date too when the export is not D's.
 SELECT
-    CASE WHEN m.entry_rank > 1 THEN m.entry_id || '@' || m.line ELSE m.entry_id END AS key,
+    CASE
+        WHEN m.entry_rank > 1 AND m.ledger_source IS NULL THEN m.entry_id || '@' || m.line
+        WHEN m.entry_rank > 1 THEN m.entry_id || '@' || m.export_date || ':' || m.line
+        ELSE m.entry_id
+    END AS key,
+    m.row_id,
     m.entry_id AS ledger_entry_id,
     m.line,
+    m.ledger_source,
     coalesce(m.order_id, m.booked_order_id) AS order_id,
     m.reference,
     m.ledger_currency AS currency,
@@ -17,7 +25,7 @@ SELECT
     m.ledger_status,
     CASE
         WHEN m.entry_rank > 1 THEN 'entry id ' || m.entry_id || ' appears again'
-        WHEN first.today THEN 'order already booked by entry ' || first.entry_id
+        WHEN first.export_date = m.export_date THEN 'order already booked by entry ' || first.entry_id
             || ' (line ' || first.line || ')'
         ELSE 'order already booked by entry ' || first.entry_id || ' (line ' || first.line
             || ' of the export of ' || first.export_date || ')'

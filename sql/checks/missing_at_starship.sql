@@ -5,12 +5,17 @@
 -- entry made by hand. What to do: check the order id and reference against the API; if the
 -- order really does not exist, reverse the booking.
 --
--- Scope: the usable rows of D's export that matched no Starship order up to D, by order id or
--- by reference.
+-- Scope: the usable rows tonight judges that matched no Starship order up to D, by order id or
+-- by reference: those of each export whose business day ends on D (or that came late and were
+-- first read tonight). A row of an export whose business day runs past D (a Pacific partner's
+-- export of D books orders until 08:00 UTC on D+1) is judged on the night the day ends, when
+-- every order it could book is in the lake.
 SELECT
     entry_id AS key,
+    row_id,
     entry_id AS ledger_entry_id,
     line,
+    ledger_source,
     booked_order_id AS order_id,
     reference,
     ledger_currency AS currency,

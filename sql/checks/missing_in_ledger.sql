@@ -6,24 +6,62 @@
 -- order, or ask Starship to cancel it if no customer received the voucher.
 --
 -- Scope: orders created on D, and orders reported missing on earlier nights that are still open
--- (`carried`), until a ledger row books them. An order placed within `grace_minutes` of the
--- cut-off is `expected`: its entry may land on the next day's export. A surplus copy of a
--- reference is reported as duplicate_order instead.
+-- (`carried`), until a row anywhere in the ledger's stream books them: an earlier export, D's,
+-- or a later one already there. A surplus copy of a reference is reported as duplicate_order
+-- instead.
+--
+-- An order whose booking has not been read yet is `expected`, with the export it awaits in the
+-- detail: no export since the partner's business day that holds it (in `[ledger]
+-- business_day_timezone`) has arrived (the day has not closed, or the partner does not export
+-- on that day: Monday's export books the weekend), or it was placed within `grace_minutes` of
+-- the day's close and no later export has arrived (its booking may land on the next one). Once
+-- such an export is there and books nothing for it, the order is missing.
+WITH missing AS (  -- few: the day's orders that no row of the stream books
+    SELECT o.*
+    FROM orders_all AS o
+    WHERE (
+            (o.created_at >= $day_start AND o.created_at < $day_end)
+            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'missing_in_ledger')
+        )
+        AND o.order_id NOT IN (SELECT order_id FROM found WHERE order_id IS NOT NULL)
+        AND o.order_id NOT IN (SELECT order_id FROM duplicate_orders)
+),
+placed AS (  -- each one's business day, and the first export there is since
+    SELECT
+        m.*,
+        e.export_date AS business_day,
+        e.source AS business_day_source,
+        m.created_at >= e.closes_at - to_minutes($grace_minutes) AS near_close,
+        (SELECT min(x.export_date) FROM exports AS x
+            WHERE x.present AND x.export_date >= e.export_date) AS first_export,
+        (SELECT min(x.export_date) FROM exports AS x
+            WHERE x.present AND x.export_date > e.export_date) AS next_export
+    FROM missing AS m
+    LEFT JOIN exports AS e ON m.created_at >= e.opens_at AND m.created_at < e.closes_at
+)
 SELECT
-    o.order_id AS key,
-    o.order_id,
-    o.client_reference AS reference,
-    o.currency,
-    o.total_amount AS starship_amount,
-    o.status AS starship_status,
-    o.sub_status AS starship_sub_status,
-    o.created_at,
-    o.trace_id,
-    o.created_at >= $day_end - to_minutes($grace_minutes) AS expected
-FROM orders_all AS o
-WHERE (
-        (o.created_at >= $day_start AND o.created_at < $day_end)
-        OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'missing_in_ledger')
-    )
-    AND o.order_id NOT IN (SELECT order_id FROM matches WHERE order_id IS NOT NULL)
-    AND o.order_id NOT IN (SELECT order_id FROM duplicate_orders)
+    order_id AS key,
+    order_id,
+    client_reference AS reference,
+    currency,
+    total_amount AS starship_amount,
+    status AS starship_status,
+    sub_status AS starship_sub_status,
+    created_at,
+    trace_id,
+    business_day IS NOT NULL
+        AND (first_export IS NULL OR (near_close AND next_export IS NULL)) AS expected,
+    CASE
+        WHEN business_day IS NULL THEN NULL
+        WHEN first_export IS NULL
+            THEN 'awaits the export of ' || business_day || ' ('
+                || regexp_extract(business_day_source, '[^/\\]+$')
+                || ') or the next one after it, not there yet'
+        WHEN near_close AND next_export IS NULL
+            THEN 'placed within ' || $grace_minutes || ' minutes of the close of the business day '
+                || business_day || ': awaits the next export, not there yet'
+        WHEN first_export > business_day
+            THEN 'no export since the business day ' || business_day || ' books it (the first is '
+                || first_export || ')'
+    END AS detail
+FROM placed

@@ -5,9 +5,11 @@
 -- still books revenue for a voucher that no longer works. What to do: seed 004 says handle a
 -- late cancellation even for an order already marked done: reverse the sale, book the refund.
 --
--- The books' status is the order's net booking across the window's exports: cancelled once a
--- row reverses the sale (or the sale was booked cancelled), else the sale's status. Checked on
--- night D: every order D's export books or reverses; and, against the earlier exports, every
+-- The books' status is the order's net booking across the ledger's stream, as it stands on
+-- night D: cancelled once a row reverses the sale (or the sale was booked cancelled), else the
+-- sale's status. A partial refund (part of the sale reversed, as Starship refunds the items it
+-- did not deliver before cancelling) is a reversal too. Checked on night D: every order a row
+-- judged tonight books or reverses; and, against the rows judged before, every
 -- order of the window that Starship cancelled on D whose sale an earlier export booked and no
 -- export reverses (the finding names that sale's entry, export and line), and every order whose
 -- status_mismatch is still open from an earlier night (`carried`), until the books and Starship
@@ -29,7 +31,12 @@ paired_on_day AS (  -- those of them with a sale or reversal on D (in `pairs`), 
     WHERE role IN ('sale', 'reversal')
 ),
 unbooked_on_day AS (  -- the orders checked against the earlier exports only
-    SELECT o.*, c.ledger_status AS starship_books_status
+    SELECT
+        o.*,
+        c.ledger_status AS starship_books_status,
+        CASE WHEN o.status = 'CANCELLED' AND o.delivered_item_count > 0
+            THEN delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
+            ELSE 0 END AS kept_amount
     FROM orders_all AS o
     SEMI JOIN remembered_or_open USING (order_id)
     JOIN status_classes AS c ON c.status = o.status
@@ -44,7 +51,7 @@ standing AS (  -- each one's booking that says its books' status: a reversal, el
     FROM (
         SELECT order_id, export_date, source, line, entry_id, amount, status
         FROM rebookings
-        WHERE role IN ('sale', 'reversal') AND NOT today
+        WHERE role IN ('sale', 'reversal') AND night < CAST($day_start AS DATE)
         UNION ALL
         SELECT order_id, export_date, source, line, entry_id, amount, status
         FROM earlier_bookings
@@ -71,8 +78,10 @@ remembered AS (  -- its standing booking in the memory, else what its open break
 SELECT
     p.order_id AS key,
     p.order_id,
+    p.row_id,
     p.entry_id AS ledger_entry_id,
     p.line,
+    p.ledger_source,
     p.client_reference AS reference,
     p.currency,
     p.total_amount AS starship_amount,
@@ -83,8 +92,10 @@ SELECT
     p.created_at,
     p.trace_id,
     p.match_method,
-    CASE WHEN p.role = 'reversal'
-        THEN 'the books reverse a sale Starship has ' || p.status END AS detail
+    CASE
+        WHEN p.role = 'reversal' THEN 'the books reverse a sale Starship has ' || p.status
+        WHEN p.kept_amount > 0 THEN refund_unbooked(p.total_amount, p.kept_amount, p.currency)
+    END AS detail
 FROM pairs AS p
 JOIN status_classes AS c ON c.status = p.status
 WHERE (p.role = 'reversal' OR NOT p.reversed_today)
@@ -108,6 +119,10 @@ SELECT
     r.created_at,
     r.trace_id,
     CASE
+        WHEN r.starship_books_status = 'CANCELLED' AND r.kept_amount > 0
+            THEN refund_unbooked(r.total_amount, r.kept_amount, r.currency) || ' (the sale, entry '
+                || r.ledger_entry_id || ', ' || regexp_extract(r.ledger_source, '[^/\\]+$')
+                || ', line ' || r.ledger_line || ')'
         WHEN r.starship_books_status = 'CANCELLED' AND r.export_date IS NOT NULL
             THEN 'Starship cancelled it on ' || strftime(r.updated_at, '%Y-%m-%d')
                 || '; the sale, entry ' || r.ledger_entry_id || ' of the export of '

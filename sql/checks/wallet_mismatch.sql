@@ -5,8 +5,10 @@
 -- the partner is owed or owes. What to do: seed 004 says flag NOT_REFUNDED for ops; open a
 -- ticket with Starship quoting the order, the transaction ids and the trace id.
 --
--- Expected net per order: 0 once cancelled or failed (debit and refund), minus the total
--- otherwise. Scope: orders of D, orders with a movement on D (a late refund), and open breaks
+-- Expected net per order: minus the total, and once cancelled or failed, what Starship keeps:
+-- nothing (debit and refund), or for an order cancelled after a partial delivery the share of
+-- the items it delivered (macros.sql's delivered_share: total x delivered / quantity, rounded
+-- half-up to the minor unit), the rest refunded. Scope: orders of D, orders with a movement on D (a late refund), and open breaks
 -- from earlier nights (`carried`); only orders created inside the look-back window, whose
 -- debit the lake holds.
 WITH movements AS (  -- one pass over the transactions: cheaper than first listing the scope
@@ -24,7 +26,13 @@ expectations AS (
         o.*,
         coalesce(m.net, 0) AS net,
         coalesce(m.movements, 0) AS movements,
-        CASE WHEN c.ledger_status = 'CANCELLED' THEN 0 ELSE -o.total_amount END AS expected_net
+        CASE
+            WHEN c.ledger_status = 'CANCELLED' AND o.status = 'CANCELLED'
+                    AND o.delivered_item_count > 0
+                THEN -delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
+            WHEN c.ledger_status = 'CANCELLED' THEN 0
+            ELSE -o.total_amount
+        END AS expected_net
     FROM orders_all AS o
     LEFT JOIN movements AS m USING (order_id)
     LEFT JOIN status_classes AS c ON c.status = o.status

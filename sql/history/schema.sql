@@ -14,6 +14,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS totals JSON;  -- per currency (report/
 -- Starship's reconciliation summary against recon's own counts (checks.control_total).
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS reconciliation JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS incomplete JSON;  -- why rows may be missing
+-- The night's own ledger export and the days before it in a row without one: [{date, path}].
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS missing_exports JSON;
 
 -- What each night found. A break's identity is its check and key; `break_id` is a short hash of
 -- both, stable across nights, which analysts type.

@@ -50,3 +50,38 @@ END;
 CREATE OR REPLACE MACRO in_force(valid_from, moment) AS (
     valid_from IS NULL OR valid_from <= CAST(moment AS DATE)
 );
+
+-- What Starship keeps of a cancelled order's total for the items it delivered before the
+-- cancellation (a partial delivery that converges to CANCELLED refunds the remaining items):
+-- total x delivered / quantity, rounded half-up to the currency's minor unit; the refund is the
+-- rest of the total. Worked in whole minor units with integer division, because DuckDB divides
+-- decimals as DOUBLE. Reads the variable `ledger_exponents` (recon/ledger.py).
+CREATE OR REPLACE MACRO delivered_share(total, delivered, quantity, ccy) AS CASE
+    WHEN quantity IS NULL OR quantity < 1 OR delivered >= quantity THEN total
+    ELSE CAST(
+        CAST(
+            (
+                CAST(total * CAST(10 ** getvariable('ledger_exponents')[ccy] AS INTEGER)
+                    AS HUGEINT) * delivered * 2 + quantity
+            ) // (2 * quantity)
+            AS DECIMAL(18, 0)
+        ) * CASE getvariable('ledger_exponents')[ccy]
+            WHEN 0 THEN 1 WHEN 1 THEN 0.1 WHEN 2 THEN 0.01 WHEN 3 THEN 0.001 ELSE 0.0001
+        END
+        AS DECIMAL(18, 4)
+    )
+END;
+
+-- status_mismatch's words for a partial refund the books do not book.
+CREATE OR REPLACE MACRO refund_unbooked(total, kept, ccy) AS (
+    'Starship cancelled it after a partial delivery, refunding ' || money(total - kept, ccy)
+        || ' and keeping ' || money(kept, ccy) || ' for the items it delivered; the books do '
+        || 'not book the refund of ' || money(total - kept, ccy)
+);
+
+-- The night that judges a ledger row whose own night is `night`: that night, unless it had
+-- already run when the row's export was first read (`ran_before`: the export came late), then
+-- the night that first read it (recon/memory.py).
+CREATE OR REPLACE MACRO judging(night, first_read, ran_before) AS CASE
+    WHEN list_contains(ran_before, night) THEN first_read ELSE night
+END;
