@@ -23,11 +23,11 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
-from recon import config, discounts, ledger, logs, mail
+from recon import config, discounts, ledger, logs, mail, memory
 from recon.errors import ReconError
 from recon.starship import reconciliation
 from recon.starship.client import StarshipClient
@@ -197,9 +197,18 @@ def _trace(trace_id: str | None) -> str:
 
 
 def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
-    """D's export exists and its header has every mapped column."""
+    """D's export (or, on a night without one, the latest within `max_export_gap_days`)
+    exists and its header has every mapped column."""
     try:
-        path = ledger.require_export(settings, day)
+        memory.refuse_a_long_gap(settings, day)
+        path = next(
+            each
+            for each in (
+                ledger.export_path(settings, day - timedelta(days=back))
+                for back in range(settings.max_export_gap_days + 1)
+            )
+            if each.is_file()
+        )
         present = ledger.header(path, settings.sheet)
     except ReconError as error:
         return "fail", str(error)
@@ -211,7 +220,14 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
     if absent:
         has = ", ".join(map(repr, present)) or "no header"
         return "fail", f"{path}: no column {', '.join(absent)}; the file has: {has}"
-    return "ok", f"{path}: the header has the {len(ledger.FIELDS)} mapped columns"
+    found = f"{path}: the header has the {len(ledger.FIELDS)} mapped columns"
+    if path != ledger.export_path(settings, day):
+        found = (
+            f"no ledger export for {day} yet (a night runs with the exports it has, up to "
+            f"max_export_gap_days = {settings.max_export_gap_days} without one); "
+            f"the latest, {found}"
+        )
+    return "ok", found
 
 
 def _writable(folder: Path, key: str) -> tuple[Status, str]:

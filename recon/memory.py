@@ -199,7 +199,8 @@ def refuse_a_long_gap(config: LedgerConfig, night: date) -> None:
         return
     gap.reverse()
     raise InputError(
-        f"no ledger export for {len(gap)} days in a row ({gap[0]} to {gap[-1]}: "
+        f"no ledger export for {len(gap)} day{'s' if len(gap) > 1 else ''} in a row "
+        f"({gap[0]} to {gap[-1]}: "
         f"{ledger.export_path(config, gap[0]).name} to {ledger.export_path(config, gap[-1]).name} "
         f"are missing): more than [ledger] max_export_gap_days = {config.max_export_gap_days}, "
         f"so the partner's export job has probably stopped (ledger.path = {config.path!r})"

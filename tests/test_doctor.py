@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import ssl
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -219,15 +220,29 @@ def test_whether_starship_serves_the_reconciliation_yet(
     assert "X-Trace-ID trc_" in checks["reconciliation"][1]
 
 
-def test_a_missing_ledger_export_names_its_path(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_a_night_without_its_export_checks_the_latest_one(sandbox: Sandbox, tmp_path: Path) -> None:
     path = run_config(tmp_path, sandbox.base_url)
+    (tmp_path / f"ledger-{DAY}.csv").unlink()
+    code, checks, _ = recon_doctor(path, environment(sandbox))
+    assert code == 0
+    assert checks["ledger"][0] == "ok"
+    assert checks["ledger"][1].startswith(f"no ledger export for {DAY} yet")
+    assert checks["ledger"][1].endswith(
+        f"the latest, {tmp_path / f'ledger-{DAY - timedelta(days=1)}.csv'}: the header has the "
+        "7 mapped columns"
+    )
+
+
+def test_a_missing_ledger_export_names_its_path(sandbox: Sandbox, tmp_path: Path) -> None:
+    path = run_config(tmp_path, sandbox.base_url, ledger="max_export_gap_days = 0")
     export = tmp_path / f"ledger-{DAY}.csv"
     export.unlink()
     code, checks, _ = recon_doctor(path, environment(sandbox))
     assert code == 2
-    assert checks["ledger"] == (
-        "FAIL",
-        f"{export}: no ledger export for {DAY} (ledger.path = '{tmp_path}/ledger-{{date}}.csv')",
+    assert checks["ledger"][0] == "FAIL"
+    assert (
+        f"no ledger export for 1 day in a row ({DAY} to {DAY}: ledger-{DAY}.csv"
+        in (checks["ledger"][1])
     )
 
 
