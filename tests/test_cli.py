@@ -44,7 +44,7 @@ def test_demo_extracts_the_sandbox_and_lays_out_the_fixture(tmp_path: Path) -> N
     )
     assert result.exit_code == 0, result.output
     assert "Starship sandbox on http://127.0.0.1:" in result.output
-    assert "22 orders and 27 transactions on 2026-04-14" in result.output
+    assert "23 orders and 29 transactions on 2026-04-14" in result.output
     assert "KWD 528.934" in result.output and "JPY 1386900" in result.output
     lake = tmp_path / "demo" / "var" / "lake"
     assert len(list(lake.glob("orders/date=*/part.parquet"))) == 8  # D and 7 days back

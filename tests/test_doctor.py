@@ -135,8 +135,8 @@ def test_all_green_exits_0_and_changes_nothing(
         checks["starship"][1],
     )
     assert checks["reconciliation"][1].startswith(
-        f"GET /reconciliation/{DAY}: served (orders_total 22, vouchers_allocated 31, "
-        "matched 30, drifted 1, unmatched 0; 1 drift(s)) (X-Trace-ID trc_"
+        f"GET /reconciliation/{DAY}: served (orders_total 23, vouchers_allocated 33, "
+        "matched 32, drifted 1, unmatched 0; 1 drift(s)) (X-Trace-ID trc_"
     )
     assert checks["ledger"][1] == (
         f"{tmp_path / f'ledger-{DAY}.csv'}: the header has the 7 mapped columns"
@@ -203,8 +203,8 @@ def test_an_unreachable_starship_fails_quickly_naming_the_request(tmp_path: Path
     [
         ("off", "warn", "not available yet (HTTP 404 E_NOT_FOUND)", 0),
         ("not-implemented", "warn", "not available yet (HTTP 501 E_NOT_IMPLEMENTED)", 0),
-        ("planned", "ok", "served (orders_total 22,", 0),
-        ("changed", "ok", "served (orders_total 22,", 0),
+        ("planned", "ok", "served (orders_total 23,", 0),
+        ("changed", "ok", "served (orders_total 23,", 0),
         ("malformed", "FAIL", "unreadable: ", 2),
     ],
 )

@@ -402,7 +402,7 @@ def test_recon_extract_command(sandbox: Sandbox, tmp_path: Path) -> None:
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    assert "22 orders and 27 transactions on 2026-04-14" in result.output
+    assert "23 orders and 29 transactions on 2026-04-14" in result.output
     assert (tmp_path / "var" / "lake" / "orders" / "date=2026-04-13" / "part.parquet").exists()
     assert "\r" not in result.output  # no progress line when not on a terminal
 

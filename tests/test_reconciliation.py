@@ -88,7 +88,7 @@ def test_each_reported_drift_is_a_finding_and_the_control_total_ties(
         "orders_total": scenario.reconciliation["summary"]["orders_total"],
         "vouchers_allocated": scenario.reconciliation["summary"]["vouchers_allocated"],
     }
-    assert "Starship's reconciliation of 2026-04-14: orders_total 22" in result.output
+    assert "Starship's reconciliation of 2026-04-14: orders_total 23" in result.output
     html = (tmp_path / "reports" / str(DAY) / "report.html").read_text()
     assert "Starship&#39;s own reconciliation ties to what recon extracted" in html
 

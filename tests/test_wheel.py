@@ -87,7 +87,7 @@ def test_installed_recon_help_and_demo_from_any_folder(installed: Path, tmp_path
     demo = run(installed, "demo", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "Starship sandbox on http://127.0.0.1:" in demo.stdout
-    assert "22 orders and 27 transactions on 2026-04-14" in demo.stdout
+    assert "23 orders and 29 transactions on 2026-04-14" in demo.stdout
     assert "ledger memory: 6 earlier export(s)" in demo.stdout  # the week and sheet are bundled
     assert "discount_drift                1" in demo.stdout
     assert (tmp_path / "recon-demo" / "ledger-2026-04-14.csv").exists()

@@ -274,7 +274,7 @@ def test_orders_and_transactions_as_extracted(demo: Path, bench: Workbench) -> N
     assert (orders["created_at"].dt.date == D).all()
     assert "voucher" not in " ".join(orders.columns).lower()
     transactions = bench.transactions(D)
-    assert len(transactions) == 27
+    assert len(transactions) == 29
     assert transactions["amount"].dtype == MONEY
     assert set(bench.wallets(D)["currency"]) == {"EUR", "JPY", "KWD", "USD"}
     with pytest.raises(InputError, match="no orders extracted for 2026-03-01"):
@@ -283,7 +283,7 @@ def test_orders_and_transactions_as_extracted(demo: Path, bench: Workbench) -> N
 
 def test_ledger_is_typed_with_file_and_line(demo: Path, bench: Workbench) -> None:
     frame = bench.ledger(D)
-    assert len(frame) == 27 - 5  # the export's rows less the quarantined
+    assert len(frame) == 29 - 5  # the export's rows less the quarantined
     assert list(frame["line"]) == sorted(frame["line"])
     assert frame["amount"].dtype == MONEY
     assert frame["booked_at"].dtype == UTC_TIME

@@ -31,6 +31,8 @@ import csv
 import io
 import json
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -187,6 +189,16 @@ class Order:
     def total_amount(self) -> Decimal:
         return discounted(self.denomination * self.quantity, self.discount, self.currency)
 
+    @property
+    def kept_amount(self) -> Decimal:
+        """What Starship keeps once it cancels: the share of the items delivered before."""
+        if self.status != "CANCELLED":
+            return self.total_amount
+        delivered = sum(1 for item in self.items if item.status == "DELIVERED")
+        if not delivered:
+            return Decimal(0)
+        return delivered_share(self.total_amount, delivered, self.quantity, self.currency)
+
 
 def discounted(face_value: Decimal, percent: Decimal, currency: str) -> Decimal:
     """The total charged: face value less `percent`, rounded half-up to the minor unit."""
@@ -304,6 +316,18 @@ class _Builder:
         self.references = 0
         self.unreversed: set[str] = set()  # later cancellations the partner never books
         self.entry_number = 1000  # entry ids run on across the week's exports
+        self.seed = seed
+        self.booked_apart: set[str] = set()  # orders whose rows their own plant writes
+
+    @contextmanager
+    def drawing_from(self, rng: random.Random) -> Iterator[None]:
+        """Draw from `rng` instead of the scenario's random: a plant added later leaves every
+        other order, id and row of the scenario as it was."""
+        saved, self.rng = self.rng, rng
+        try:
+            yield
+        finally:
+            self.rng = saved
 
     # -- identifiers ---------------------------------------------------------------------------
 
@@ -405,19 +429,24 @@ class _Builder:
         order.status, order.sub_status, order.fulfilled_from = "PENDING", sub_status, None
         order.items = []
 
-    def cancel(self, order: Order, at: datetime, *, refunded: bool = True) -> None:
+    def cancel(
+        self, order: Order, at: datetime, *, refunded: bool = True, keep_delivered: bool = False
+    ) -> None:
+        """Cancel `order` at `at`: every item, or (`keep_delivered`, a partial delivery that
+        converges to CANCELLED) the items not delivered yet, refunding the rest of the total."""
         order.status = "CANCELLED"
         order.sub_status = "REFUNDED" if refunded else "NOT_REFUNDED"
         order.updated_at = order.cancelled_at = at
         for item in order.items:
-            item.status = "CANCELLED"
+            if not (keep_delivered and item.status == "DELIVERED"):
+                item.status = "CANCELLED"
         if refunded:
             self.transactions.append(
                 Transaction(
                     self.new_id("txn"),
                     "REFUND",
                     order.order_id,
-                    order.total_amount,
+                    order.total_amount - order.kept_amount,
                     order.currency,
                     at,
                     description=f"Refund {order.client_reference}",
@@ -502,6 +531,7 @@ def generate(
 
     _plant_starship_side(b, d)
     ledger_orders = _plant_ledger_side(b, d)
+    partial = _partial_delivery(b, d)
     transactions, gap = _chain_transactions(b)
     _plant_balance_gap(b, transactions, gap)
     wallets = _wallet_balances(b.transactions)
@@ -511,6 +541,7 @@ def generate(
     _expect_missed_cancellations(b, earlier_exports)
     _expect_discount_drifts(b)
     ledger_rows, quarantine = _ledger_rows(b, ledger_orders)
+    _book_partial_delivery(b, partial, ledger_rows)
 
     b.orders.sort(key=lambda o: (o.created_at, o.order_id))
     day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
@@ -571,6 +602,41 @@ def generate(
         answer_key,
         earlier_exports,
     )
+
+
+PARTIAL_DELIVERY_SEED = 0x9A271A1  # the partial delivery's own random (Builder.drawing_from)
+
+
+def _partial_delivery(b: _Builder, d: date) -> Order:
+    """Seed 004's path 3: an order of three vouchers placed early on D, two delivered and the
+    third pending (PARTIALLY_DELIVERED), cancelled later on D: Starship keeps the two delivered
+    vouchers' share and refunds the third. Clean: the partner books the sale and the refund of
+    the third (`_book_partial_delivery`), a partial reversal, matched with no finding."""
+    with b.drawing_from(random.Random(b.seed ^ PARTIAL_DELIVERY_SEED)):
+        order = b.place(
+            b.moment(d, time(2), time(4)),
+            product=PRODUCTS_BY_ID["amazon-gift-usd"],
+            quantity=3,
+        )
+        b.deliver(order, count=2)
+        order.status, order.sub_status, order.fulfilled_from = (
+            "PARTIALLY_DELIVERED",
+            "PARTIAL",
+            "vendor",
+        )
+        b.cancel(order, b.moment(d, time(9), time(11)), keep_delivered=True)
+    order.path = "partial_delivery"
+    b.booked_apart.add(order.order_id)
+    return order
+
+
+def _book_partial_delivery(b: _Builder, order: Order, rows: list[dict[str, str]]) -> None:
+    """The partial delivery's sale and the refund of its third voucher, at the end of D's
+    export (appended: no other row's line moves)."""
+    with b.drawing_from(random.Random(b.seed ^ PARTIAL_DELIVERY_SEED ^ 1)):
+        for change in ({"status": "delivered"}, {"reversal": "yes"}):
+            b.entry_number += 1
+            rows.append(_booking_row(b, order, change, f"LE-{b.entry_number}", b.day_end))
 
 
 def _expect_missed_cancellations(b: _Builder, exports: dict[date, list[dict[str, str]]]) -> None:
@@ -1067,6 +1133,15 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
                     "refunded on D, reversed on D's export: the reversal nets the sale",
                 }
             )
+        elif order.path == "partial_delivery":
+            tricky.append(
+                {
+                    "order_id": order.order_id,
+                    "why": "three vouchers, two delivered, then cancelled with the third "
+                    "refunded; D's export books the sale and the refund of the third: a "
+                    "partial reversal",
+                }
+            )
         elif order.path == "pending" and b.day_start <= order.created_at < b.day_end:
             tricky.append(
                 {
@@ -1076,7 +1151,10 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
                 }
             )
     for line, row in enumerate(rows, start=2):
-        if row[LEDGER_MEMO_COLUMN].startswith("Reversal "):
+        if (
+            row[LEDGER_MEMO_COLUMN].startswith("Reversal ")
+            and row[cols["order_id"]] not in b.booked_apart  # its sale is on D's export too
+        ):
             tricky.append(
                 {
                     "ledger_entry_id": row[cols["entry_id"]],
@@ -1126,8 +1204,8 @@ def _booked(order: Order, change: dict[str, str]) -> datetime:
 
 def _booked_amount(order: Order, change: dict[str, str]) -> Decimal:
     """What a row books: a reversal the sale negated, a sale its charge (or the plant's)."""
-    if change.get("reversal"):
-        return -order.total_amount
+    if change.get("reversal"):  # of a partial delivery: the refund of the rest
+        return order.kept_amount - order.total_amount
     return Decimal(change["amount"]) if "amount" in change else order.total_amount
 
 
@@ -1161,10 +1239,11 @@ def _earlier_exports(b: _Builder, d: date) -> dict[date, list[dict[str, str]]]:
         day = d - timedelta(days=back)
         start = datetime.combine(day, time(), tzinfo=UTC)
         end = start + timedelta(days=1)
-        entries = [(o, {}) for o in b.orders if start <= o.created_at < end]
+        booked = [o for o in b.orders if o.order_id not in b.booked_apart]
+        entries = [(o, {}) for o in booked if start <= o.created_at < end]
         entries += [
             (o, {"reversal": "yes"})
-            for o in b.orders
+            for o in booked
             if o.cancelled_at
             and start <= o.cancelled_at < end
             and o.created_at < start
