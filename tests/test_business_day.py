@@ -170,3 +170,23 @@ def test_a_gap_longer_than_a_long_weekend_fails_the_night(tmp_path: Path) -> Non
     assert f"ledger-{N3 - timedelta(days=4)}.csv" in str(error.value)
     books.write_ledger(tmp_path, N3 - timedelta(days=4))
     assert pipeline.diff(settings, N3).exit_code == 0  # four days: a long weekend
+
+
+def test_an_order_of_d_booked_on_the_export_before_and_again_on_ds_is_a_duplicate(
+    tmp_path: Path,
+) -> None:
+    """The night used to stop on conservation: the sale sits on the export before D (a partner
+    behind UTC), D's export books it again. Now the second row is a duplicate_ledger_entry and
+    every row and order adds up."""
+    books = Books.clean(19, N3, 6, currencies=("USD",), movements=False)
+    order = books.order("USD", at(N3, 1), book=False)
+    books.book(order, on=N3 - timedelta(days=1))
+    again = books.book(order)
+    night = pipeline.diff(books.write(tmp_path), N3)
+    assert keys(night) == {("duplicate_ledger_entry", again["entry_id"])}
+    counts = night.diff.counts
+    assert (
+        counts["ledger_matched"] + counts["ledger_reported"] + counts["quarantined"]
+        == (counts["ledger_rows"])
+    )
+    assert counts["starship_matched"] == counts["starship_orders"]
