@@ -267,8 +267,11 @@ def run(
     _judged_views(con, day)
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
-    # `row_id`: the stream row a ledger-side finding is about, for conservation; not reported
-    con.execute(f"CREATE OR REPLACE TEMP TABLE findings ({columns}, row_id BIGINT)")
+    # not reported: `row_id`, the stream row a ledger-side finding is about (for conservation);
+    # `awaited_export`, the business day whose export an expected missing order awaits
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE findings ({columns}, row_id BIGINT, awaited_export DATE)"
+    )
     for check in check_files():
         sql = sql_text(f"checks/{check}.sql")
         with timed(seconds, f"checks/{check}.sql"):
@@ -291,8 +294,7 @@ def run(
     counts["later_exports"] = sum(1 for e in stream.read() if e.day > day)
     [(reversals, awaiting)] = con.sql(
         "SELECT (SELECT count(*) FROM matches WHERE role = 'reversal'), "
-        "(SELECT count(*) FROM findings WHERE \"check\" = 'missing_in_ledger' AND expected "
-        "AND detail LIKE 'awaits%')"
+        "(SELECT count(awaited_export) FROM findings)"
     ).fetchall()
     counts["ledger_reversals"] = int(reversals)
     counts["awaiting_export"] = int(awaiting)
@@ -302,7 +304,7 @@ def run(
     counts["reconciliation_rejected"] = len((reported or {}).get("rejected", []))
     incomplete += _untied(control)
     findings = (
-        con.sql('SELECT * EXCLUDE (row_id) FROM findings ORDER BY "check", key')
+        con.sql('SELECT * EXCLUDE (row_id, awaited_export) FROM findings ORDER BY "check", key')
         .to_arrow_table()
         .cast(FINDING_SCHEMA)
     )
@@ -311,7 +313,10 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
-    missing = [{"date": e.day.isoformat(), "path": str(e.path)} for e in stream.missing]
+    missing = [
+        {"date": day.isoformat(), "path": str(ledger.export_path(config.ledger, day))}
+        for day in stream.missing
+    ]
     return Diff(
         day, findings, quarantine, ingest, counts, incomplete, totals, control, seconds, missing
     )

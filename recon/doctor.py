@@ -200,15 +200,9 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
     """D's export (or, on a night without one, the latest within `max_export_gap_days`)
     exists and its header has every mapped column."""
     try:
-        memory.refuse_a_long_gap(settings, day)
-        path = next(
-            each
-            for each in (
-                ledger.export_path(settings, day - timedelta(days=back))
-                for back in range(settings.max_export_gap_days + 1)
-            )
-            if each.is_file()
-        )
+        # the latest export: the night's own, or the one before the days without one
+        gap = memory.missing_exports(settings, day)
+        path = ledger.export_path(settings, day - timedelta(days=len(gap)))
         present = ledger.header(path, settings.sheet)
     except ReconError as error:
         return "fail", str(error)

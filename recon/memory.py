@@ -2,8 +2,8 @@
 
     <data_dir>/lake/ledger/date=2026-04-14/part.parquet        the export's usable rows, typed
     <data_dir>/lake/ledger/date=2026-04-14/quarantine.parquet  the rows it could not use, and why
-    <data_dir>/lake/ledger/date=2026-04-14/_manifest.json      its path, size, sha256, and the
-                                                               first night that read it
+    <data_dir>/lake/ledger/date=2026-04-14/_manifest.json      its path, size, sha256, typing
+    <data_dir>/lake/ledger/date=2026-04-14/_first_read         the first night that read it
 
 Night D is Starship's UTC day D, but a partner cuts its exports by its own business day
 (`[ledger] business_day_timezone`, default `timezone`) and may skip days: a Pacific partner's
@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -76,13 +77,16 @@ class Export:
 
     day: date
     path: Path
-    present: bool
     opens_at: datetime
     closes_at: datetime
     first_read: date | None = None  # the first night that read it; None while absent
     # the nights already recorded when it was first read: a row whose night is one of them
     # came late, and is judged on `first_read`
     ran_before: tuple[date, ...] = ()
+
+    @property
+    def present(self) -> bool:
+        return self.first_read is not None
 
     @property
     def closes_on(self) -> date:
@@ -108,28 +112,14 @@ class Stream:
 
     night: date
     exports: list[Export]
+    missing: list[date]  # the night's own export date and the days before it without one
 
     @property
     def own(self) -> Export:
         return next(e for e in self.exports if e.day == self.night)
 
-    @property
-    def missing(self) -> list[Export]:
-        """The night's own export and the days in a row before it without one (oldest first):
-        empty when the night's own export is there."""
-        gap = []
-        for export in sorted((e for e in self.exports if e.day <= self.night), key=_day_desc):
-            if export.present:
-                break
-            gap.append(export)
-        return gap[::-1]
-
     def read(self) -> list[Export]:
         return [e for e in self.exports if e.present]
-
-
-def _day_desc(export: Export) -> int:
-    return -export.day.toordinal()
 
 
 def business_day(zone: str, day: date) -> tuple[datetime, datetime]:
@@ -155,7 +145,7 @@ def stream(
     lake: Lake,
     window_start: date,
     night: date,
-    diffed: set[date] = frozenset(),  # type: ignore[assignment]
+    diffed: AbstractSet[date] = frozenset(),
 ) -> Stream:
     """Read every export of the span that exists into the lake (those not kept yet, or kept from
     another file or other settings), note the night as a reader of each, and make the views of
@@ -163,41 +153,41 @@ def stream(
     `stream_quarantine` (every quarantined row, with `judged_on`) and the table `exports`.
     `diffed`: the nights recorded so far (the break history's).
 
-    InputError when the night's own export and the days before it are missing for longer than
-    `max_export_gap_days`: the export job has probably stopped."""
-    refuse_a_long_gap(config, night)
+    InputError (`missing_exports`) when the exports stopped coming."""
+    missing = missing_exports(config, night)
     exports = []
     for day in span(config, window_start, night):
         path = ledger.export_path(config, day)
         opens, closes = business_day(config.business_zone, day)
         first_read, ran_before = None, ()
         if path.is_file():
-            if not _kept(_manifest(lake, day), path, config):
+            if not _kept(lake.manifest(DATASET, day), path, config):
                 keep(con, ledger.load(con, config, day), lake, day, config)
                 ledger.drop(con)
             earliest = day - timedelta(days=2)  # no row of the export has a night before it
             first_read, ran_before = _note_reader(
                 lake, day, night, sorted(d for d in diffed if earliest <= d < night)
             )
-        exports.append(Export(day, path, path.is_file(), opens, closes, first_read, ran_before))
-    found = Stream(night, exports)
+        exports.append(Export(day, path, opens, closes, first_read, ran_before))
+    found = Stream(night, exports, missing)
     _views(con, lake, found)
     return found
 
 
-def refuse_a_long_gap(config: LedgerConfig, night: date) -> None:
-    """InputError (exit 2) when the night's own export and the days before it are missing for
-    longer than `max_export_gap_days`: the partner's export job has probably stopped. A
-    shorter gap (a weekend, a holiday) is a night that runs with the exports it has."""
+def missing_exports(config: LedgerConfig, night: date) -> list[date]:
+    """The night's own export date and the days in a row before it without an export, oldest
+    first (empty when the night's own export is there). InputError (exit 2) when they are more
+    than `max_export_gap_days`: the partner's export job has probably stopped. A shorter gap
+    (a weekend, a holiday) is a night that runs with the exports it has."""
     gap = []
     for back in range(config.max_export_gap_days + 1):
         day = night - timedelta(days=back)
         if ledger.export_path(config, day).is_file():
             break
         gap.append(day)
-    if len(gap) <= config.max_export_gap_days:
-        return
     gap.reverse()
+    if len(gap) <= config.max_export_gap_days:
+        return gap
     raise InputError(
         f"no ledger export for {len(gap)} day{'s' if len(gap) > 1 else ''} in a row "
         f"({gap[0]} to {gap[-1]}: "
@@ -248,17 +238,19 @@ def _views(con: duckdb.DuckDBPyConnection, lake: Lake, found: Stream) -> None:
             "source": str(e.path),
             "opens_at": e.opens_at.replace(tzinfo=None),
             "closes_at": e.closes_at.replace(tzinfo=None),
-            "judged_on": e.judged_on,
+            "first_read": e.first_read,
+            "ran_before": list(e.ran_before),
         }
         for e in found.exports
     ]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE exports (export_date DATE, present BOOLEAN, "
-        "source VARCHAR, opens_at TIMESTAMP, closes_at TIMESTAMP, judged_on DATE)"
+        "source VARCHAR, opens_at TIMESTAMP, closes_at TIMESTAMP, first_read DATE, "
+        "ran_before DATE[])"
     )
     con.executemany(
         "INSERT INTO exports VALUES ($export_date, $present, $source, $opens_at, $closes_at, "
-        "$judged_on)",
+        "$first_read, $ran_before)",
         rows,
     )
 
@@ -280,7 +272,7 @@ def keep(
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "sha256": _sha256(ingest.path),
-        "typing": typing(config),
+        "typing": typing_digest(config),
         "rows": ingest.rows,
         "usable": ingest.usable,
         "quarantined": ingest.quarantined,
@@ -321,17 +313,13 @@ def remembered(path: Path, day: date) -> str:
     )
 
 
-def typing(config: LedgerConfig) -> str:
+def typing_digest(config: LedgerConfig) -> str:
     """A digest of the [ledger] settings that shape the typed rows: a kept export typed under
     other settings is read again."""
     shape = asdict(config)
     for key in ("path", "business_day_timezone", "max_export_gap_days"):
         shape.pop(key, None)
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _manifest(lake: Lake, day: date) -> dict[str, Any] | None:
-    return lake.manifest(DATASET, day)
 
 
 def _kept(manifest: dict[str, Any] | None, path: Path, config: LedgerConfig) -> bool:
@@ -344,7 +332,7 @@ def _kept(manifest: dict[str, Any] | None, path: Path, config: LedgerConfig) -> 
         manifest.get("export") == str(path)
         and manifest.get("size") == stat.st_size
         and manifest.get("mtime_ns") == stat.st_mtime_ns
-        and manifest.get("typing") == typing(config)
+        and manifest.get("typing") == typing_digest(config)
     )
 
 

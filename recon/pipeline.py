@@ -197,7 +197,7 @@ def run(
         # Before the API is asked anything: a night whose exports stopped coming fails at once
         # (and `backfill` tries it again the next night) instead of after a full extraction. A
         # night without its own export (a weekend) runs with the exports it has.
-        memory.refuse_a_long_gap(config.ledger, day)
+        memory.missing_exports(config.ledger, day)
         with timed(seconds, "extract"):
             extraction = extract_lake(config, day, progress=progress)
         with timed(seconds, "diff"):

@@ -184,9 +184,8 @@ class Report:
             text += f"; {_plural(warnings, 'warning')}"
         if not self.complete:
             text = "INCOMPLETE: " + text
-        missing = self.run.get("missing_exports") or []
-        if missing:
-            text += "; " + missing_exports_note(missing, self.run.get("counts", {}))
+        if self.missing_exports:
+            text += "; " + missing_exports_note(self.missing_exports, self.run.get("counts", {}))
         return text
 
     # -- what the report lists ----------------------------------------------------------------

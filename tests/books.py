@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from recon import config
+from recon.errors import MoneyError
 from recon.lake import Lake
 from recon.money import quantum
 from recon.sandbox.scenario import delivered_share, discounted
@@ -679,7 +680,7 @@ class Books:
         if self.profile.amount_unit == "minor":
             try:
                 exponent = -quantum(row["currency"]).as_tuple().exponent
-            except Exception:  # a currency recon does not know: written as it is
+            except MoneyError:  # a currency recon does not know: written as it is
                 return dict(row)
             return {**row, "amount": str(int(amount.scaleb(int(exponent))))}
         return {**row, "amount": f"{amount:,}" if "," in text else str(amount)}

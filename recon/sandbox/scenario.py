@@ -317,7 +317,6 @@ class _Builder:
         self.unreversed: set[str] = set()  # later cancellations the partner never books
         self.entry_number = 1000  # entry ids run on across the week's exports
         self.seed = seed
-        self.booked_apart: set[str] = set()  # orders whose rows their own plant writes
 
     @contextmanager
     def drawing_from(self, rng: random.Random) -> Iterator[None]:
@@ -626,7 +625,6 @@ def _partial_delivery(b: _Builder, d: date) -> Order:
         )
         b.cancel(order, b.moment(d, time(9), time(11)), keep_delivered=True)
     order.path = "partial_delivery"
-    b.booked_apart.add(order.order_id)
     return order
 
 
@@ -1150,11 +1148,10 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
                     f"{STUCK_PENDING_HOURS} h at the end of D; booked pending",
                 }
             )
+    # a partial delivery's refund has its sale on D's export too: said of the order above
+    partial = {o.order_id for o in b.orders if o.path == "partial_delivery"}
     for line, row in enumerate(rows, start=2):
-        if (
-            row[LEDGER_MEMO_COLUMN].startswith("Reversal ")
-            and row[cols["order_id"]] not in b.booked_apart  # its sale is on D's export too
-        ):
+        if row[LEDGER_MEMO_COLUMN].startswith("Reversal ") and row[cols["order_id"]] not in partial:
             tricky.append(
                 {
                     "ledger_entry_id": row[cols["entry_id"]],
@@ -1239,11 +1236,10 @@ def _earlier_exports(b: _Builder, d: date) -> dict[date, list[dict[str, str]]]:
         day = d - timedelta(days=back)
         start = datetime.combine(day, time(), tzinfo=UTC)
         end = start + timedelta(days=1)
-        booked = [o for o in b.orders if o.order_id not in b.booked_apart]
-        entries = [(o, {}) for o in booked if start <= o.created_at < end]
+        entries = [(o, {}) for o in b.orders if start <= o.created_at < end]
         entries += [
             (o, {"reversal": "yes"})
-            for o in booked
+            for o in b.orders
             if o.cancelled_at
             and start <= o.cancelled_at < end
             and o.created_at < start

@@ -51,6 +51,9 @@ SELECT
     trace_id,
     business_day IS NOT NULL
         AND (first_export IS NULL OR (near_close AND next_export IS NULL)) AS expected,
+    -- the business day whose export has not come: the orders the verdict says await one
+    CASE WHEN business_day IS NOT NULL AND first_export IS NULL THEN business_day END
+        AS awaited_export,
     CASE
         WHEN business_day IS NULL THEN NULL
         WHEN first_export IS NULL

@@ -34,9 +34,9 @@ unbooked_on_day AS (  -- the orders checked against the earlier exports only
     SELECT
         o.*,
         c.ledger_status AS starship_books_status,
-        CASE WHEN o.status = 'CANCELLED' AND o.delivered_item_count > 0
-            THEN delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
-            ELSE 0 END AS kept_amount
+        cancelled_keeps(
+            o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
+        ) AS kept_amount
     FROM orders_all AS o
     SEMI JOIN remembered_or_open USING (order_id)
     JOIN status_classes AS c ON c.status = o.status

@@ -8,7 +8,8 @@
 -- Expected net per order: minus the total, and once cancelled or failed, what Starship keeps:
 -- nothing (debit and refund), or for an order cancelled after a partial delivery the share of
 -- the items it delivered (macros.sql's delivered_share: total x delivered / quantity, rounded
--- half-up to the minor unit), the rest refunded. Scope: orders of D, orders with a movement on D (a late refund), and open breaks
+-- half-up to the minor unit), the rest refunded. Scope: orders of D, orders with a movement on
+-- D (a late refund), and open breaks
 -- from earlier nights (`carried`); only orders created inside the look-back window, whose
 -- debit the lake holds.
 WITH movements AS (  -- one pass over the transactions: cheaper than first listing the scope
@@ -27,10 +28,9 @@ expectations AS (
         coalesce(m.net, 0) AS net,
         coalesce(m.movements, 0) AS movements,
         CASE
-            WHEN c.ledger_status = 'CANCELLED' AND o.status = 'CANCELLED'
-                    AND o.delivered_item_count > 0
-                THEN -delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
-            WHEN c.ledger_status = 'CANCELLED' THEN 0
+            WHEN c.ledger_status = 'CANCELLED' THEN -cancelled_keeps(
+                o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
+            )
             ELSE -o.total_amount
         END AS expected_net
     FROM orders_all AS o

@@ -72,6 +72,14 @@ CREATE OR REPLACE MACRO delivered_share(total, delivered, quantity, ccy) AS CASE
     )
 END;
 
+-- What Starship keeps of an order once it is cancelled: the delivered items' share after a
+-- partial delivery, else nothing (0). For an order not cancelled, 0 too: it is not refunded.
+CREATE OR REPLACE MACRO cancelled_keeps(status, total, delivered, quantity, ccy) AS CASE
+    WHEN status = 'CANCELLED' AND delivered > 0
+        THEN delivered_share(total, delivered, quantity, ccy)
+    ELSE 0
+END;
+
 -- status_mismatch's words for a partial refund the books do not book.
 CREATE OR REPLACE MACRO refund_unbooked(total, kept, ccy) AS (
     'Starship cancelled it after a partial delivery, refunding ' || money(total - kept, ccy)

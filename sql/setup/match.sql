@@ -65,17 +65,16 @@ SELECT
     o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
     o.created_at, o.trace_id,
     o.created_at < $window_start AS older_than_window,
-    CASE WHEN o.status = 'CANCELLED' AND o.delivered_item_count > 0
-        THEN delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
-        ELSE 0 END AS kept_amount,
+    cancelled_keeps(
+        o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
+    ) AS kept_amount,
     CASE WHEN o.order_id IS NOT NULL THEN 'order_id' END AS match_method,
     CASE WHEN o.order_id IS NOT NULL
         THEN judging(greatest(CAST(o.created_at AS DATE), CAST(e.ledger_booked_at AS DATE)),
             e.first_read, e.ran_before)
         ELSE e.judged_on END AS night,
     night = CAST($day_start AS DATE) AS tonight,  -- tonight judges it
-    e.export_date = CAST($day_start AS DATE) AS own_export,  -- on D's own export
-    e.first_read, e.ran_before, e.judged_on
+    e.export_date = CAST($day_start AS DATE) AS own_export  -- on D's own export
 FROM entries AS e
 LEFT JOIN orders_all AS o ON o.order_id = e.booked_order_id AND e.entry_rank = 1;
 
@@ -90,15 +89,16 @@ WITH candidates AS (
         o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
         o.created_at, o.trace_id,
         o.created_at < $window_start AS older_than_window,
-        CASE WHEN o.status = 'CANCELLED' AND o.delivered_item_count > 0
-            THEN delivered_share(o.total_amount, o.delivered_item_count, o.quantity, o.currency)
-            ELSE 0 END AS kept_amount,
+        cancelled_keeps(
+            o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
+        ) AS kept_amount,
         'reference' AS match_method,
         judging(greatest(CAST(o.created_at AS DATE), CAST(f.ledger_booked_at AS DATE)),
-            f.first_read, f.ran_before) AS night,
+            x.first_read, x.ran_before) AS night,
         night = CAST($day_start AS DATE) AS tonight
     FROM found AS f
     JOIN orders_all AS o ON o.client_reference = f.reference
+    JOIN exports AS x USING (export_date)  -- the few candidates' exports: who read them first
     WHERE f.order_id IS NULL AND f.entry_rank = 1 AND f.reference IS NOT NULL
 ),
 booked_by_id AS (  -- looked up for the candidates only: listing every booked order is slow
