@@ -58,6 +58,36 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> da
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _cut_options(command: Any) -> Any:
+    """`--business-day-zone` and `--weekdays-only`: how the scenario's partner cuts its exports."""
+    command = click.option(
+        "--weekdays-only",
+        is_flag=True,
+        help="No exports on Saturdays and Sundays: their bookings wait on Monday's.",
+    )(command)
+    return click.option(
+        "--business-day-zone",
+        metavar="ZONE",
+        help="Cut one export per business day of this IANA zone, booked on its clocks "
+        "(a Pacific partner's export for a date holds orders of the next UTC day).  "
+        "[default: cut at midnight UTC, clocks in Berlin, as the demo's partner]",
+    )(command)
+
+
+def _generate_scenario(
+    seed: int, day: date, orders_per_day: int, zone: str | None, weekdays_only: bool
+) -> Any:
+    from recon.sandbox.scenario import Cut, generate
+
+    try:
+        cut = Cut(zone, weekends=not weekdays_only)
+        return generate(seed, day, orders_per_day, cut)
+    except (ValueError, KeyError) as exc:  # an unknown zone is a KeyError (ZoneInfoNotFound)
+        raise click.BadParameter(
+            str(exc).strip("'\""), param_hint="--business-day-zone / --weekdays-only / --date"
+        ) from None
+
+
 class TerminalProgress:
     """One status line, rewritten in place on a terminal; nothing at all under cron."""
 
@@ -555,6 +585,7 @@ def sandbox() -> None:
 @click.option("--new-enum-values", is_flag=True, help="Fault: undocumented enum values.")
 @click.option("--field-aliases", is_flag=True, help="Fault: id / amount / subStatus names.")
 @click.option("--fault-seed", type=int, default=0, show_default=True)
+@_cut_options
 def serve(
     host: str,
     port: int,
@@ -582,6 +613,8 @@ def serve(
     new_enum_values: bool,
     field_aliases: bool,
     fault_seed: int,
+    business_day_zone: str | None,
+    weekdays_only: bool,
 ) -> None:
     """Serve the Starship sandbox until interrupted."""
     from recon.sandbox import scenario as scenarios
@@ -594,10 +627,12 @@ def serve(
     )
     from recon.starship.client import is_sandbox_host
 
-    scenario = scenarios.generate(
+    scenario = _generate_scenario(
         scenarios.DEFAULT_SEED if seed is None else seed,
         scenario_date or scenarios.DEFAULT_DATE,
         orders_per_day or scenarios.DEFAULT_ORDERS_PER_DAY,
+        business_day_zone,
+        weekdays_only,
     )
     faults = Faults(
         latency_ms=latency_ms,
@@ -662,13 +697,24 @@ def serve(
     "--date", "scenario_date", callback=_date, help="Scenario date.  [default: 2026-04-14]"
 )
 @click.option("--orders-per-day", type=click.IntRange(1), default=10, show_default=True)
-def scenario(out_dir: Path, seed: int, scenario_date: date | None, orders_per_day: int) -> None:
-    """Write a scenario's partner ledger export and answer key (same seed, same bytes)."""
-    from recon.sandbox.scenario import DEFAULT_DATE, generate
+@_cut_options
+def scenario(
+    out_dir: Path,
+    seed: int,
+    scenario_date: date | None,
+    orders_per_day: int,
+    business_day_zone: str | None,
+    weekdays_only: bool,
+) -> None:
+    """Write a scenario's partner ledger exports and answer key (same seed, same bytes).
 
-    for path in generate(seed, scenario_date or DEFAULT_DATE, orders_per_day).write_fixture(
-        out_dir
-    ):
+    Serve the same scenario with `recon sandbox serve` and the same options."""
+    from recon.sandbox.scenario import DEFAULT_DATE
+
+    made = _generate_scenario(
+        seed, scenario_date or DEFAULT_DATE, orders_per_day, business_day_zone, weekdays_only
+    )
+    for path in made.write_fixture(out_dir):
         click.echo(str(path))
 
 

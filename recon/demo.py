@@ -76,7 +76,7 @@ def run_demo(out_dir: Path) -> DemoResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     fixtures = resource_dir("fixtures")
     # the week's exports (night D remembers the earlier ones), the discount sheet, the key
-    names = [f"ledger-{day}.csv" for day in (*scenario.earlier_exports, DEFAULT_DATE)]
+    names = [f"ledger-{day}.csv" for day in scenario.exports]
     copied = [
         Path(shutil.copyfile(fixtures / name, out_dir / name))
         for name in (*names, DISCOUNT_SHEET, f"answer-key-{DEFAULT_DATE}.json")

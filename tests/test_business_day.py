@@ -13,11 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from recon import pipeline
+from recon import config, pipeline
+from recon.cli import cli
+from recon.demo import DEMO_TOML
 from recon.errors import InputError
 from recon.money import quantum
+from recon.sandbox.scenario import DEFAULT_ORDERS_PER_DAY, DEFAULT_SEED, Cut, generate
 from tests.books import Books, Profile
+from tests.conftest import MakeSandbox
+from tests.test_diff import subject
+from tests.test_report import credentials
 
 # The US changes back to standard time on Sunday 2026-11-01 at 09:00 UTC: the Pacific day of
 # 1 November is 25 hours long, 07:00 UTC on 1 November to 08:00 UTC on 2 November.
@@ -190,3 +197,71 @@ def test_an_order_of_d_booked_on_the_export_before_and_again_on_ds_is_a_duplicat
         == (counts["ledger_rows"])
     )
     assert counts["starship_matched"] == counts["starship_orders"]
+
+
+# -- the sandbox's own books, cut like a real partner's: `recon run` against it ----------------
+
+# (zone, night, exports on weekends): the Pacific nights across the change back; weekdays only
+# (the weekend's bookings on Monday's export, in the night's memory); a zone ahead of UTC by
+# a half hour (D's evening sits on D+1's export); one whose clocks change back on the night.
+CUT_NIGHTS = [
+    ("America/Los_Angeles", N1, True),
+    ("America/Los_Angeles", N2, True),
+    ("America/Los_Angeles", N3, True),
+    ("America/Los_Angeles", date(2026, 11, 4), False),
+    ("Asia/Kolkata", date(2026, 4, 14), True),
+    ("Australia/Adelaide", date(2026, 4, 5), True),
+]
+
+
+def partner_toml(base_url: str, zone: str) -> str:
+    """The demo's configuration for a partner whose exports and clocks are `zone`'s: it sets
+    only `timezone`, and the business day follows it."""
+    text = DEMO_TOML.format(base_url=base_url)
+    utc_cut = (
+        'timezone = "Europe/Berlin"\n# its exports are cut at midnight UTC, though its clocks '
+        'are in Berlin\nbusiness_day_timezone = "UTC"\n'
+    )
+    assert utc_cut in text
+    return text.replace(utc_cut, f'timezone = "{zone}"\n')
+
+
+@pytest.mark.parametrize(
+    ("zone", "night", "weekends"), CUT_NIGHTS, ids=[f"{z}-{n}" for z, n, _ in CUT_NIGHTS]
+)
+def test_recon_run_finds_the_answer_key_on_books_cut_by_the_business_day(
+    make_sandbox: MakeSandbox, tmp_path: Path, zone: str, night: date, weekends: bool
+) -> None:
+    """The scenario's exports cut by `zone`'s business day (its rows on the neighbouring
+    exports, its clean orders near midnight among them): `recon run` reports exactly the
+    answer key, at the lines of the exports that hold the rows, and accounts for every row."""
+    scenario = generate(DEFAULT_SEED, night, DEFAULT_ORDERS_PER_DAY, Cut(zone, weekends))
+    key = scenario.answer_key
+    assert key["settings"]["business_day_timezone"] == zone
+    scenario.write_fixture(tmp_path)
+    sandbox = make_sandbox(scenario=scenario, reconciliation="planned")
+    path = tmp_path / "recon.toml"
+    path.write_text(partner_toml(sandbox.base_url, zone), encoding="utf-8")
+
+    result = CliRunner().invoke(
+        cli, ["run", "--date", night.isoformat(), "--config", str(path)], env=credentials(sandbox)
+    )
+    assert result.exit_code == 1, result.output  # the planted errors
+
+    history = pipeline.history_of(config.load(path))
+    found = history.findings(night).to_pylist()
+    assert {(f["check"], subject(f), f["state"]) for f in found} == {
+        (f["check"], subject(f), f["state"]) for f in key["findings"]
+    }
+    lines = {(f["check"], subject(f)): f["line"] for f in found}
+    placed = {(f["check"], subject(f)): f["line"] for f in key["findings"] if "line" in f}
+    assert placed and {k: lines[k] for k in placed} == placed
+    quarantined = history.quarantine(night)
+    assert [(q["entry_id"], q["reason"], q["line"]) for q in quarantined] == [
+        (q["entry_id"], q["reason"], q["line"]) for q in key["quarantine"]
+    ]
+    counts = history.run(night)["counts"]
+    assert counts["ledger_rows"] == key["counts"]["ledger_rows"]
+    assert counts["starship_orders"] == key["counts"]["starship_orders_on_date"]
+    tricky = {t.get("order_id") or t.get("ledger_entry_id") for t in key["clean_but_tricky"]}
+    assert not tricky & {subject(f) for f in found}

@@ -1418,7 +1418,8 @@ def test_the_fixture_export_matches_the_answer_key(con: duckdb.DuckDBPyConnectio
     assert usable["LE-4040"][5] == datetime(2026, 4, 14, 22, 20, 29)
     lines = {entry_id: line for line, entry_id, *_ in usable_rows(con)}
     assert lines["LE-4002"] == 2
-    assert lines["LE-4021"] == 13  # the answer key's duplicate_ledger_entry line
+    duplicate = next(f for f in key["findings"] if f["check"] == "duplicate_ledger_entry")
+    assert lines[duplicate["ledger_entry_id"]] == duplicate["line"] == 14
     assert lines["LE-4040"] == 28
 
 

@@ -10,18 +10,23 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
 
+from recon.cli import cli
 from recon.money import minor_unit
 from recon.sandbox.scenario import (
     DEFAULT_DATE,
     LEDGER_COLUMNS,
+    LEDGER_MEMO_COLUMN,
     LEDGER_STATUS_MAP,
     SEVERITY,
+    Cut,
     Scenario,
     generate,
 )
@@ -266,6 +271,27 @@ def test_ledger_against_starship_gives_exactly_the_planted_breaks(seed: int) -> 
     assert found == expected
 
 
+def faults(row: dict[str, str]) -> list[str]:
+    """What is wrong with a ledger row, told from its cells alone."""
+    cols, found = LEDGER_COLUMNS, []
+    amount, currency = row[cols["amount"]].replace(",", ""), row[cols["currency"]]
+    if amount == "":
+        found.append("blank amount")
+    if currency not in ("USD", "EUR", "KWD", "JPY"):
+        found.append("unknown currency")
+    if row[cols["entry_id"]] == "":
+        found.append("missing entry id")
+    try:
+        datetime.fromisoformat(row[cols["booked_at"]])
+    except ValueError:
+        found.append("unparsable timestamp")
+    if amount and currency in ("JPY", "KWD", "USD", "EUR"):
+        places = len(amount.split(".")[1]) if "." in amount else 0
+        if places > minor_unit(currency):
+            found.append("more decimals than the currency allows")
+    return found
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_quarantine_lines_point_at_the_dirty_rows(seed: int) -> None:
     scenario = generate(seed)
@@ -276,16 +302,7 @@ def test_quarantine_lines_point_at_the_dirty_rows(seed: int) -> None:
     for line, reason in reasons.items():
         row = rows[line - 2]
         assert row["Memo"] == "manual adjustment"
-        if reason == "blank amount":
-            assert row[cols["amount"]] == ""
-        elif reason == "unknown currency":
-            assert row[cols["currency"]] == "USX"
-        elif reason == "missing entry id":
-            assert row[cols["entry_id"]] == ""
-        elif reason == "unparsable timestamp":
-            assert row[cols["booked_at"]].startswith("2026-04-31")
-        else:
-            assert row[cols["currency"]] == "JPY" and row[cols["amount"]] == "1,500.5"
+        assert faults(row) == [reason], row  # its own fault, and no other row's
     clean_lines = set(range(2, len(rows) + 2)) - set(reasons)
     for line in clean_lines:  # every other row parses: amounts fit their currency
         row = rows[line - 2]
@@ -325,3 +342,79 @@ def test_no_seed_breaks_its_own_books(seed: int) -> None:
     assert all(o.updated_at < end_of_day and o.created_at < end_of_day for o in scenario.orders)
     assert all(t.created_at < end_of_day for t in scenario.transactions)
     assert {f["check"] for f in scenario.answer_key["findings"]} == DESIGN_CHECKS
+
+
+# -- exports cut by a partner's own business day ------------------------------------------------
+
+CUTS = [
+    (Cut("America/Los_Angeles"), date(2026, 11, 1)),  # the 25-hour Pacific day
+    (Cut("America/Los_Angeles", weekends=False), date(2026, 11, 4)),
+    (Cut("Asia/Kathmandu"), DEFAULT_DATE),  # 5:45 ahead
+    (Cut("America/St_Johns"), date(2026, 3, 10)),  # 3:30 behind, two days after its change
+]
+
+
+@pytest.mark.parametrize(("cut", "day"), CUTS, ids=[f"{c.zone}-{d}" for c, d in CUTS])
+def test_each_row_sits_on_the_export_of_its_own_business_day(cut: Cut, day: date) -> None:
+    """Booked At is the zone's clock, and each row is on the export of that local date (a
+    weekend's on Monday's, without weekend exports); the rows no order claims and the
+    quarantined ones are on the export whose business day closes on D, which night D judges."""
+    scenario = generate(5, day, 12, cut)
+    assert generate(5, day, 12, cut).answer_key_json() == scenario.answer_key_json()
+    cols, zone = LEDGER_COLUMNS, ZoneInfo(str(cut.zone))
+    # the business day whose close (a local midnight) is the last one within UTC day D
+    end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+    midnight = end.astimezone(zone).date()
+    while datetime.combine(midnight, time(), tzinfo=zone) > end:
+        midnight -= timedelta(days=1)
+    closing = midnight - timedelta(days=1)
+    unclaimed = {q["entry_id"] for q in scenario.answer_key["quarantine"]} | {
+        f["ledger_entry_id"]
+        for f in scenario.answer_key["findings"]
+        if f["check"] == "missing_at_starship"
+    }
+    assert len(unclaimed) == 6
+    for export, rows in scenario.exports.items():
+        if not cut.weekends:
+            assert export.weekday() < 5
+        for row in rows:
+            if row[cols["entry_id"]] in unclaimed:
+                assert export == closing, row
+                continue
+            booked = date.fromisoformat(row[cols["booked_at"]][:10])
+            if not cut.weekends and booked.weekday() >= 5:
+                booked += timedelta(days=7 - booked.weekday())  # Monday's
+            assert export == booked, row
+    assert scenario.answer_key["settings"]["ledger_timezone"] == cut.zone
+
+
+def test_a_row_of_d_moves_to_the_neighbouring_export() -> None:
+    """Cut by Pacific days, D's early rows are on the export before D; ahead of UTC, D's
+    evening is on the export after it: the neighbours the diff must read."""
+    pacific = generate(cut=Cut("America/Los_Angeles"))
+    kathmandu = generate(cut=Cut("Asia/Kathmandu"))
+    d, before, after = DEFAULT_DATE, DEFAULT_DATE - timedelta(days=1), DEFAULT_DATE + timedelta(1)
+    utc_rows = {row[LEDGER_COLUMNS["entry_id"]] for row in generate().ledger_rows}
+    assert utc_rows & {r[LEDGER_COLUMNS["entry_id"]] for r in pacific.exports[before]}
+    assert after not in pacific.exports
+    assert utc_rows & {r[LEDGER_COLUMNS["entry_id"]] for r in kathmandu.exports[after]}
+    assert all(r[LEDGER_MEMO_COLUMN] for r in kathmandu.exports[d])
+
+
+def test_the_scenario_command_cuts_by_a_zone_and_refuses_what_it_cannot_cut(
+    tmp_path: Path,
+) -> None:
+    zone = ["--business-day-zone", "America/Los_Angeles", "--out", str(tmp_path)]
+    written = CliRunner().invoke(cli, ["sandbox", "scenario", *zone, "--date", "2026-11-04"])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "ledger-2026-11-03.csv").is_file()
+    # an order of D, placed before 08:00 UTC: on the Pacific export of the day before
+    assert ",po-20261104-" in (tmp_path / "ledger-2026-11-03.csv").read_text()
+    unknown = CliRunner().invoke(
+        cli, ["sandbox", "scenario", "--business-day-zone", "Mars/Olympus", "--out", str(tmp_path)]
+    )
+    assert unknown.exit_code == 2 and "Mars/Olympus" in unknown.output
+    weekend = CliRunner().invoke(
+        cli, ["sandbox", "scenario", *zone, "--weekdays-only", "--date", "2026-11-01"]
+    )
+    assert weekend.exit_code == 2 and "2026-10-31" in weekend.output

@@ -71,6 +71,56 @@ LEDGER_STATUS_MAP = {
 
 
 @dataclass(frozen=True)
+class Cut:
+    """How the partner cuts its exports into files. The default is the demo's partner: one
+    export per UTC day, its clocks in Berlin. A `zone` cuts one export per business day of
+    that zone instead, booked on that zone's clocks (a Pacific partner's export for a date
+    holds orders of the next UTC day); without `weekends`, the bookings of a Saturday and a
+    Sunday wait on Monday's export."""
+
+    zone: str | None = None
+    weekends: bool = True
+
+    def __post_init__(self) -> None:
+        if self.zone is not None:
+            ZoneInfo(self.zone)  # an unknown zone fails here, not halfway through a scenario
+
+    @property
+    def clock(self) -> ZoneInfo:
+        """The zone of the export's Booked At."""
+        return ZoneInfo(self.zone or LEDGER_TIMEZONE)
+
+    @property
+    def business_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.zone or "UTC")
+
+    def export_of(self, business_day: date) -> date:
+        """The export that holds the bookings of `business_day`: its own, or Monday's."""
+        while not self.weekends and business_day.weekday() >= 5:
+            business_day += timedelta(days=1)
+        return business_day
+
+    def close_on(self, d: date) -> datetime:
+        """The last close of a business day within UTC day `d` (the end of `d`, cut at UTC).
+        A row no order claims is judged on the last UTC day its export touches, so the
+        scenario books those rows before this close, where night `d` judges them."""
+        start = datetime.combine(d, time(), tzinfo=UTC)
+        end = start + timedelta(days=1)
+        local = end.astimezone(self.business_zone).date()
+        for day in (local, local - timedelta(days=1)):
+            close = datetime.combine(day, time(), tzinfo=self.business_zone).astimezone(UTC)
+            if start < close <= end:
+                business_day = day - timedelta(days=1)
+                if self.export_of(business_day) != business_day:
+                    raise ValueError(
+                        f"the business day that closes on {d} ({business_day}) has no export "
+                        "of its own: pick a scenario date whose closing export is a weekday"
+                    )
+                return close
+        raise ValueError(f"no business day of {self.zone} closes within {d} (UTC)")
+
+
+@dataclass(frozen=True)
 class Product:
     product_id: str
     name: str
@@ -238,13 +288,18 @@ class Scenario:
     transactions: list[Transaction]  # as served: the balance_gap plant is already removed
     wallets: dict[str, Decimal]  # the true balances at snapshot_at
     reconciliation: dict[str, Any]  # GET /reconciliation/{date}
-    ledger_rows: list[dict[str, str]]
+    exports: dict[date, list[dict[str, str]]]  # the partner's exports, by their date
     answer_key: dict[str, Any]
-    earlier_exports: dict[date, list[dict[str, str]]] = field(default_factory=dict)
+    cut: Cut = field(default_factory=Cut)
+
+    @property
+    def ledger_rows(self) -> list[dict[str, str]]:
+        """The rows of the export dated D."""
+        return self.exports.get(self.date, [])
 
     def ledger_csv(self, day: date | None = None) -> str:
         """The partner's ledger export for `day` (default the scenario date), as CSV text."""
-        rows = self.ledger_rows if day in (None, self.date) else self.earlier_exports[day]
+        rows = self.exports[day or self.date]
         out = io.StringIO()
         headers = [*LEDGER_COLUMNS.values(), LEDGER_MEMO_COLUMN]
         writer = csv.DictWriter(out, fieldnames=headers, lineterminator="\n")
@@ -263,7 +318,7 @@ class Scenario:
         """Write the ledger export and the answer key into `folder`; return the paths."""
         folder.mkdir(parents=True, exist_ok=True)
         written = []
-        for day in (*self.earlier_exports, self.date):
+        for day in self.exports:
             ledger = folder / f"ledger-{day.isoformat()}.csv"
             ledger.write_text(self.ledger_csv(day), encoding="utf-8", newline="")
             written.append(ledger)
@@ -302,12 +357,18 @@ def iso(moment: datetime) -> str:
 class _Builder:
     """Holds the random source and the growing books while a scenario is made."""
 
-    def __init__(self, seed: int, scenario_date: date, orders_per_day: int) -> None:
+    def __init__(self, seed: int, scenario_date: date, orders_per_day: int, cut: Cut) -> None:
         self.rng = random.Random(seed)
         self.date = scenario_date
         self.orders_per_day = orders_per_day
+        self.cut = cut
         self.day_start = datetime.combine(scenario_date, time(), tzinfo=UTC)
         self.day_end = self.day_start + timedelta(days=1)
+        self.cut_off = cut.close_on(scenario_date)  # the end of D, for a UTC cut
+        # Rows no order claims are booked before the cut-off, so night D judges them.
+        self.unclaimed_latest = min(time(22, 55), (self.cut_off - timedelta(minutes=10)).time())
+        if self.cut_off - self.day_start < timedelta(minutes=20):
+            raise ValueError(f"{cut.zone}'s business day closes too soon after UTC midnight")
         self.snapshot_at = self.day_end + timedelta(minutes=30)
         self.orders: list[Order] = []
         self.transactions: list[Transaction] = []
@@ -316,6 +377,7 @@ class _Builder:
         self.references = 0
         self.unreversed: set[str] = set()  # later cancellations the partner never books
         self.entry_number = 1000  # entry ids run on across the week's exports
+        self.late_night: Order | None = None  # the unbooked order just before the cut-off
         self.seed = seed
 
     @contextmanager
@@ -349,11 +411,19 @@ class _Builder:
     # -- orders --------------------------------------------------------------------------------
 
     def moment(
-        self, day: date, earliest: time = time(0, 5), latest: time = time(22, 55)
+        self, day: date, earliest: time | None = None, latest: time | None = None
     ) -> datetime:
-        start = datetime.combine(day, earliest, tzinfo=UTC)
-        end = datetime.combine(day, latest, tzinfo=UTC)
-        return start + timedelta(seconds=self.rng.randrange(int((end - start).total_seconds())))
+        """A random moment of `day` (UTC). Left free, never within the grace before the
+        cut-off, where an unbooked order is only `expected` (a plant there is placed so)."""
+        free = earliest is None and latest is None
+        start = datetime.combine(day, earliest or time(0, 5), tzinfo=UTC)
+        end = datetime.combine(day, latest or time(22, 55), tzinfo=UTC)
+        grace = self.cut_off - timedelta(minutes=GRACE_MINUTES)
+        while True:
+            seconds = self.rng.randrange(int((end - start).total_seconds()))
+            moment = start + timedelta(seconds=seconds)
+            if not (free and grace <= moment < self.cut_off):
+                return moment
 
     def place(
         self,
@@ -516,9 +586,11 @@ def generate(
     seed: int = DEFAULT_SEED,
     scenario_date: date = DEFAULT_DATE,
     orders_per_day: int = DEFAULT_ORDERS_PER_DAY,
+    cut: Cut | None = None,
 ) -> Scenario:
     """Make the scenario for `scenario_date`: the same arguments always give the same bytes."""
-    b = _Builder(seed, scenario_date, orders_per_day)
+    cut = cut or Cut()
+    b = _Builder(seed, scenario_date, orders_per_day, cut)
     d = scenario_date
     days = [d - timedelta(days=back) for back in range(WEEK_DAYS - 1, -1, -1)]
 
@@ -537,10 +609,13 @@ def generate(
     _plant_low_balance(b, wallets)
     reconciliation = _reconciliation(b, d)
     earlier_exports = _earlier_exports(b, d)
-    _expect_missed_cancellations(b, earlier_exports)
     _expect_discount_drifts(b)
     ledger_rows, quarantine = _ledger_rows(b, ledger_orders)
     _book_partial_delivery(b, partial, ledger_rows)
+    exports = _cut_exports(b, earlier_exports, ledger_rows)
+    _settle_late_night(b, exports)
+    _expect_missed_cancellations(b, exports)
+    where = _locate(b, exports, quarantine)
 
     b.orders.sort(key=lambda o: (o.created_at, o.order_id))
     day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
@@ -556,7 +631,7 @@ def generate(
             "snapshot_at": iso(b.snapshot_at),
         },
         "settings": {
-            "ledger_timezone": LEDGER_TIMEZONE,
+            "ledger_timezone": cut.clock.key,
             "ledger_columns": LEDGER_COLUMNS,
             "ledger_status_map": LEDGER_STATUS_MAP,
             "stuck_pending_hours": STUCK_PENDING_HOURS,
@@ -564,10 +639,7 @@ def generate(
             "low_wallet_balance": LOW_WALLET_FLOORS,
             "lookback_days": WEEK_DAYS,
             "tolerance": "exact",
-            "ledger_day": (
-                "the export for D holds the orders created on D in UTC; Booked At is the "
-                "partner's local time and may fall on the next local day"
-            ),
+            **_cut_settings(cut),
             "duplicate_order": (
                 "an unbooked order that shares its client_reference with a booked order of D "
                 "is reported once, as duplicate_order, not also as missing_in_ledger"
@@ -585,7 +657,7 @@ def generate(
         },
         "findings": sorted(b.findings, key=lambda f: (f["check"], json.dumps(f, sort_keys=True))),
         "quarantine": quarantine,
-        "clean_but_tricky": _clean_but_tricky(b, ledger_rows),
+        "clean_but_tricky": _clean_but_tricky(b, ledger_rows, where),
     }
     return Scenario(
         seed,
@@ -597,9 +669,9 @@ def generate(
         transactions,
         wallets,
         reconciliation,
-        ledger_rows,
+        exports,
         answer_key,
-        earlier_exports,
+        cut,
     )
 
 
@@ -789,9 +861,10 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
     )
 
     # ... and one placed three minutes before midnight: tomorrow's export will carry it.
-    late_night = b.place(b.day_end - timedelta(minutes=3), product=usd)
+    late_night = b.place(b.cut_off - timedelta(minutes=3), product=usd)
     b.deliver(late_night)
     planted.add(late_night.order_id)
+    b.late_night = late_night
     b.expect(
         "missing_in_ledger",
         "placed 3 minutes before the cut-off; expected on the next export",
@@ -980,10 +1053,10 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
         "DELIVERED",
         "COMPLETED",
         "cache",
-        b.new_reference(b.moment(d)),
+        b.new_reference(b.moment(d, latest=b.unclaimed_latest)),
         "",
-        b.moment(d),
-        b.moment(d),
+        b.moment(d, latest=b.unclaimed_latest),
+        b.moment(d, latest=b.unclaimed_latest),
     )
     entries.append((phantom, {"phantom": "yes"}))
 
@@ -1118,7 +1191,9 @@ def _reconciliation(b: _Builder, d: date) -> dict[str, Any]:
     }
 
 
-def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str, str]]:
+def _clean_but_tricky(
+    b: _Builder, rows: list[dict[str, str]], where: dict[str, tuple[date, int]]
+) -> list[dict[str, str]]:
     """Rows and orders that look odd but must not be flagged: precision, not only recall."""
     cols = LEDGER_COLUMNS
     tricky: list[dict[str, str]] = []
@@ -1150,7 +1225,8 @@ def _clean_but_tricky(b: _Builder, rows: list[dict[str, str]]) -> list[dict[str,
             )
     # a partial delivery's refund has its sale on D's export too: said of the order above
     partial = {o.order_id for o in b.orders if o.path == "partial_delivery"}
-    for line, row in enumerate(rows, start=2):
+    for row in rows:
+        line = where[row[cols["entry_id"]]][1]
         if row[LEDGER_MEMO_COLUMN].startswith("Reversal ") and row[cols["order_id"]] not in partial:
             tricky.append(
                 {
@@ -1220,9 +1296,7 @@ def _booking_row(
         cols["amount"]: _ledger_amount(_booked_amount(order, change), order.currency),
         cols["currency"]: change.get("currency", order.currency),
         cols["status"]: change.get("status", _ledger_status(order, cut_off)),
-        cols["booked_at"]: booked.astimezone(ZoneInfo(LEDGER_TIMEZONE)).strftime(
-            "%Y-%m-%d %H:%M:%S"
-        ),
+        cols["booked_at"]: _local(b, booked),
         LEDGER_MEMO_COLUMN: f"Reversal {name}" if change.get("reversal") else name,
     }
 
@@ -1296,22 +1370,106 @@ def _ledger_rows(
     ]
     quarantine: list[dict[str, Any]] = []
     for change, reason in dirty:
-        template = dict(b.rng.choice(rows))
+        template = b.rng.choice(rows)
+        while template[LEDGER_MEMO_COLUMN] == "manual adjustment":  # a clean row, not a dirty
+            template = b.rng.choice(rows)
+        template = dict(template)
         entry_number += 1
         template[cols["entry_id"]] = f"LE-{entry_number}"
         template[cols["order_id"]] = b.new_id("ord")
         template[cols["reference"]] = f"manual-{entry_number}"
         template[LEDGER_MEMO_COLUMN] = "manual adjustment"
+        if b.cut.zone:  # booked before the cut-off, so night D judges it
+            template[cols["booked_at"]] = _local(b, b.moment(b.date, latest=b.unclaimed_latest))
         for key, value in change.items():
             template[cols[key]] = value
         position = b.rng.randrange(len(rows) + 1)
         rows.insert(position, template)
         quarantine.append({"entry_id": template[cols["entry_id"]], "reason": reason})
-    line_of = {row[cols["entry_id"]]: line for line, row in enumerate(rows, start=2)}
-    for item in quarantine:  # line numbers count the header as line 1
-        item["line"] = line_of[item["entry_id"]]
-    for finding in b.findings:
-        if finding.get("ledger_entry_id") in line_of:  # D's rows; a memory's finding has its own
-            finding["line"] = line_of[finding["ledger_entry_id"]]
-    quarantine.sort(key=lambda q: q["line"])
     return rows, quarantine
+
+
+def _cut_settings(cut: Cut) -> dict[str, Any]:
+    if not cut.zone:
+        return {
+            "ledger_day": (
+                "the export for D holds the orders created on D in UTC; Booked At is the "
+                "partner's local time and may fall on the next local day"
+            ),
+        }
+    return {
+        "business_day_timezone": cut.zone,
+        "weekend_exports": cut.weekends,
+        "ledger_day": (
+            f"each row sits on the export of its business day in {cut.zone} (Booked At's "
+            "date), a weekend's on Monday's when there are no weekend exports; rows no order "
+            "claims sit on the export whose business day closes on D, so night D judges them"
+        ),
+    }
+
+
+def _local(b: _Builder, moment: datetime) -> str:
+    """A Booked At: the partner's clock, without an offset."""
+    return moment.astimezone(b.cut.clock).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _cut_exports(
+    b: _Builder, earlier: dict[date, list[dict[str, str]]], rows: list[dict[str, str]]
+) -> dict[date, list[dict[str, str]]]:
+    """The exports as the partner writes them: cut at UTC midnight (the week's exports as they
+    are, D's rows the export of D), or each row on the export of its own business day. A row
+    whose Booked At cannot be read sits on the export of the business day that closes at
+    the cut-off, with the other rows no order claims."""
+    if not b.cut.zone:
+        return {**earlier, b.date: rows}
+    closing = (b.cut_off - timedelta(seconds=1)).astimezone(b.cut.clock).date()
+    exports: dict[date, list[dict[str, str]]] = {}
+    for row in (*(r for day_rows in earlier.values() for r in day_rows), *rows):
+        try:
+            day = date.fromisoformat(row[LEDGER_COLUMNS["booked_at"]][:10])
+        except ValueError:
+            day = closing
+        exports.setdefault(b.cut.export_of(day), []).append(row)
+    return dict(sorted(exports.items()))
+
+
+def _settle_late_night(b: _Builder, exports: dict[date, list[dict[str, str]]]) -> None:
+    """The order placed just before the cut-off is expected on the next export; when that
+    export is here already and does not book it either (a zone whose next business day's
+    export is written by the night D runs), it is missing."""
+    assert b.late_night is not None
+    business_day = b.late_night.created_at.astimezone(b.cut.business_zone).date()
+    if max(exports) > b.cut.export_of(business_day):
+        finding = next(f for f in b.findings if f.get("order_id") == b.late_night.order_id)
+        finding["state"] = "new"
+        finding["note"] = (
+            "placed 3 minutes before its business day's close; the next export is here and "
+            "does not book it either"
+        )
+
+
+def _locate(
+    b: _Builder, exports: dict[date, list[dict[str, str]]], quarantine: list[dict[str, Any]]
+) -> dict[str, tuple[date, int]]:
+    """Where each entry sits (export, line; the header is line 1), written into the findings
+    and the quarantine. Of two sales of one order, the later is the duplicate."""
+    cols = LEDGER_COLUMNS
+    where = {
+        row[cols["entry_id"]]: (day, line)
+        for day, rows in exports.items()
+        for line, row in enumerate(rows, start=2)
+    }
+    sales: dict[str, list[tuple[date, int, str]]] = {}
+    for entry_id, (day, line) in where.items():
+        row = exports[day][line - 2]
+        if not row[LEDGER_MEMO_COLUMN].startswith("Reversal "):
+            sales.setdefault(row[cols["order_id"]], []).append((day, line, entry_id))
+    for finding in b.findings:
+        if finding["check"] == "duplicate_ledger_entry" and finding.get("order_id") in sales:
+            finding["ledger_entry_id"] = max(sales[finding["order_id"]])[2]
+        if "ledger_entry_id" in finding:
+            finding["line"] = where[finding["ledger_entry_id"]][1]
+    for item in quarantine:
+        item["line"] = where[item["entry_id"]][1]
+    quarantine.sort(key=lambda q: q["line"])
+    return where

@@ -94,8 +94,7 @@ WITH candidates AS (
         ) AS kept_amount,
         'reference' AS match_method,
         judging(greatest(CAST(o.created_at AS DATE), CAST(f.ledger_booked_at AS DATE)),
-            x.first_read, x.ran_before) AS night,
-        night = CAST($day_start AS DATE) AS tonight
+            x.first_read, x.ran_before) AS night
     FROM found AS f
     JOIN orders_all AS o ON o.client_reference = f.reference
     JOIN exports AS x USING (export_date)  -- the few candidates' exports: who read them first
@@ -104,7 +103,9 @@ WITH candidates AS (
 booked_by_id AS (  -- looked up for the candidates only: listing every booked order is slow
     SELECT DISTINCT order_id FROM found SEMI JOIN candidates USING (order_id)
 )
-SELECT c.*
+-- `tonight` from the night just found (in `candidates`, `night` would name found's own: the
+-- export's night for a row no order id claims, which a row on a later export does not share)
+SELECT c.*, c.night = CAST($day_start AS DATE) AS tonight
 FROM candidates AS c
 LEFT JOIN booked_by_id AS b ON b.order_id = c.order_id
 WHERE b.order_id IS NULL OR c.ledger_status = 'CANCELLED'
