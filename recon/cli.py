@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from recon import __version__, logs
-from recon.errors import ReconError
+from recon.errors import Interrupted, ReconError
 
 
 class ReconFailure(click.ClickException):
@@ -47,6 +47,11 @@ class ReconGroup(click.Group):
             return super().invoke(ctx)
         except ReconError as error:
             raise ReconFailure(error, ctx.meta.get("recon.log_format", "text")) from error
+        except KeyboardInterrupt:
+            stopped = Interrupted(
+                "interrupted: nothing of the unfinished step was kept; run it again"
+            )
+            raise ReconFailure(stopped, ctx.meta.get("recon.log_format", "text")) from None
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

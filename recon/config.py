@@ -39,7 +39,8 @@ class StarshipConfig:
     lookback_days: int = 7
     paginator: str = "page_number"  # page_number (follows next_page_url) | cursor
     connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 30.0
+    read_timeout_seconds: float = 30.0  # each read of an answer
+    answer_timeout_seconds: float = 120.0  # a whole answer, however slowly it trickles
     max_attempts: int = 8  # per request, the first try included
     retry_budget_seconds: float = 300.0  # total waiting on retries before the run fails
     requests_per_second: float = 0.0  # pace requests so a night does not live on 429s; 0: off
@@ -323,6 +324,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             "max_repages",
             "connect_timeout_seconds",
             "read_timeout_seconds",
+            "answer_timeout_seconds",
         ),
         "checks": ("grace_minutes",),
         "ledger": ("max_export_gap_days",),

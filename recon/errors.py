@@ -13,6 +13,12 @@ class ReconError(Exception):
     exit_code = 2
 
 
+class Interrupted(ReconError):
+    """Ctrl-C (SIGINT): the shell's 130, never 1, which would say "discrepancies found"."""
+
+    exit_code = 130
+
+
 class ConfigError(ReconError):
     """The configuration file or an option is wrong."""
 

@@ -36,7 +36,7 @@ from recon.history import History
 from recon.lake import Lake, Staging
 from recon.starship import reconciliation, records
 from recon.starship.client import Answer, StarshipClient
-from recon.starship.paging import Page, paginator
+from recon.starship.paging import Page, json_rows, paginator
 
 log = logging.getLogger("recon.extract")
 
@@ -484,9 +484,10 @@ class Extractor:
         """Snapshot the wallet balances into `day`'s partition."""
         fetched_at = datetime.now(UTC)
         answer = self.client.get("wallets")
-        payload = answer.payload
-        rows = payload.get("data") if isinstance(payload, dict) else payload
-        batch, bad = records.parse_wallets(rows or [], answer.trace_id, fetched_at)
+        # a bare list or under `data` (the contract); `null` or `{"data": "x"}` is no answer,
+        # not "no wallets": the low-balance check would go quiet on it
+        rows, _, _ = json_rows(answer)
+        batch, bad = records.parse_wallets(rows, answer.trace_id, fetched_at)
         with self.lake.staging("wallets", day) as staging:
             staging.write(batch)
             return self.lake.publish(

@@ -26,7 +26,7 @@ from recon import checks, mail, memory
 from recon import report as reports
 from recon.checks import timed
 from recon.config import Config
-from recon.errors import ConfigError, ReconError
+from recon.errors import ConfigError, Interrupted, ReconError
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
 from recon.history import History, exit_code, unexplained
@@ -209,7 +209,13 @@ def run(
             with timed(seconds, "email"):
                 emailed = email(config, day)
     except BaseException as error:
-        code = error.exit_code if isinstance(error, ReconError) else 2
+        code = (
+            error.exit_code
+            if isinstance(error, ReconError)
+            else Interrupted.exit_code
+            if isinstance(error, KeyboardInterrupt)
+            else 2
+        )
         message = str(error) or type(error).__name__
         history.finish_attempt(
             attempt, status="failed", exit_code=code, seconds=seconds, error=message

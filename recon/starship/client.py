@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3
 
 from recon.errors import ApiError, ConfigError
 from recon.hosts import is_loopback
@@ -126,6 +127,13 @@ class Answer:
     def payload(self) -> Any:
         try:
             return decode(self.content)
+        except RecursionError:  # thousands of nested brackets: no answer of the API's
+            raise ServerError(
+                "the answer is JSON nested too deeply to be an answer of the API",
+                status=self.status,
+                trace_id=self.trace_id,
+                request=f"GET {redact(self.url)}",
+            ) from None
         except ValueError:
             raise ServerError(
                 "the answer is not JSON",
@@ -153,6 +161,7 @@ class StarshipClient:
         *,
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
+        answer_timeout: float = 120.0,
         max_attempts: int = 8,
         retry_budget_seconds: float = 300.0,
         requests_per_second: float = 0.0,
@@ -165,6 +174,7 @@ class StarshipClient:
         self._api_key = api_key
         self._api_secret = api_secret
         self.timeout = (connect_timeout, read_timeout)
+        self.answer_timeout = answer_timeout
         self.max_attempts = max_attempts
         self.retry_budget_seconds = retry_budget_seconds
         self.min_interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
@@ -184,6 +194,7 @@ class StarshipClient:
         settings = {
             "connect_timeout": s.connect_timeout_seconds,
             "read_timeout": s.read_timeout_seconds,
+            "answer_timeout": s.answer_timeout_seconds,
             "max_attempts": s.max_attempts,
             "retry_budget_seconds": s.retry_budget_seconds,
             "requests_per_second": s.requests_per_second,
@@ -293,7 +304,9 @@ class StarshipClient:
                 headers=all_headers,
                 timeout=self.timeout,
                 allow_redirects=False,
+                stream=True,  # read below, against a deadline for the whole answer
             )
+            content = self._body(response, started)
         except requests.Timeout:
             return UnreachableError(
                 f"no answer within {self.timeout[1]:g} s",
@@ -304,6 +317,25 @@ class StarshipClient:
             reason = type(exc.__cause__ or exc).__name__
             return UnreachableError(
                 f"connection failed ({reason})", request=where, trace_id=self.stats.last_trace_id
+            ), None
+        except urllib3.exceptions.ReadTimeoutError:  # between two reads of the body
+            return UnreachableError(
+                f"no answer within {self.timeout[1]:g} s",
+                request=where,
+                trace_id=self.stats.last_trace_id,
+            ), None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # broke off
+            return UnreachableError(
+                f"the answer broke off ({type(exc).__name__})",
+                request=where,
+                trace_id=self.stats.last_trace_id,
+            ), None
+        if content is None:
+            return UnreachableError(
+                f"the answer did not finish within {self.answer_timeout:g} s "
+                "([starship] answer_timeout_seconds)",
+                request=where,
+                trace_id=response.headers.get("X-Trace-ID") or self.stats.last_trace_id,
             ), None
         trace_id = response.headers.get("X-Trace-ID")
         self.stats.last_trace_id = trace_id or self.stats.last_trace_id
@@ -317,21 +349,36 @@ class StarshipClient:
             trace_id,
         )
         if status < 300:
-            return Answer(response.content, trace_id, status, response.url or url), None
-        error = self._error(response, where, trace_id)
+            return Answer(content, trace_id, status, response.url or url), None
+        error = self._error(response, content, where, trace_id)
         if status in RETRY_STATUSES:
             return error, retry_after(response.headers.get("Retry-After"))
         raise error
 
+    def _body(self, response: requests.Response, started: float) -> bytes | None:
+        """The whole body, or None when it is still coming at the deadline: the read timeout
+        bounds each read, and a server that trickles a byte a second never trips it."""
+        deadline = started + self.answer_timeout
+        chunks = []
+        with response:
+            # read1: what has arrived, not 64 KiB however long they take to come
+            while chunk := response.raw.read1(1 << 16, decode_content=True):
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    return None
+        return b"".join(chunks)
+
     @staticmethod
-    def _error(response: requests.Response, where: str, trace_id: str | None) -> ApiError:
+    def _error(
+        response: requests.Response, content: bytes, where: str, trace_id: str | None
+    ) -> ApiError:
         status = response.status_code
         code, message = None, response.reason or "error"
         try:
-            envelope = decode(response.content)["error"]
+            envelope = decode(content)["error"]
             code = envelope.get("code")
             message = envelope.get("message") or message
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             content_type = response.headers.get("Content-Type", "")
             message = f"{message} (a {content_type.split(';')[0] or 'non-JSON'} body)"
         text = f"HTTP {status}" + (f" {code}" if code else "") + f": {message}"

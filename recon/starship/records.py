@@ -412,11 +412,15 @@ def _read_json(content: bytes, parse_options: pj.ParseOptions) -> pa.Table:
 
 def decode_page(content: bytes, trace_id: str | None, url: str = "") -> RawPage:
     """Decode what paging needs of a page's JSON body: its meta and its size."""
-    try:
-        table = _read_json(content, _PAGING)
-        data = table.column("data").chunk(0) if table.num_rows == 1 else None
-    except _JSON_ERRORS:
-        data = None
+    data = None
+    # Only an object reaches Arrow's reader: pyarrow 26 crashes the process on a bare `null`.
+    # Anything else is decoded in Python, which says what is wrong with it.
+    if content.lstrip()[:1] == b"{":
+        try:
+            table = _read_json(content, _PAGING)
+            data = table.column("data").chunk(0) if table.num_rows == 1 else None
+        except _JSON_ERRORS:
+            data = None
     if data is None or data.null_count:
         from recon.starship.client import Answer
         from recon.starship.paging import json_rows  # paging builds on this module
