@@ -12,14 +12,14 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
 from recon import __version__, logs
-from recon.errors import Interrupted, ReconError
+from recon.errors import Interrupted, ReconError, from_os_error
 
 
 class ReconFailure(click.ClickException):
@@ -47,6 +47,9 @@ class ReconGroup(click.Group):
             return super().invoke(ctx)
         except ReconError as error:
             raise ReconFailure(error, ctx.meta.get("recon.log_format", "text")) from error
+        except OSError as error:
+            stopped = from_os_error(error)
+            raise ReconFailure(stopped, ctx.meta.get("recon.log_format", "text")) from error
         except KeyboardInterrupt:
             stopped = Interrupted(
                 "interrupted: nothing of the unfinished step was kept; run it again"
@@ -91,6 +94,32 @@ def _generate_scenario(
         raise click.BadParameter(
             str(exc).strip("'\""), param_hint="--business-day-zone / --weekdays-only / --date"
         ) from None
+
+
+BACKFILL_MAX_DAYS = 400  # a year and a bit: more is a typo more often than a plan
+
+
+def _night(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    """A date recon may judge: a UTC day that has ended (today too with --allow-today, as far
+    as it has gone). A later one would age every open break to a day that has not come."""
+    day = _date(ctx, param, value)
+    if day is None:
+        return None
+    latest = yesterday() + timedelta(days=1 if ctx.params.get("allow_today") else 0)
+    if day > latest:
+        raise click.BadParameter(
+            f"{day} has not ended yet in UTC: the latest night recon judges is {latest}"
+            + ("" if ctx.params.get("allow_today") else " (--allow-today for today so far)")
+        )
+    return day
+
+
+allow_today_option = click.option(
+    "--allow-today",
+    is_flag=True,
+    is_eager=True,  # read before --date, whose check depends on it
+    help="Accept today's date (UTC), which has not ended: a partial night.",
+)
 
 
 class TerminalProgress:
@@ -178,9 +207,13 @@ def cli(ctx: click.Context, verbose: int, log_format: str) -> None:
     logs.setup(log_format, verbose)
 
 
-date_option = click.option(
-    "--date", "day", callback=_date, required=True, help="The date (YYYY-MM-DD)."
-)
+def date_option(command: Any) -> Any:
+    command = click.option(
+        "--date", "day", callback=_night, required=True, help="The date (YYYY-MM-DD)."
+    )(command)
+    return allow_today_option(command)
+
+
 email_option = click.option(
     "--email/--no-email",
     "send",
@@ -194,7 +227,7 @@ email_option = click.option(
 @date_option
 @config_option
 @wait_option
-def extract(day: date, config_path: Path, wait: float) -> None:
+def extract(day: date, allow_today: bool, config_path: Path, wait: float) -> None:
     """Page the Starship API into the Parquet lake for a date and its look-back window."""
     from recon import config
     from recon.extract import extract as run_extract
@@ -211,7 +244,7 @@ def extract(day: date, config_path: Path, wait: float) -> None:
 @config_option
 @fail_on_option
 @wait_option
-def diff(day: date, config_path: Path, fail_on: str, wait: float) -> None:
+def diff(day: date, allow_today: bool, config_path: Path, fail_on: str, wait: float) -> None:
     """Ingest the ledger export for a date and run every check against the lake.
 
     Exit code 0 when nothing unexplained is at error severity, 1 when something is.
@@ -231,7 +264,7 @@ def diff(day: date, config_path: Path, fail_on: str, wait: float) -> None:
 @config_option
 @fail_on_option
 @wait_option
-def report(day: date, config_path: Path, fail_on: str, wait: float) -> None:
+def report(day: date, allow_today: bool, config_path: Path, fail_on: str, wait: float) -> None:
     """Write a date's report (HTML, CSV, JSON) from its recorded diff.
 
     Exit code 0 when the books agree, 1 when they do not.
@@ -248,7 +281,7 @@ def report(day: date, config_path: Path, fail_on: str, wait: float) -> None:
 @cli.command()
 @date_option
 @config_option
-def email(day: date, config_path: Path) -> None:
+def email(day: date, allow_today: bool, config_path: Path) -> None:
     """E-mail a date's written report to the [email] recipients."""
     from recon import config, pipeline
 
@@ -258,13 +291,16 @@ def email(day: date, config_path: Path) -> None:
 
 @cli.command()
 @click.option(
-    "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
+    "--date", "day", callback=_night, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
+@allow_today_option
 @email_option
 @config_option
 @fail_on_option
 @wait_option
-def run(day: date | None, send: bool, config_path: Path, fail_on: str, wait: float) -> None:
+def run(
+    day: date | None, allow_today: bool, send: bool, config_path: Path, fail_on: str, wait: float
+) -> None:
     """Extract, diff, report and e-mail a date: the nightly job.
 
     Exit code 0 when the books agree, 1 when they do not (or the night is incomplete), 2 when
@@ -305,14 +341,29 @@ def doctor(day: date | None, config_path: Path) -> None:
 @cli.command()
 @click.option("--since", callback=_date, required=True, help="The first date (YYYY-MM-DD).")
 @click.option(
-    "--until", callback=_date, help="The last date (YYYY-MM-DD).  [default: yesterday, UTC]"
+    "--until", callback=_night, help="The last date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
+@click.option(
+    "--max-days",
+    type=click.IntRange(1),
+    default=BACKFILL_MAX_DAYS,
+    show_default=True,
+    help="Refuse a longer range unless --yes (1900-01-01 typed for 2026-01-01).",
+)
+@click.option("--yes", is_flag=True, help="Run a range longer than --max-days all the same.")
 @email_option
 @config_option
 @fail_on_option
 @wait_option
 def backfill(
-    since: date, until: date | None, send: bool, config_path: Path, fail_on: str, wait: float
+    since: date,
+    until: date | None,
+    max_days: int,
+    yes: bool,
+    send: bool,
+    config_path: Path,
+    fail_on: str,
+    wait: float,
 ) -> None:
     """Run each date from --since to --until that has no successful run recorded.
 
@@ -321,8 +372,15 @@ def backfill(
     """
     from recon import config, pipeline
 
-    settings = config.load(config_path)
     until = until or yesterday()
+    days = (until - since).days + 1
+    if days > max_days and not yes:
+        raise click.BadParameter(
+            f"{since} to {until} is {days} nights, more than --max-days {max_days}: "
+            "check the dates, or add --yes",
+            param_hint="--since",
+        )
+    settings = config.load(config_path)
     worst = 0
 
     def show(outcome: pipeline.Backfilled) -> None:
@@ -389,6 +447,7 @@ def runs(config_path: Path, limit: int) -> None:
 def breaks(ctx: click.Context, config_path: Path) -> None:
     """List open breaks across nights; acknowledge, snooze or reopen one."""
     from recon.money import amount_text
+    from recon.strings import clip, neutral
 
     ctx.obj = config_path  # loaded by the subcommand, after click has handled --help
     if ctx.invoked_subcommand is not None:
@@ -403,10 +462,13 @@ def breaks(ctx: click.Context, config_path: Path) -> None:
     for row in rows:
         amount = row["delta"] if row["delta"] is not None else row["starship_amount"]
         money = f" {row['currency']} {amount_text(amount, row['currency'])}" if amount else ""
-        note = f"  [{row['note']}]" if row["note"] else ""
+        note = f"  [{clip(row['note'])}]" if row["note"] else ""
         click.echo(
-            f"{row['break_id']:<12}  {row['state']:<12}  {row['check']:<22}  "
-            f"{row['first_seen']!s:<10}  {row['last_seen']!s:<10}  {row['key']}{money}{note}"
+            neutral(
+                f"{row['break_id']:<12}  {row['state']:<12}  {row['check']:<22}  "
+                f"{row['first_seen']!s:<10}  {row['last_seen']!s:<10}  {clip(row['key'])}"
+                f"{money}{note}"
+            )
         )
 
 
@@ -423,8 +485,28 @@ def _act(config_path: Path, break_id: str, action: str, **details: Any) -> str:
     return pipeline.act(config.load(config_path), break_id, action, **details)
 
 
+def breaks_config(command: Any) -> Any:
+    """`--config` after the subcommand too (`recon breaks ack ID --config F`), as every other
+    command takes it; given there, it wins over the group's."""
+
+    def given_here(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.obj = value
+
+    return click.option(
+        "--config",
+        "config_here",
+        type=click.Path(dir_okay=False, path_type=Path),
+        callback=given_here,
+        expose_value=False,
+        is_eager=True,
+        help="The configuration file (here or before the subcommand).",
+    )(command)
+
+
 @breaks.command("ack")
 @click.argument("break_id")
+@breaks_config
 @click.option("--note", required=True, help="Why the break is explained (required).")
 @click.pass_obj
 def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
@@ -434,17 +516,23 @@ def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
 
 @breaks.command("snooze")
 @click.argument("break_id")
+@breaks_config
 @click.option("--until", "until", callback=_date, required=True, help="Last date to snooze.")
 @click.option("--note", default=None, help="Why.")
 @click.pass_obj
 def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
     """Hide a break from the exit code until a date (inclusive)."""
+    if until <= yesterday():  # 1999-01-01 typed for 2099: the snooze would do nothing
+        raise click.BadParameter(
+            f"{until} has passed: a snooze lasts until today or later", param_hint="--until"
+        )
     full_id = _act(config_path, break_id, "snooze", note=note, until=until)
     click.echo(f"snoozed {full_id} until {until}")
 
 
 @breaks.command("reopen")
 @click.argument("break_id")
+@breaks_config
 @click.pass_obj
 def breaks_reopen(config_path: Path, break_id: str) -> None:
     """Undo an acknowledgement or a snooze."""

@@ -53,3 +53,14 @@ class ApiError(ReconError):
 
 class MoneyError(InputError):
     """An amount or currency is not valid money."""
+
+
+def from_os_error(error: OSError) -> ReconError:
+    """A file system failure (a folder that is a file, no permission, a full disk) as one line
+    naming the path: it is the machine's state, not a bug, and a traceback helps nobody."""
+    path = error.filename if error.filename is not None else "a file"
+    if isinstance(error, FileExistsError | NotADirectoryError):
+        return ReconError(f"{path}: a file is where recon needs a folder (or the other way round)")
+    if isinstance(error, PermissionError):
+        return ReconError(f"{path}: permission denied; recon cannot write or read there")
+    return ReconError(f"{path}: {error.strerror or type(error).__name__}")

@@ -427,6 +427,11 @@ class History:
             raise InputError("acknowledging a break needs a note saying why it is explained")
         if action == "snooze" and until is None:
             raise InputError("snoozing a break needs --until DATE")
+        wanted = break_id.strip().lower()
+        if len(wanted) < MIN_PREFIX:  # `ack e` would acknowledge whichever break starts so
+            raise InputError(
+                f"{break_id!r}: a break id prefix needs at least {MIN_PREFIX} of its 12 characters"
+            )
         if not self.path.exists():
             raise InputError(f"{self.path}: no break history yet; run `recon diff` first")
         with self.connect() as con:
@@ -434,7 +439,7 @@ class History:
                 row[0]
                 for row in con.execute(
                     "SELECT DISTINCT break_id FROM findings WHERE starts_with(break_id, $prefix)",
-                    {"prefix": break_id.strip().lower()},
+                    {"prefix": wanted},
                 ).fetchall()
             ]
             if len(matches) != 1:
@@ -456,6 +461,9 @@ class History:
                 },
             )
         return matches[0]
+
+
+MIN_PREFIX = 6  # of a break id's 12 characters, as `recon explain` asks
 
 
 def _day_parameters(day: date) -> dict[str, Any]:

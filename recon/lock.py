@@ -16,10 +16,12 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from recon.errors import ReconError
 
@@ -35,7 +37,7 @@ def exclusive(data_dir: Path, command: str, wait: float = 0.0) -> Iterator[Path]
     """Hold `<data_dir>/recon.lock` for the block; Busy if it is held beyond `wait` seconds."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "recon.lock"
-    with open(path, "a+", encoding="utf-8") as handle:
+    with _open(path) as handle:
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
             try:
@@ -61,6 +63,23 @@ def exclusive(data_dir: Path, command: str, wait: float = 0.0) -> Iterator[Path]
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _open(path: Path) -> Any:
+    """The lock file, never through a link: the holder's line is written into it, and a
+    symlink would have recon empty whatever file it points at."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError:
+        if path.is_symlink():
+            raise ReconError(
+                f"{path} is a symbolic link; recon's lock must be a plain file (remove the link)"
+            ) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ReconError(f"{path} is not a plain file; recon's lock must be one")
+    return os.fdopen(fd, "r+", encoding="utf-8")
 
 
 def _busy_message(path: Path, wait: float) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from recon import __version__
 from recon.checks import SEVERITY, CheckText, describe
@@ -35,6 +36,7 @@ from recon.errors import InputError
 from recon.history import EXPLAINED, History, exit_code, unexplained
 from recon.money import amount_text
 from recon.resources import resource_dir
+from recon.strings import clip, neutral
 
 # discrepancies.csv: the contract's columns in its order; new ones go at the end, never between.
 CSV_COLUMNS = (
@@ -315,6 +317,14 @@ def build(history: History, day: date, fail_on: str = "error") -> Report:
 # -- rendering ------------------------------------------------------------------------------
 
 
+def _shown(value: Any) -> Any:
+    """What a template prints of `value`: a string with its bidi controls made visible (a
+    string already marked safe stays safe; HTML escaping comes after this)."""
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(neutral(str(value)))
+    return neutral(value) if isinstance(value, str) else value
+
+
 @cache
 def _templates() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -323,7 +333,10 @@ def _templates() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # every value shown: its bidi controls visible (HTML escaping comes after)
+        finalize=_shown,
     )
+    env.filters["clip"] = clip
     env.filters["money"] = display_money
     env.filters["age"] = display_age
     env.filters["basename"] = lambda path: Path(path).name
@@ -497,7 +510,7 @@ def _text_cell(value: Any) -> str:
     """A text cell a spreadsheet will not run: OWASP's leading apostrophe before a formula."""
     if value is None:
         return ""
-    text = value.isoformat() if isinstance(value, date) else str(value)
+    text = neutral(value.isoformat() if isinstance(value, date) else str(value))
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

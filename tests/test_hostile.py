@@ -10,10 +10,12 @@ traceback, hang or half-written file.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +158,125 @@ def test_ctrl_c_exits_130_and_the_record_agrees(make_sandbox: MakeSandbox, tmp_p
     assert "Traceback" not in err
     [attempt] = pipeline.history_of(config.load(path)).attempts(1)
     assert attempt["exit_code"] == 130, attempt
+
+
+# -- careless hands -----------------------------------------------------------------------------
+
+
+def recon(*args: str, sandbox: Any = None) -> Any:
+    return CliRunner().invoke(cli, list(args), env=credentials(sandbox))
+
+
+def one_line(result: Any, *names: str) -> str:
+    """Exit 2, no traceback, and a message naming each of `names`."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output, result.output
+    for name in names:
+        assert name in result.output, (name, result.output)
+    return str(result.output)
+
+
+@pytest.mark.parametrize("command", ["run", "diff", "report"])
+def test_a_data_dir_that_is_a_file_is_named_not_a_traceback(
+    make_sandbox: MakeSandbox, tmp_path: Path, command: str
+) -> None:
+    sandbox = make_sandbox()
+    path = run_config(tmp_path, sandbox.base_url)
+    (tmp_path / "var").write_text("not a folder")  # the demo's data_dir
+    one_line(recon(command, "--date", str(DAY), "--config", str(path), sandbox=sandbox), "var")
+
+
+def test_a_report_folder_that_is_a_file_is_named(make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+    sandbox = make_sandbox()
+    path = run_config(tmp_path, sandbox.base_url)
+    assert recon("run", "--date", str(DAY), "--config", str(path), sandbox=sandbox).exit_code == 1
+    shutil.rmtree(tmp_path / "reports")
+    (tmp_path / "reports").write_text("not a folder")
+    one_line(recon("report", "--date", str(DAY), "--config", str(path)), "reports")
+
+
+@pytest.mark.parametrize("command", ["run", "diff", "extract"])
+def test_a_night_that_has_not_ended_is_refused_before_anything_is_written(
+    tmp_path: Path, command: str
+) -> None:
+    path = run_config(tmp_path, "http://127.0.0.1:1/api/v1")
+    one_line(recon(command, "--date", "2999-01-01", "--config", str(path)), "2999-01-01")
+    assert not (tmp_path / "var").exists()
+    today = str(datetime.now(UTC).date())
+    one_line(recon(command, "--date", today, "--config", str(path)), "--allow-today")
+
+
+def test_a_lock_that_is_a_link_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    """recon writes who holds the lock into it: through a link it emptied another file."""
+    path = run_config(tmp_path, "http://127.0.0.1:1/api/v1")
+    precious = tmp_path / "precious.txt"
+    precious.write_text("a file someone needs\n")
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "recon.lock").symlink_to(precious)
+    one_line(recon("diff", "--date", str(DAY), "--config", str(path)), "recon.lock", "link")
+    assert precious.read_text() == "a file someone needs\n"
+
+
+def test_breaks_wants_six_characters_a_future_snooze_and_takes_config_anywhere(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    sandbox = make_sandbox()
+    path = run_config(tmp_path, sandbox.base_url)
+    assert recon("run", "--date", str(DAY), "--config", str(path), sandbox=sandbox).exit_code == 1
+    [break_id, *_] = [
+        f["break_id"]
+        for f in pipeline.history_of(config.load(path)).findings(DAY).to_pylist()
+        if f["severity"] == "error"
+    ]
+    short = recon("breaks", "--config", str(path), "ack", break_id[0], "--note", "x")
+    one_line(short, "at least 6")
+    past = recon("breaks", "--config", str(path), "snooze", break_id, "--until", "1999-01-01")
+    one_line(past, "1999-01-01 has passed")
+    after = recon("breaks", "ack", break_id[:6], "--note", "explained", "--config", str(path))
+    assert after.exit_code == 0, after.output
+    assert f"acknowledged {break_id}" in after.output
+
+
+def test_a_backfill_of_decades_asks_for_yes(tmp_path: Path) -> None:
+    path = run_config(tmp_path, "http://127.0.0.1:1/api/v1")
+    one_line(recon("backfill", "--since", "1900-01-01", "--config", str(path)), "--yes")
+    assert not (tmp_path / "var").exists()
+
+
+def test_bidi_controls_are_shown_and_long_text_is_clipped(
+    make_sandbox: MakeSandbox, tmp_path: Path
+) -> None:
+    """A reference with U+202E (it reverses what follows on screen) and a 100 KB note: the
+    HTML, CSV, text e-mail and terminal show the control as <U+202E>; the terminal and the
+    text e-mail clip the note, the CSV keeps it whole."""
+    sandbox = make_sandbox()
+    path = run_config(tmp_path, sandbox.base_url)
+    ledger = tmp_path / f"ledger-{DAY}.csv"
+    text = ledger.read_text()
+    header, first, rest = text.split("\n", 2)
+    phantom = first.split(",")
+    phantom[0], phantom[1], phantom[2] = "LE-9999", "ord_hostile", "po-\u202eexe.txt"
+    ledger.write_text("\n".join([header, first, ",".join(phantom), rest]))
+    assert recon("run", "--date", str(DAY), "--config", str(path), sandbox=sandbox).exit_code == 1
+    findings = pipeline.history_of(config.load(path)).findings(DAY).to_pylist()
+    [other] = [f["break_id"] for f in findings if f["check"] == "currency_mismatch"]
+    note = "\u202e" + "n" * 100_000
+    acked = recon("breaks", "--config", str(path), "ack", other, "--note", note)
+    assert acked.exit_code == 0, acked.output
+    assert recon("report", "--date", str(DAY), "--config", str(path)).exit_code == 1
+
+    folder = tmp_path / "reports" / str(DAY)
+    csv_text = (folder / "discrepancies.csv").read_text(encoding="utf-8")
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    for name, shown, marker in [
+        ("csv", csv_text, "<U+202E>"),
+        ("html", html, "&lt;U+202E&gt;"),
+        ("txt", (folder / "report.txt").read_text(encoding="utf-8"), "<U+202E>"),
+    ]:
+        assert "\u202e" not in shown, name
+        assert f"po-{marker}exe.txt" in shown, name
+    assert "<U+202E>" + "n" * 100_000 in csv_text  # the CSV keeps the note whole
+    assert "&lt;U+202E&gt;" + "n" * 199 + "... (99801 more characters)" in html
+    listing = recon("breaks", "--config", str(path))
+    assert "\u202e" not in listing.output and "n" * 201 not in listing.output
+    assert "<U+202E>" + "n" * 199 + "... (99801 more characters)" in listing.output
