@@ -293,9 +293,9 @@ INVALID_CONFIGS = [
     pytest.param('starship = "x"\n', "[starship] must be a table", id="section-not-a-table"),
     pytest.param(
         "[starship]\npage_sise = 10\n",
-        "unknown key 'page_sise' in [starship]; known keys: api_key_env, api_secret_env, "
-        "base_url, connect_timeout_seconds, lookback_days, max_attempts, max_repages, "
-        "page_size, paginator",
+        "unknown key 'page_sise' in [starship]; known keys: answer_timeout_seconds, "
+        "api_key_env, api_secret_env, base_url, connect_timeout_seconds, lookback_days, "
+        "max_attempts, max_repages, page_size, paginator",
         id="unknown-key-lists-known-keys",
     ),
     pytest.param(
