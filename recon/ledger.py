@@ -80,6 +80,12 @@ EXCEL_EPOCH = datetime(1899, 12, 30)
 EXCEL_FIRST_SERIAL, EXCEL_LAST_SERIAL = 61, 2_958_465  # 1900-03-01 and 9999-12-31
 
 
+# The currencies an amount's symbol may stand for, by their ISO 4217 names: "$5" is any dollar's
+# or peso's, so a CAD row that writes $ agrees with its column; "€5" in a USD row does not.
+_SYMBOL_NAMES = {"$": ("Dollar", "Peso"), "£": ("Pound",), "¥": ("Yen", "Yuan"), "₩": ("Won",)}
+_SYMBOL_CODES = {"€": ("EUR",), "₹": ("INR",)}  # the other rupees do not write ₹
+
+
 @dataclass(frozen=True)
 class LedgerLoad:
     path: Path
@@ -193,6 +199,11 @@ def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[s
     con.execute(
         "SET VARIABLE ledger_exponents = (SELECT map(list(code), list(exponent)) FROM currencies)"
     )
+    symbols = currency_symbols()
+    con.execute(
+        "SET VARIABLE ledger_symbols = map($symbols, $codes)",
+        {"symbols": list(symbols), "codes": list(symbols.values())},
+    )
     con.execute(
         "SET VARIABLE ledger_status_words = "
         "(SELECT map(list(word), list(canonical)) FROM status_words)"
@@ -208,6 +219,17 @@ def currency_table() -> pa.Table:
             "exponent": pa.array([int(c.exponent) for c in money], pa.int32()),
         }
     )
+
+
+@cache
+def currency_symbols() -> dict[str, list[str]]:
+    """Each currency symbol ingest reads in an amount -> the ISO 4217 codes that write it."""
+    money = [c for c in Currency if c.exponent is not None]
+    symbols = {
+        symbol: sorted(c.code for c in money if any(w in c.currency_name for w in words))
+        for symbol, words in _SYMBOL_NAMES.items()
+    }
+    return {**symbols, **{symbol: list(codes) for symbol, codes in _SYMBOL_CODES.items()}}
 
 
 def header(path: Path, sheet: str | None = None) -> list[str]:

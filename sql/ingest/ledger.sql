@@ -2,8 +2,9 @@
 -- the row cannot be used (it goes to quarantine.csv) and NULL when it can.
 --
 -- Reads the view `ledger_text` (every mapped column as text, plus `line`) and the variables
--- `ledger_exponents` (a map: ISO 4217 code to exponent) and `ledger_status_words` (a map: the
--- export's words, lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
+-- `ledger_exponents` (a map: ISO 4217 code to exponent), `ledger_symbols` (a map: a currency
+-- symbol to the codes that write it) and `ledger_status_words` (a map: the export's words,
+-- lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
 -- naive timestamps, and the [ledger] settings $amount_unit and $purchase_sign (below).
 --
 -- Every step is a projection, row by row: no join, no aggregate, so the rows come out in the
@@ -13,7 +14,10 @@
 -- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
 -- thousands separators (1,500.00), one currency symbol or code before or after the number
 -- ($12.50, 12.50 USD, -$12.50), and accounting negatives ((12.50)). Anything else in the text
--- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable.
+-- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable. A code
+-- or symbol must be the currency column's ($ is any dollar's or peso's, £ any pound's, ¥ the
+-- yen's or the yuan's: the variable `ledger_symbols`): a EUR 24.13 in a row that says USD is
+-- quarantined, not booked as 24.13 dollars.
 --
 -- $amount_unit: 'major' (default) reads 19.99 as 19.99 USD. 'minor' reads the amount as a whole
 -- number of the currency's ISO 4217 minor unit: USD 1999 = 19.99, JPY 1999 = 1999, KWD 1999 =
@@ -45,17 +49,28 @@ bracketed AS (
     SELECT *, NOT plain AND regexp_full_match(amount_text, '\(.*\)') AS accounting
     FROM cleaned
 ),
+marked AS (
+    SELECT
+        *,
+        CASE WHEN plain THEN '' ELSE regexp_extract(
+            CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
+            '^-?\s*([A-Za-z]{3}|[$€£¥₩₹])', 1
+        ) END AS leading_marker,
+        CASE WHEN plain THEN amount_text ELSE regexp_replace(
+            CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
+            '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
+        ) END AS unled
+    FROM bracketed
+),
 unsymbolled AS (
     SELECT
         *,
-        CASE WHEN plain THEN amount_text ELSE regexp_replace(
-            regexp_replace(
-                CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
-                '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
-            ),
-            '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', ''
-        ) END AS signed
-    FROM bracketed
+        CASE WHEN plain THEN '' ELSE regexp_extract(unled, '([A-Za-z]{3}|[$€£¥₩₹])$', 1) END
+            AS trailing_marker,
+        CASE WHEN plain THEN amount_text
+            ELSE regexp_replace(unled, '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', '')
+        END AS signed
+    FROM marked
 ),
 parsed AS (
     SELECT
@@ -79,6 +94,13 @@ typed AS (
             WHEN p.plain THEN length(p.digits) - decimals - CASE WHEN decimals > 0 THEN 1 ELSE 0 END
             ELSE length(split_part(replace(p.digits, ',', ''), '.', 1))
         END AS integer_digits,
+        -- the first currency marker of the amount's that is not the currency column's: a code
+        -- is its own currency, a symbol every currency that writes it ($ a dollar's or a peso's)
+        CASE
+            WHEN NOT marker_agrees(p.leading_marker, p.currency_clean) THEN upper(p.leading_marker)
+            WHEN NOT marker_agrees(p.trailing_marker, p.currency_clean)
+                THEN upper(p.trailing_marker)
+        END AS other_currency,
         getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
@@ -103,6 +125,8 @@ judged AS (
             WHEN amount_text = '' THEN 'blank amount'
             WHEN NOT well_formed THEN 'unparsable amount'
             WHEN exponent IS NULL THEN 'unknown currency'
+            WHEN other_currency IS NOT NULL
+                THEN 'amount says ' || other_currency || ', currency column says ' || currency_clean
             WHEN $amount_unit = 'minor' AND rtrim(split_part(digits, '.', 2), '0') <> ''
                 THEN 'a fraction in minor units'
             WHEN $amount_unit <> 'minor' AND decimals > exponent

@@ -26,6 +26,13 @@ CREATE OR REPLACE MACRO decimal_text(x) AS CASE
     ELSE CAST(x AS VARCHAR)
 END;
 
+-- Whether an amount's currency marker (a code or a symbol, '' for none) can be currency `code`'s:
+-- a code is its own currency, a symbol every currency the variable `ledger_symbols` lists for it.
+CREATE OR REPLACE MACRO marker_agrees(marker, code) AS (
+    marker = ''
+    OR list_contains(coalesce(getvariable('ledger_symbols')[marker], [upper(marker)]), code)
+);
+
 -- A naive local time in `zone` as naive UTC. The common zone, UTC, skips the conversion, which
 -- costs a tenth of a second per million rows.
 CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE

@@ -1,0 +1,60 @@
+"""Hostile answers and careless hands: each case a review found, kept together so the next
+reviewer can add to it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests import test_ledger
+from tests.test_ledger import load_csv, only_reason, only_usable, row
+
+# test_ledger's fixture, by its name: a fresh DuckDB connection set to UTC, as recon opens one
+con = test_ledger.con
+
+# -- hostile ledger files ---
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("€48.25", "amount says €, currency column says USD"),
+        ("24.13 EUR", "amount says EUR, currency column says USD"),
+        ("JPY 96.50", "amount says JPY, currency column says USD"),
+        ("(eur 5.00)", "amount says EUR, currency column says USD"),
+        ("$5.00 EUR", "amount says EUR, currency column says USD"),
+        ("£5.00", "amount says £, currency column says USD"),
+    ],
+)
+def test_ledger_an_amount_whose_currency_marker_disagrees_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, amount: str, reason: str
+) -> None:
+    load_csv(con, tmp_path, [row(amount=amount, currency="USD")])
+    assert only_reason(con) == reason
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        ("$24.13", "USD", "24.13"),
+        ("24.13 USD", "USD", "24.13"),
+        ("usd 24.13", "USD", "24.13"),
+        ("-$24.13", "USD", "-24.13"),
+        ("$24.13", "CAD", "24.13"),  # a dollar sign is every dollar's
+        ("$2,413", "MXN", "2413"),  # and the peso's
+        ("€48.25", "EUR", "48.25"),
+        ("£5.00", "GBP", "5.00"),
+        ("¥500", "JPY", "500"),
+        ("¥500", "CNY", "500"),
+        ("₩500", "KRW", "500"),
+        ("₹5.00", "INR", "5.00"),
+    ],
+)
+def test_ledger_an_amount_whose_currency_marker_agrees_is_accepted(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, amount: str, currency: str, expected: str
+) -> None:
+    load_csv(con, tmp_path, [row(amount=amount, currency=currency)])
+    assert only_usable(con)[4] == Decimal(expected)
