@@ -459,6 +459,13 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
                 f"{path}: no column {columns[name]!r} (ledger.columns.{name}); "
                 f"the file has: {', '.join(map(repr, present)) or 'no header'}"
             )
+        # each reader would take one of the two silently (the first, or a renamed copy), and
+        # the other may be the one the partner meant
+        if present.count(columns[name]) > 1:
+            raise InputError(
+                f"{path}: the header has column {columns[name]!r} (ledger.columns.{name}) "
+                f"{present.count(columns[name])} times; recon cannot tell which one to read"
+            )
 
 
 def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> str:

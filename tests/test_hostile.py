@@ -10,7 +10,19 @@ import duckdb
 import pytest
 
 from tests import test_ledger
-from tests.test_ledger import load_csv, only_reason, only_usable, row
+from tests.test_ledger import (
+    FIELDS,
+    csv_day,
+    expect_input_error,
+    load_csv,
+    make_config,
+    only_reason,
+    only_usable,
+    row,
+    write_csv,
+    write_xlsx,
+    xlsx_day,
+)
 
 # test_ledger's fixture, by its name: a fresh DuckDB connection set to UTC, as recon opens one
 con = test_ledger.con
@@ -58,3 +70,22 @@ def test_ledger_an_amount_whose_currency_marker_agrees_is_accepted(
 ) -> None:
     load_csv(con, tmp_path, [row(amount=amount, currency=currency)])
     assert only_usable(con)[4] == Decimal(expected)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_ledger_a_mapped_column_twice_in_the_header_is_refused(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, kind: str
+) -> None:
+    names = ("Entry ID", *FIELDS[1:], "Entry ID")
+    columns = {"entry_id": "Entry ID"}
+    values = [{**row(), "Entry ID": "LE-1"}]
+    if kind == "csv":
+        write_csv(csv_day(tmp_path), values, fieldnames=names)
+        settings = make_config(tmp_path, columns=columns)
+    else:
+        write_xlsx(xlsx_day(tmp_path), values, fieldnames=names)
+        settings = make_config(tmp_path, "ledger-{date}.xlsx", columns=columns)
+    message = expect_input_error(
+        con, settings, f"ledger-2026-04-14.{kind}", "'Entry ID'", "2 times"
+    )
+    assert "\n" not in message
