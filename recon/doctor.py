@@ -212,8 +212,9 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
         if settings.columns[name] not in present
     ]
     if absent:
-        has = ", ".join(map(repr, present)) or "no header"
-        return "fail", f"{path}: no column {', '.join(absent)}; the file has: {has}"
+        return "fail", f"{path}: no column {', '.join(absent)}; " + ledger.header_found(
+            present, settings.columns
+        )
     found = f"{path}: the header has the {len(ledger.FIELDS)} mapped columns"
     if path != ledger.export_path(settings, day):
         found = (

@@ -457,7 +457,7 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
         if columns[name] not in present:
             raise InputError(
                 f"{path}: no column {columns[name]!r} (ledger.columns.{name}); "
-                f"the file has: {', '.join(map(repr, present)) or 'no header'}"
+                f"{header_found(present, columns)}"
             )
         # each reader would take one of the two silently (the first, or a renamed copy), and
         # the other may be the one the partner meant
@@ -466,6 +466,31 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
                 f"{path}: the header has column {columns[name]!r} (ledger.columns.{name}) "
                 f"{present.count(columns[name])} times; recon cannot tell which one to read"
             )
+
+
+# What a header error quotes of the header found: enough of each name to spot a renamed column.
+_SHOWN_NAMES, _SHOWN_CHARS = 30, 40
+
+
+def header_found(present: list[str], columns: dict[str, str]) -> str:
+    """What a missing-column error says of the header it found. The names, cut short, when
+    the header has one of the mapped columns at least (a ledger header with one renamed);
+    otherwise only its width: a path that is a symlink to another file (/etc/passwd, a .env)
+    must not put that file's first line into the logs and the mail."""
+    if not present:
+        return "the file has: no header"
+    if not set(columns.values()) & set(present):
+        expected = ", ".join(repr(columns[name]) for name in FIELDS)
+        return (
+            f"the header ({len(present)} field{'s' if len(present) > 1 else ''}, not shown) has "
+            f"none of the mapped columns {expected}: is this a ledger export?"
+        )
+    names = [
+        repr(name if len(name) <= _SHOWN_CHARS else name[:_SHOWN_CHARS] + "...")
+        for name in present[:_SHOWN_NAMES]
+    ]
+    more = len(present) - _SHOWN_NAMES
+    return f"the file has: {', '.join(names)}" + (f" and {more} more" if more > 0 else "")
 
 
 def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> str:

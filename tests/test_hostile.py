@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from recon import doctor
 from tests import test_ledger
 from tests.test_ledger import (
+    DAY,
     FIELDS,
     csv_day,
     expect_input_error,
@@ -89,3 +91,50 @@ def test_ledger_a_mapped_column_twice_in_the_header_is_refused(
         con, settings, f"ledger-2026-04-14.{kind}", "'Entry ID'", "2 times"
     )
     assert "\n" not in message
+
+
+LEDGER_SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+
+def ledger_symlink_to_a_secret(folder: Path) -> Path:
+    """The day's export, a symlink to a file that is no ledger and holds a secret."""
+    secret = folder / "secrets.env"
+    secret.write_text(f"{LEDGER_SECRET}\nDB_PASSWORD=hunter2,really\n", encoding="utf-8")
+    csv_day(folder).symlink_to(secret)
+    return csv_day(folder)
+
+
+def test_ledger_a_symlink_to_a_file_that_is_no_ledger_is_not_quoted(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    ledger_symlink_to_a_secret(tmp_path)
+    message = expect_input_error(
+        con,
+        make_config(tmp_path),
+        "ledger-2026-04-14.csv",
+        "no column 'entry_id' (ledger.columns.entry_id)",
+        "'booked_at'",  # what the header should have, all of it
+    )
+    assert "wJalrXUtnFEMI" not in message and "AWS_SECRET" not in message
+    assert "hunter2" not in message
+
+
+def test_ledger_doctor_does_not_quote_a_file_that_is_no_ledger(tmp_path: Path) -> None:
+    ledger_symlink_to_a_secret(tmp_path)
+    status, message = doctor._ledger(make_config(tmp_path), DAY)
+    assert status == "fail"
+    assert "ledger-2026-04-14.csv" in message and "'entry_id'" in message
+    assert "wJalrXUtnFEMI" not in message and "AWS_SECRET" not in message
+
+
+def test_ledger_header_names_are_cut_short_when_quoted(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    # a real header with one column missing is shown, to find the rename; a long cell is cut
+    long = "x" * 500
+    write_csv(csv_day(tmp_path), [row()], fieldnames=(*FIELDS[:-1], long))
+    message = expect_input_error(
+        con, make_config(tmp_path), "'entry_id', 'order_id'", "'booked_at'"
+    )
+    assert long not in message
+    assert len(message) < 400

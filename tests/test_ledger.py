@@ -1736,9 +1736,15 @@ def test_xlsx_a_missing_column_names_the_file_and_its_header(
 
 
 def test_xlsx_the_header_is_row_one(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
-    # a title above the header is not a header: the same error as a CSV with a title line
+    # a title above the header is not a header: the same error as a CSV with a title line (a
+    # first row with none of the mapped columns is not quoted: it may be any file's content)
     write_workbook(xlsx_day(tmp_path), {"Ledger": [["April books"], list(FIELDS)]})
-    expect_input_error(con, make_config(tmp_path, "ledger-{date}.xlsx"), "'April books'")
+    expect_input_error(
+        con,
+        make_config(tmp_path, "ledger-{date}.xlsx"),
+        "no column 'entry_id'",
+        "not shown) has none of the mapped columns",
+    )
 
 
 @pytest.mark.parametrize(
