@@ -31,6 +31,7 @@ import csv
 import gzip
 import json
 import math
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -122,7 +123,7 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
     install_macros(con)
     try:
         if kind == "spreadsheet":
-            _spreadsheet_text(con, path, ledger.columns, ledger.sheet)
+            _spreadsheet_text(con, path, ledger.columns, ledger.sheet, ledger.max_unpacked_mb)
         else:
             {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
                 con, path, ledger.columns
@@ -232,14 +233,16 @@ def currency_symbols() -> dict[str, list[str]]:
     return {**symbols, **{symbol: list(codes) for symbol, codes in _SYMBOL_CODES.items()}}
 
 
-def header(path: Path, sheet: str | None = None) -> list[str]:
+def header(
+    path: Path, sheet: str | None = None, max_unpacked_mb: int = LedgerConfig.max_unpacked_mb
+) -> list[str]:
     """The export's column names as ingest reads them: a CSV's first row, a Parquet file's
     schema, every key of a JSON Lines file's objects (in order of first appearance: a row may
     leave a column out), a spreadsheet's first row (of `sheet`, default the first). InputError
     naming the file if it cannot be read."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind == "spreadsheet":
-        return _sheet_header(_sheet_cells(path, sheet, rows=1))
+        return _sheet_header(_sheet_cells(path, sheet, max_unpacked_mb, rows=1))
     if kind == "csv":
         return _csv_header(path)
     if kind == "parquet":
@@ -344,10 +347,13 @@ def _json_text(value: object) -> str | None:
     return json.dumps(value, default=str)
 
 
-def _sheet_cells(path: Path, sheet: str | None, rows: int | None = None) -> Any:
+def _sheet_cells(
+    path: Path, sheet: str | None, max_unpacked_mb: int, rows: int | None = None
+) -> Any:
     """The sheet's cells (the first `rows` rows, or all) as a numpy array of objects."""
     import pandas as pd  # only a spreadsheet export needs it
 
+    _require_unpacked_size(path, max_unpacked_mb)
     try:
         with pd.ExcelFile(path, engine=EXCEL_ENGINE) as book:
             names = [str(name) for name in book.sheet_names]
@@ -375,16 +381,39 @@ def _sheet_cells(path: Path, sheet: str | None, rows: int | None = None) -> Any:
     return grid.to_numpy(dtype=object)
 
 
+def _require_unpacked_size(path: Path, max_unpacked_mb: int) -> None:
+    """InputError if an .xlsx (a zip) says it unpacks to more than `max_unpacked_mb`: the
+    reader holds a sheet's XML whole, so a zip bomb would take the host's memory. The sizes
+    are the ones the zip declares; a reader that unpacks more than a member declares fails on
+    its checksum. An .xls is no zip and is not compressed: it is as large as it reads."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(member.file_size for member in book.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip (an .xls, or no workbook at all): the reader says what it is
+    if unpacked > max_unpacked_mb * 2**20:
+        raise InputError(
+            f"{path}: the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than "
+            f"[ledger] max_unpacked_mb = {max_unpacked_mb} (its file is "
+            f"{path.stat().st_size / 2**20:,.1f} MB); a sheet that large needs a higher "
+            "max_unpacked_mb, and a small file that unpacks so far is a zip bomb"
+        )
+
+
 def _sheet_header(cells: Any) -> list[str]:
     return [_cell_text(value) or "" for value in cells[0]] if len(cells) else []
 
 
 def _spreadsheet_text(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str], sheet: str | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: dict[str, str],
+    sheet: str | None,
+    max_unpacked_mb: int,
 ) -> None:
     import numpy as np  # only a spreadsheet export needs it
 
-    cells = _sheet_cells(path, sheet)
+    cells = _sheet_cells(path, sheet, max_unpacked_mb)
     header = _sheet_header(cells)
     _require_columns(path, header, columns)
     # a row with no cell at all is no row, as a blank line in a CSV is none (calamine gives an

@@ -3,13 +3,16 @@ reviewer can add to it."""
 
 from __future__ import annotations
 
+import dataclasses
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from recon import doctor
+from recon import config, doctor, ledger
+from recon.errors import ConfigError, InputError
 from tests import test_ledger
 from tests.test_ledger import (
     DAY,
@@ -17,6 +20,7 @@ from tests.test_ledger import (
     csv_day,
     expect_input_error,
     load_csv,
+    load_ledger,
     make_config,
     only_reason,
     only_usable,
@@ -138,3 +142,41 @@ def test_ledger_header_names_are_cut_short_when_quoted(
     )
     assert long not in message
     assert len(message) < 400
+
+
+def ledger_zip_bomb(path: Path, unpacked_mb: int) -> Path:
+    """A real workbook whose sheet XML is padded with `unpacked_mb` MB of blanks: a small file
+    that unpacks to far more."""
+    write_xlsx(path, [row()])
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    padding = b" " * (unpacked_mb * 2**20)
+    sheet = "xl/worksheets/sheet1.xml"
+    members[sheet] = members[sheet].replace(b"</worksheet>", padding + b"</worksheet>")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_ledger_an_xlsx_that_unpacks_past_the_cap_is_refused_before_it_is_read(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    bomb = ledger_zip_bomb(xlsx_day(tmp_path), 50)
+    assert bomb.stat().st_size < 2**20
+    settings = dataclasses.replace(make_config(tmp_path, "ledger-{date}.xlsx"), max_unpacked_mb=10)
+    message = expect_input_error(
+        con, settings, "ledger-2026-04-14.xlsx", "unpacks to 50 MB", "max_unpacked_mb = 10"
+    )
+    assert "\n" not in message
+    with pytest.raises(InputError, match="max_unpacked_mb = 10"):
+        ledger.header(bomb, None, 10)  # what recon doctor reads
+    # under the cap, the same workbook reads
+    assert load_ledger(con, dataclasses.replace(settings, max_unpacked_mb=64)).usable == 1
+
+
+@pytest.mark.parametrize("value", [0, -1])
+def test_ledger_max_unpacked_mb_must_be_at_least_one(value: int) -> None:
+    with pytest.raises(ConfigError, match=r"\[ledger\] max_unpacked_mb must be at least 1"):
+        config.from_dict({"ledger": {"path": "ledger-{date}.xlsx", "max_unpacked_mb": value}})
+    assert config.from_dict({"ledger": {}}).ledger.max_unpacked_mb == 512
