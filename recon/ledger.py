@@ -61,6 +61,8 @@ TYPED = {
     "status": "VARCHAR",
     "booked_at": "TIMESTAMP",
 }
+# Unicode's control characters (C0, DEL, C1), as an RE2 class: no mapped field may hold one.
+CONTROL_CHARACTERS = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
 AMOUNT_UNITS = ("major", "minor")
 PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {
@@ -139,6 +141,8 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
                     "timezone": ledger.timezone,
                     "amount_unit": ledger.amount_unit,
                     "purchase_sign": ledger.purchase_sign,
+                    "export_day": day,
+                    "controls": CONTROL_CHARACTERS,
                 },
             )
         finally:

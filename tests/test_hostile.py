@@ -4,7 +4,9 @@ reviewer can add to it."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -180,3 +182,85 @@ def test_ledger_max_unpacked_mb_must_be_at_least_one(value: int) -> None:
     with pytest.raises(ConfigError, match=r"\[ledger\] max_unpacked_mb must be at least 1"):
         config.from_dict({"ledger": {"path": "ledger-{date}.xlsx", "max_unpacked_mb": value}})
     assert config.from_dict({"ledger": {}}).ledger.max_unpacked_mb == 512
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x7f", "\x85"])
+def test_ledger_a_control_character_in_any_field_quarantines_the_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, field: str, control: str
+) -> None:
+    value = row()[field]
+    load_csv(con, tmp_path, [row(**{field: value[:3] + control + value[3:]})])
+    assert only_reason(con) == f"control character in {field}"
+
+
+@pytest.mark.parametrize("kind", ["jsonl", "xlsx"])
+def test_ledger_a_nul_inside_an_amount_is_no_amount_in_any_format(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, kind: str
+) -> None:
+    if kind == "jsonl":
+        text = json.dumps(row(amount="289\x00.50"))  # written as \u0000
+        (tmp_path / "ledger-2026-04-14.jsonl").write_text(text + "\n")
+    else:
+        # XML holds no NUL: a workbook writes it as Excel's escape, which the reader undoes
+        write_xlsx(xlsx_day(tmp_path), [row(amount="289_x0000_.50")])
+    load_ledger(con, make_config(tmp_path, f"ledger-{{date}}.{kind}"))
+    assert only_reason(con) == "control character in amount"
+
+
+@pytest.mark.parametrize(
+    ("booked_at", "timezone"),
+    [
+        ("2026-03-29 02:30", "Europe/Berlin"),  # the clocks go from 02:00 to 03:00
+        ("2026-03-29 02:00:00", "Europe/Berlin"),
+        ("2026-03-08 02:15:00", "America/New_York"),
+    ],
+)
+def test_ledger_a_local_time_in_a_dst_gap_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, booked_at: str, timezone: str
+) -> None:
+    load_csv(con, tmp_path, [row(booked_at=booked_at)], timezone=timezone)
+    assert only_reason(con) == (
+        f"booked at a local time that does not exist in {timezone} (clocks moved forward)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("booked_at", "expected"),
+    [
+        ("2026-03-29 01:59:59", datetime(2026, 3, 29, 0, 59, 59)),  # the last second before
+        ("2026-03-29 03:00", datetime(2026, 3, 29, 1, 0)),  # the first after
+        ("2026-03-29 02:30+02:00", datetime(2026, 3, 29, 0, 30)),  # an offset says which
+        # twice, not never: kept as it was typed before (the later, in winter time)
+        ("2026-10-25 02:30", datetime(2026, 10, 25, 1, 30)),
+    ],
+)
+def test_ledger_local_times_around_a_dst_gap_are_typed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, booked_at: str, expected: datetime
+) -> None:
+    load_csv(con, tmp_path, [row(booked_at=booked_at)], timezone="Europe/Berlin")
+    assert only_usable(con)[7] == expected
+
+
+@pytest.mark.parametrize(
+    ("booked_at", "reason"),
+    [
+        ("9999-12-31", "booked more than a year after the export"),
+        ("2027-04-15 00:00:00Z", "booked more than a year after the export"),
+        ("1999-12-31 23:59:59Z", "booked before 2000"),
+        ("1970-01-01 00:00:00", "booked before 2000"),
+    ],
+)
+def test_ledger_a_booking_date_far_from_the_export_is_quarantined(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, booked_at: str, reason: str
+) -> None:
+    load_csv(con, tmp_path, [row(booked_at=booked_at)])
+    assert only_reason(con) == reason
+
+
+@pytest.mark.parametrize("booked_at", ["2000-01-01 00:00:00Z", "2027-04-14 23:59:59Z"])
+def test_ledger_the_booking_window_ends_are_accepted(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, booked_at: str
+) -> None:
+    load_csv(con, tmp_path, [row(booked_at=booked_at)])
+    assert only_usable(con)[0] == 2

@@ -1588,7 +1588,6 @@ def test_xlsx_float_tails_never_reach_the_amount(
         (Decimal("46126.4166666667"), datetime(2026, 4, 14, 8, 0)),  # 10:00, to the millisecond
         (Decimal("46126.9999884259"), datetime(2026, 4, 14, 21, 59, 59)),
         (Decimal("46126.0000115741"), datetime(2026, 4, 13, 22, 0, 1)),
-        (61, datetime(1900, 2, 28, 23, 0)),  # 1900-03-01, the first serial past Excel's 29 Feb
         # date cells
         (datetime(2026, 4, 14, 10, 0), datetime(2026, 4, 14, 8, 0)),
         (datetime(2026, 4, 15, 0, 30), datetime(2026, 4, 14, 22, 30)),
@@ -1614,6 +1613,8 @@ def test_xlsx_booked_at_from_serials_date_cells_and_text(
     [
         (12.5, "unparsable timestamp"),  # not a date Excel has: an amount in the wrong column
         (60, "unparsable timestamp"),  # Excel's 29 February 1900, which never was
+        # 1900-03-01, the first serial past Excel's 29 Feb: a moment, but no booking's
+        (61, "booked before 2000"),
         (3_000_000, "unparsable timestamp"),  # past 9999-12-31
         (True, "unparsable timestamp"),
         ("46126.5", "unparsable timestamp"),  # a serial as text is text, as in a CSV

@@ -40,6 +40,12 @@ CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE
     ELSE timezone('UTC', timezone(zone, ts))
 END;
 
+-- Whether a naive local time exists in `zone`: one inside a DST gap (02:30 on the night the
+-- clocks go from 02:00 to 03:00) comes back from UTC as another time. NULL (no local time) exists.
+CREATE OR REPLACE MACRO local_exists(ts, zone) AS (
+    ts IS NULL OR zone = 'UTC' OR timezone(zone, timezone(zone, ts)) = ts
+);
+
 -- An amount rounded half-up (away from zero) to `exponent` decimals, the currency's minor unit:
 -- DuckDB's round() wants a constant number of decimals, and ISO 4217 has only these. Each
 -- branch is cast alike, or the CASE takes the first branch's scale (no decimals) for all.
