@@ -9,6 +9,7 @@ import zipfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -264,3 +265,107 @@ def test_ledger_the_booking_window_ends_are_accepted(
 ) -> None:
     load_csv(con, tmp_path, [row(booked_at=booked_at)])
     assert only_usable(con)[0] == 2
+
+
+LEDGER_HEADER = ",".join(FIELDS)
+
+
+def ledger_lines(count: int) -> list[str]:
+    return [f"LE-{n},ord_{n},po-{n},10.00,USD,delivered,2026-04-14 10:00:00" for n in range(count)]
+
+
+def ledger_csv_error(con: duckdb.DuckDBPyConnection, folder: Path, content: bytes) -> str:
+    csv_day(folder).write_bytes(content)
+    message = expect_input_error(con, make_config(folder), "ledger-2026-04-14.csv")
+    assert "\n" not in message
+    for duckdb_words in ("CSV Error", "Binder Error", "position", "Original Line"):
+        assert duckdb_words not in message
+    return message
+
+
+def ledger_text(lines: list[str]) -> bytes:
+    return ("\n".join([LEDGER_HEADER, *lines]) + "\n").encode()
+
+
+def test_ledger_a_csv_line_too_long_is_named_by_its_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = ledger_lines(40)
+    lines[27] = lines[27].replace("po-27", "po-" + "x" * 3_000_000)  # line 29 of the file
+    message = ledger_csv_error(con, tmp_path, ledger_text(lines))
+    assert "line 29 is 3,000,05" in message and "bytes long" in message
+    assert len(message) < 300
+
+
+def test_ledger_a_csv_quote_never_closed_is_named_by_its_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = ledger_lines(40)
+    lines[10] = lines[10].replace("po-10", '"po-10')  # line 12
+    message = ledger_csv_error(con, tmp_path, ledger_text(lines))
+    assert "line 12 opens a quoted field that is never closed" in message
+
+
+@pytest.mark.parametrize(("index", "line"), [(19, 21), (None, 1)])
+def test_ledger_a_csv_byte_that_is_not_utf8_is_named_by_its_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, index: int | None, line: int
+) -> None:
+    text = ledger_text(ledger_lines(40)).split(b"\n")
+    if index is None:
+        text[0] = text[0].replace(b"reference", "référence".encode("latin-1"))
+    else:
+        text[index + 1] = text[index + 1].replace(b"po-", "pö-".encode("latin-1"))
+    message = ledger_csv_error(con, tmp_path, b"\n".join(text))
+    assert f"line {line} is not UTF-8 text (byte 0x" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda text: text.rsplit(",", 1)[0], "line 7 has 6 fields, the header 7"),
+        (lambda text: text + ",extra", "line 7 has 8 fields, the header 7"),
+        (lambda text: "   ", "line 7 has 1 field, the header 7"),
+    ],
+)
+def test_ledger_a_csv_record_of_the_wrong_width_is_named_by_its_line(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, change: Any, expected: str
+) -> None:
+    lines = ledger_lines(40)
+    lines[5] = change(lines[5])
+    assert expected in ledger_csv_error(con, tmp_path, ledger_text(lines))
+
+
+def test_ledger_a_csv_width_error_after_a_field_spanning_lines_counts_the_file_lines(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    lines = ledger_lines(10)
+    lines[1] = lines[1].replace("po-1", '"po\n-1"')  # lines 3 and 4
+    lines[5] = lines[5] + ",extra"  # line 8
+    message = ledger_csv_error(con, tmp_path, ledger_text(lines))
+    assert "line 8 has 8 fields" in message
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_ledger_csv_lines_are_the_file_lines_after_blank_lines_and_fields_spanning_lines(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, newline: str
+) -> None:
+    lines = ledger_lines(3000)
+    lines[3] += newline  # a blank line after line 5
+    lines[100] = lines[100].replace("po-100", f'"po{newline}-100"')  # a control character
+    lines[200] = lines[200].replace("po-200", 'po"200')  # a lone quote inside a field is text
+    lines[2000] = lines[2000].replace("10.00", "oops")
+    text = newline.join([LEDGER_HEADER, *lines]) + newline + newline  # and a blank line at the end
+    csv_day(tmp_path).write_bytes(text.encode())
+    result = load_ledger(con, make_config(tmp_path))
+    assert (result.rows, result.quarantined) == (3000, 2)
+    physical = {
+        entry: number
+        for number, text_line in enumerate(text.split(newline), start=1)
+        if (entry := text_line.split(",")[0]).startswith("LE-")
+    }
+    lines_by_id = dict(con.sql("SELECT entry_id, line FROM ledger_rows").fetchall())
+    assert lines_by_id == physical
+    assert con.sql("SELECT line, entry_id, reason FROM quarantine ORDER BY line").fetchall() == [
+        (physical["LE-100"], "LE-100", "control character in reference"),
+        (physical["LE-2000"], "LE-2000", "unparsable amount"),
+    ]

@@ -5,9 +5,6 @@ Every case is a real file in `tmp_path` (spreadsheets written with openpyxl), lo
 fresh DuckDB connection set to UTC as the real caller does. `load_ledger` checks conservation
 (rows == usable + quarantined, and the views hold exactly those counts) on every file the tests
 load.
-
-The one test marked `xfail(strict=True)` documents a known limitation (CSV `line` counts
-records, so a quoted field spanning lines shifts later line numbers); its reason says how.
 """
 
 from __future__ import annotations
@@ -1423,7 +1420,7 @@ def test_the_fixture_export_matches_the_answer_key(con: duckdb.DuckDBPyConnectio
     assert lines["LE-4040"] == 28
 
 
-# -- regressions: bugs a review found, now fixed; the xfail is a known limitation ----------
+# -- regressions: bugs a review found, now fixed -------------------------------------------
 
 
 @pytest.mark.parametrize("text", ["12.5O", "1e5", "1 2", "1O.00"])
@@ -1463,11 +1460,6 @@ def test_a_timestamp_that_says_utc_is_not_shifted(
     assert only_usable(con)[7] == datetime(2026, 4, 14, 10, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CSV `line` is the record number + 1: a blank line or a quoted field "
-    "spanning lines makes every later row's line differ from its line in the file",
-)
 @pytest.mark.parametrize(
     "between", ["\n", 'LE-2,ord_2,po-2,1.00,USD,shipped,"2026-04-14\n10:00"\n']
 )
