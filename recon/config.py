@@ -69,6 +69,9 @@ class LedgerConfig:
     amount_unit: str = "major"  # major (19.99) | minor (1999: the currency's ISO 4217 minor unit)
     purchase_sign: str = "positive"  # negative: purchases booked negative, reversals positive
     sheet: str | None = None  # a spreadsheet export's sheet, by name; None: the first sheet
+    # An .xlsx is a zip: its sheet's XML, which the reader holds whole, may unpack to a thousand
+    # times the file (1.5 MB to 1.5 GB). A 1M-row, 8-column sheet unpacks to about 400 MB.
+    max_unpacked_mb: int = 512
 
     @property
     def business_zone(self) -> str:
@@ -312,6 +315,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
         "starship": ("page_size", "max_attempts"),
         "checks": ("stuck_pending_hours",),
         "email": ("attempts", "smtp_port"),
+        "ledger": ("max_unpacked_mb",),
     }
     for key in positive.get(name, ()):
         if key in values and values[key] < 1:

@@ -203,7 +203,7 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
         # the latest export: the night's own, or the one before the days without one
         gap = memory.missing_exports(settings, day)
         path = ledger.export_path(settings, day - timedelta(days=len(gap)))
-        present = ledger.header(path, settings.sheet)
+        present = ledger.header(path, settings.sheet, settings.max_unpacked_mb)
     except ReconError as error:
         return "fail", str(error)
     absent = [
@@ -212,8 +212,9 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
         if settings.columns[name] not in present
     ]
     if absent:
-        has = ", ".join(map(repr, present)) or "no header"
-        return "fail", f"{path}: no column {', '.join(absent)}; the file has: {has}"
+        return "fail", f"{path}: no column {', '.join(absent)}; " + ledger.header_found(
+            present, settings.columns
+        )
     found = f"{path}: the header has the {len(ledger.FIELDS)} mapped columns"
     if path != ledger.export_path(settings, day):
         found = (

@@ -8,13 +8,15 @@ CSV, Parquet, JSON Lines or a spreadsheet (.xlsx, .xls), by extension. Every map
 read as text (DuckDB's sniffer would make amounts DOUBLE) and typed by `sql/ingest/ledger.sql`;
 a row that cannot be typed is kept in `quarantine` with its reason, and the run goes on. A
 missing file, a missing mapped column, a missing sheet or an unreadable file is an `InputError`
-(exit 2) that names the file.
+(exit 2) that names the file, and for a malformed CSV the line, in the file's own numbers (a
+byte that is not UTF-8, a line too long, a quote never closed, a record of the wrong width).
 
 `amount` is DECIMAL(18, 4) in major units, a purchase positive and a reversal negative, whatever
 the export's `amount_unit` (major or minor units) and `purchase_sign` (purchases booked positive
 or negative) say.
 
-`line` is the row's line in a CSV or JSON Lines file (the header is line 1), its row number
+`line` is the row's line in a CSV or JSON Lines file (the header is line 1; a CSV record's
+first line, when a quoted field spans lines or blank lines come before it), its row number
 (from 1) in a Parquet file, and its row number in a spreadsheet (the header is row 1). `raw`,
 built for quarantined rows only, holds only the mapped columns: free-text columns recon does
 not read (a memo may carry anything) never reach quarantine.csv.
@@ -27,17 +29,19 @@ decimal the cell shows, a date cell as its naive timestamp, an Excel serial numb
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import json
 import math
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import duckdb
 import pyarrow as pa
@@ -60,6 +64,14 @@ TYPED = {
     "status": "VARCHAR",
     "booked_at": "TIMESTAMP",
 }
+# Unicode's control characters (C0, DEL, C1), as an RE2 class: no mapped field may hold one.
+CONTROL_CHARACTERS = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
+# DuckDB's own limit on a CSV line (its max_line_size), said in recon's words and line numbers.
+MAX_LINE_BYTES = 2_097_152
+# Python's csv module, which reads the header and finds a malformed record, refuses a field
+# past 128 KiB; a line may be longer (a memo), so its fields may be too.
+csv.field_size_limit(MAX_LINE_BYTES)
+_SCAN_CHUNK = 16 * 2**20
 AMOUNT_UNITS = ("major", "minor")
 PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {
@@ -78,6 +90,12 @@ EXCEL_ENGINE = "calamine"
 # never was, so from serial 61 (1900-03-01) on, a serial is days since 1899-12-30.
 EXCEL_EPOCH = datetime(1899, 12, 30)
 EXCEL_FIRST_SERIAL, EXCEL_LAST_SERIAL = 61, 2_958_465  # 1900-03-01 and 9999-12-31
+
+
+# The currencies an amount's symbol may stand for, by their ISO 4217 names: "$5" is any dollar's
+# or peso's, so a CAD row that writes $ agrees with its column; "€5" in a USD row does not.
+_SYMBOL_NAMES = {"$": ("Dollar", "Peso"), "£": ("Pound",), "¥": ("Yen", "Yuan"), "₩": ("Won",)}
+_SYMBOL_CODES = {"€": ("EUR",), "₹": ("INR",)}  # the other rupees do not write ₹
 
 
 @dataclass(frozen=True)
@@ -115,12 +133,13 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
     register_reference_tables(con, ledger.status_map)
     install_macros(con)
     try:
+        starts = None
         if kind == "spreadsheet":
-            _spreadsheet_text(con, path, ledger.columns, ledger.sheet)
+            _spreadsheet_text(con, path, ledger.columns, ledger.sheet, ledger.max_unpacked_mb)
+        elif kind == "csv":
+            starts = _csv_text(con, path, ledger.columns)
         else:
-            {"csv": _csv_text, "parquet": _parquet_text, "jsonl": _jsonl_text}[kind](
-                con, path, ledger.columns
-            )
+            {"parquet": _parquet_text, "jsonl": _jsonl_text}[kind](con, path, ledger.columns)
         # The typed rows keep the file's order (a CSV's lines are their row ids, below), even
         # on a connection whose checks have turned DuckDB's insertion order off.
         [(ordered,)] = con.sql("SELECT current_setting('preserve_insertion_order')").fetchall()
@@ -132,20 +151,42 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
                     "timezone": ledger.timezone,
                     "amount_unit": ledger.amount_unit,
                     "purchase_sign": ledger.purchase_sign,
+                    "export_day": day,
+                    "controls": CONTROL_CHARACTERS,
                 },
             )
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     except duckdb.Error as exc:
+        if kind == "csv":
+            _csv_records(path)  # DuckDB's line numbers are not the file's: say it in recon's
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
     con.execute("DROP VIEW ledger_text")
-    if kind == "csv":
+    if kind == "csv" and starts is None:
         # A CSV's rows are typed straight from the parallel scan, which has no row number: the
         # typing is projections only (no join, no aggregate), so the table keeps the file's
-        # order and a row's id is its record number (the header is line 1).
+        # order and a row's id is its record number, which is its line when no blank line or
+        # field spanning lines comes before it (the header is line 1).
         con.execute(
             "CREATE OR REPLACE TEMP VIEW ledger_rows AS "
             "SELECT rowid + 2 AS line, * EXCLUDE (line) FROM ledger_typed"
+        )
+    elif kind == "csv":
+        # the record numbers are not the lines: each record's first line, by position
+        [(typed,)] = con.sql("SELECT count(*) FROM ledger_typed").fetchall()
+        if typed != len(starts):
+            raise InputError(
+                f"{path}: cannot read the ledger export: DuckDB reads {typed} records, "
+                f"Python's csv {len(starts)}; check its quoting"
+            )
+        con.register("ledger_csv_starts", pa.table({"line": pa.array(starts, pa.int64())}))
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ledger_csv_lines AS SELECT line FROM ledger_csv_starts"
+        )
+        con.unregister("ledger_csv_starts")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW ledger_rows AS SELECT l.line, t.* EXCLUDE (line) "
+            "FROM ledger_typed AS t POSITIONAL JOIN ledger_csv_lines AS l"
         )
     else:
         con.execute("CREATE OR REPLACE TEMP VIEW ledger_rows AS SELECT * FROM ledger_typed")
@@ -168,7 +209,8 @@ def drop(con: duckdb.DuckDBPyConnection) -> None:
     """Drop what `load` made in `con` (its views and typed table), once the rows are kept."""
     con.execute(
         "DROP VIEW IF EXISTS quarantine; DROP VIEW IF EXISTS ledger; "
-        "DROP VIEW IF EXISTS ledger_rows; DROP TABLE IF EXISTS ledger_typed"
+        "DROP VIEW IF EXISTS ledger_rows; DROP TABLE IF EXISTS ledger_typed; "
+        "DROP TABLE IF EXISTS ledger_csv_lines"
     )
 
 
@@ -193,6 +235,11 @@ def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[s
     con.execute(
         "SET VARIABLE ledger_exponents = (SELECT map(list(code), list(exponent)) FROM currencies)"
     )
+    symbols = currency_symbols()
+    con.execute(
+        "SET VARIABLE ledger_symbols = map($symbols, $codes)",
+        {"symbols": list(symbols), "codes": list(symbols.values())},
+    )
     con.execute(
         "SET VARIABLE ledger_status_words = "
         "(SELECT map(list(word), list(canonical)) FROM status_words)"
@@ -210,14 +257,27 @@ def currency_table() -> pa.Table:
     )
 
 
-def header(path: Path, sheet: str | None = None) -> list[str]:
+@cache
+def currency_symbols() -> dict[str, list[str]]:
+    """Each currency symbol ingest reads in an amount -> the ISO 4217 codes that write it."""
+    money = [c for c in Currency if c.exponent is not None]
+    symbols = {
+        symbol: sorted(c.code for c in money if any(w in c.currency_name for w in words))
+        for symbol, words in _SYMBOL_NAMES.items()
+    }
+    return {**symbols, **{symbol: list(codes) for symbol, codes in _SYMBOL_CODES.items()}}
+
+
+def header(
+    path: Path, sheet: str | None = None, max_unpacked_mb: int = LedgerConfig.max_unpacked_mb
+) -> list[str]:
     """The export's column names as ingest reads them: a CSV's first row, a Parquet file's
     schema, every key of a JSON Lines file's objects (in order of first appearance: a row may
     leave a column out), a spreadsheet's first row (of `sheet`, default the first). InputError
     naming the file if it cannot be read."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind == "spreadsheet":
-        return _sheet_header(_sheet_cells(path, sheet, rows=1))
+        return _sheet_header(_sheet_cells(path, sheet, max_unpacked_mb, rows=1))
     if kind == "csv":
         return _csv_header(path)
     if kind == "parquet":
@@ -229,11 +289,130 @@ def header(path: Path, sheet: str | None = None) -> list[str]:
 
 def _csv_header(path: Path) -> list[str]:
     try:
-        opener = gzip.open if path.suffix.lower() == ".gz" else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        with _csv_open(path) as handle:
             return next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        _csv_scan(path)  # names the line and the byte
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    except (OSError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+
+
+def _csv_open(path: Path) -> IO[str]:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open(encoding="utf-8-sig", newline="")
+
+
+def _csv_scan(path: Path) -> bool:
+    """Whether a CSV's record numbers are not its line numbers: a blank line before a record,
+    or a line with an odd number of quotes (a field spanning lines, or a quote in a field).
+    Reads the bytes in chunks (numpy, no parsing: a tenth of a second per million lines) and
+    refuses, in the file's own line numbers, what DuckDB would refuse with its own: a byte
+    that is not UTF-8, a line longer than DuckDB reads."""
+    import numpy as np  # numpy comes with pyarrow and pandas
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = offset = line_start = quotes = 0
+    newline, last_byte = 10, 0  # \n; a file whose lines end in a lone \r is read by \r
+    blank_seen = shifted = False
+    try:
+        with gzip.open(path) if path.suffix.lower() == ".gz" else path.open("rb") as handle:
+            while chunk := handle.read(_SCAN_CHUNK):
+                if offset == 0 and b"\n" not in chunk and b"\r" in chunk:
+                    newline = 13
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    at = max(exc.start, 0)
+                    raise InputError(
+                        f"{path}: line {lines + chunk.count(bytes([newline]), 0, at) + 1} "
+                        f"is not UTF-8 text (byte 0x{chunk[at]:02x}); export the file as UTF-8"
+                    ) from None
+                data = np.frombuffer(chunk, np.uint8)
+                ends = np.flatnonzero(data == newline) + offset
+                starts = np.concatenate(([line_start], ends[:-1] + 1))
+                lengths = ends - starts
+                if lengths.size and lengths.max() > MAX_LINE_BYTES:
+                    _too_long(path, lines + int(lengths.argmax()) + 1, int(lengths.max()))
+                if not shifted and ends.size:
+                    quoted = np.flatnonzero(data == 34) + offset
+                    shifted = bool(((np.searchsorted(quoted, ends) + quotes) & 1).any())
+                    quotes += quoted.size
+                    # a blank line is empty or a lone \r (of \r\n); DuckDB skips it
+                    before = np.concatenate(([last_byte], data))[ends - offset]
+                    blank = (lengths == 0) | ((lengths == 1) & (before == 13))
+                    if blank.any() or blank_seen:
+                        first = 0 if blank_seen else int(blank.argmax())
+                        shifted = shifted or bool((~blank[first:]).any())
+                        blank_seen = True
+                elif not shifted:
+                    quotes += chunk.count(b'"')
+                lines += ends.size
+                if ends.size:
+                    line_start = int(ends[-1]) + 1
+                offset += len(chunk)
+                last_byte = chunk[-1]
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{path}: line {lines + 1} is not UTF-8 text (it ends inside a character); "
+                    "export the file as UTF-8"
+                ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    if offset - line_start > MAX_LINE_BYTES:
+        _too_long(path, lines + 1, offset - line_start)
+    last_is_record = offset > line_start
+    return shifted or bool(quotes & 1) or (blank_seen and last_is_record)
+
+
+def _too_long(path: Path, line: int, size: int) -> None:
+    raise InputError(
+        f"{path}: line {line} is {size:,} bytes long, more than the {MAX_LINE_BYTES:,} a "
+        "ledger line may have"
+    )
+
+
+def _csv_records(path: Path) -> list[int]:
+    """The line each data record of a CSV starts on, read with Python's csv module (as the
+    header is). InputError naming the line, in the file's own numbers, for a record DuckDB
+    refuses: a quote never closed, text after a closing quote, a record whose number of
+    fields is not the header's."""
+    starts: list[int] = []
+    width = None
+    start = read = 0
+    try:
+        with _csv_open(path) as handle:
+            reader = csv.reader(handle, strict=True)
+            for fields in reader:
+                start, read = read + 1, reader.line_num
+                if not fields:
+                    continue  # a blank line, which DuckDB skips too
+                if width is None:
+                    width = len(fields)
+                elif len(fields) != width:
+                    raise InputError(
+                        f"{path}: line {start} has {len(fields)} field"
+                        f"{'s' if len(fields) != 1 else ''}, the header {width}"
+                    )
+                else:
+                    starts.append(start)
+    except csv.Error as exc:
+        start = read + 1
+        problem = (
+            "opens a quoted field that is never closed"
+            if "end of data" in str(exc) or "EOF" in str(exc)
+            else f"is not CSV as recon reads it ({exc})"
+        )
+        raise InputError(f"{path}: line {start} {problem}") from None
+    except UnicodeDecodeError as exc:
+        _csv_scan(path)
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
+    return starts
 
 
 def _parquet_schema(path: Path) -> pa.Schema:
@@ -264,15 +443,32 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 # -- each format as the view `ledger_text`: line, and the mapped columns as text ---------------
 
 
-def _csv_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
-    _require_columns(path, _csv_header(path), columns)
-    source = f"read_csv({sql_literal(str(path))}, header = true, all_varchar = true)"
+def _csv_text(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]
+) -> list[int] | None:
+    """The view `ledger_text` of a CSV; the line each data record starts on, or None when the
+    records are the lines after the header."""
+    shifted = _csv_scan(path)
+    header = _csv_header(path)
+    _require_columns(path, header, columns)
+    starts = _csv_records(path) if shifted else None
+    # The dialect is recon's, not the sniffer's (which may take a lone quote for no quoting, or
+    # the header for data), and the columns are named by position, so a header's names (two
+    # alike but for case, a quote in one) never reach DuckDB's binder.
+    names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
+    source = (
+        f"read_csv({sql_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"quote = '\"', escape = '\"', columns = {{{names}}}, max_line_size = {MAX_LINE_BYTES})"
+    )
+    by_position = {columns[name]: f"c{header.index(columns[name])}" for name in FIELDS}
     # No line here: numbering the scan (row_number(), WITH ORDINALITY) runs on one thread. The
     # typed rows are stored in the file's order, and load numbers them by their row ids.
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger_text AS "
-        f"SELECT CAST(NULL AS BIGINT) AS line, {_text_columns(columns)} FROM {source}"
+        f"SELECT CAST(NULL AS BIGINT) AS line, {_text_columns(columns, by_position)} "
+        f"FROM {source}"
     )
+    return starts
 
 
 def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
@@ -322,10 +518,13 @@ def _json_text(value: object) -> str | None:
     return json.dumps(value, default=str)
 
 
-def _sheet_cells(path: Path, sheet: str | None, rows: int | None = None) -> Any:
+def _sheet_cells(
+    path: Path, sheet: str | None, max_unpacked_mb: int, rows: int | None = None
+) -> Any:
     """The sheet's cells (the first `rows` rows, or all) as a numpy array of objects."""
     import pandas as pd  # only a spreadsheet export needs it
 
+    _require_unpacked_size(path, max_unpacked_mb)
     try:
         with pd.ExcelFile(path, engine=EXCEL_ENGINE) as book:
             names = [str(name) for name in book.sheet_names]
@@ -353,16 +552,39 @@ def _sheet_cells(path: Path, sheet: str | None, rows: int | None = None) -> Any:
     return grid.to_numpy(dtype=object)
 
 
+def _require_unpacked_size(path: Path, max_unpacked_mb: int) -> None:
+    """InputError if an .xlsx (a zip) says it unpacks to more than `max_unpacked_mb`: the
+    reader holds a sheet's XML whole, so a zip bomb would take the host's memory. The sizes
+    are the ones the zip declares; a reader that unpacks more than a member declares fails on
+    its checksum. An .xls is no zip and is not compressed: it is as large as it reads."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(member.file_size for member in book.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip (an .xls, or no workbook at all): the reader says what it is
+    if unpacked > max_unpacked_mb * 2**20:
+        raise InputError(
+            f"{path}: the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than "
+            f"[ledger] max_unpacked_mb = {max_unpacked_mb} (its file is "
+            f"{path.stat().st_size / 2**20:,.1f} MB); a sheet that large needs a higher "
+            "max_unpacked_mb, and a small file that unpacks so far is a zip bomb"
+        )
+
+
 def _sheet_header(cells: Any) -> list[str]:
     return [_cell_text(value) or "" for value in cells[0]] if len(cells) else []
 
 
 def _spreadsheet_text(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str], sheet: str | None
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    columns: dict[str, str],
+    sheet: str | None,
+    max_unpacked_mb: int,
 ) -> None:
     import numpy as np  # only a spreadsheet export needs it
 
-    cells = _sheet_cells(path, sheet)
+    cells = _sheet_cells(path, sheet, max_unpacked_mb)
     header = _sheet_header(cells)
     _require_columns(path, header, columns)
     # a row with no cell at all is no row, as a blank line in a CSV is none (calamine gives an
@@ -435,16 +657,57 @@ def _require_columns(path: Path, present: list[str], columns: dict[str, str]) ->
         if columns[name] not in present:
             raise InputError(
                 f"{path}: no column {columns[name]!r} (ledger.columns.{name}); "
-                f"the file has: {', '.join(map(repr, present)) or 'no header'}"
+                f"{header_found(present, columns)}"
+            )
+        # each reader would take one of the two silently (the first, or a renamed copy), and
+        # the other may be the one the partner meant
+        if present.count(columns[name]) > 1:
+            raise InputError(
+                f"{path}: the header has column {columns[name]!r} (ledger.columns.{name}) "
+                f"{present.count(columns[name])} times; recon cannot tell which one to read"
             )
 
 
-def _text_columns(columns: dict[str, str], *, decimal_amount: bool = False) -> str:
-    """The mapped columns as text under recon's names."""
+# What a header error quotes of the header found: enough of each name to spot a renamed column.
+_SHOWN_NAMES, _SHOWN_CHARS = 30, 40
+
+
+def header_found(present: list[str], columns: dict[str, str]) -> str:
+    """What a missing-column error says of the header it found. The names, cut short, when
+    the header has one of the mapped columns at least (a ledger header with one renamed);
+    otherwise only its width: a path that is a symlink to another file (/etc/passwd, a .env)
+    must not put that file's first line into the logs and the mail."""
+    if not present:
+        return "the file has: no header"
+    if not set(columns.values()) & set(present):
+        expected = ", ".join(repr(columns[name]) for name in FIELDS)
+        return (
+            f"the header ({len(present)} field{'s' if len(present) > 1 else ''}, not shown) has "
+            f"none of the mapped columns {expected}: is this a ledger export?"
+        )
+    names = [
+        repr(name if len(name) <= _SHOWN_CHARS else name[:_SHOWN_CHARS] + "...")
+        for name in present[:_SHOWN_NAMES]
+    ]
+    more = len(present) - _SHOWN_NAMES
+    return f"the file has: {', '.join(names)}" + (f" and {more} more" if more > 0 else "")
+
+
+def _text_columns(
+    columns: dict[str, str],
+    source: dict[str, str] | None = None,
+    *,
+    decimal_amount: bool = False,
+) -> str:
+    """The mapped columns as text under recon's names; `source`: the name each export
+    column has in the scan, when not its own."""
+    scanned = {
+        column: _identifier((source or {}).get(column, column)) for column in columns.values()
+    }
     text = [
-        f"decimal_text({_identifier(columns[name])})"
+        f"decimal_text({scanned[columns[name]]})"
         if name == "amount" and decimal_amount
-        else f"CAST({_identifier(columns[name])} AS VARCHAR)"
+        else f"CAST({scanned[columns[name]]} AS VARCHAR)"
         for name in FIELDS
     ]
     return ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))

@@ -317,7 +317,7 @@ def typing_digest(config: LedgerConfig) -> str:
     """A digest of the [ledger] settings that shape the typed rows: a kept export typed under
     other settings is read again."""
     shape = asdict(config)
-    for key in ("path", "business_day_timezone", "max_export_gap_days"):
+    for key in ("path", "business_day_timezone", "max_export_gap_days", "max_unpacked_mb"):
         shape.pop(key, None)
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -461,8 +461,8 @@ INVALID_CONFIGS = [
     pytest.param(
         '[ledger]\namount_units = "minor"\n',
         "unknown key 'amount_units' in [ledger]; known keys: amount_unit, "
-        "business_day_timezone, columns, max_export_gap_days, path, purchase_sign, sheet, "
-        "status_map, timezone",
+        "business_day_timezone, columns, max_export_gap_days, max_unpacked_mb, path, "
+        "purchase_sign, sheet, status_map, timezone",
         id="ledger-unknown-key-lists-the-amount-keys",
     ),
     pytest.param(

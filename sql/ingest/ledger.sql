@@ -2,9 +2,11 @@
 -- the row cannot be used (it goes to quarantine.csv) and NULL when it can.
 --
 -- Reads the view `ledger_text` (every mapped column as text, plus `line`) and the variables
--- `ledger_exponents` (a map: ISO 4217 code to exponent) and `ledger_status_words` (a map: the
--- export's words, lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
--- naive timestamps, and the [ledger] settings $amount_unit and $purchase_sign (below).
+-- `ledger_exponents` (a map: ISO 4217 code to exponent), `ledger_symbols` (a map: a currency
+-- symbol to the codes that write it) and `ledger_status_words` (a map: the export's words,
+-- lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
+-- naive timestamps, the [ledger] settings $amount_unit and $purchase_sign, $export_day and
+-- $controls (below).
 --
 -- Every step is a projection, row by row: no join, no aggregate, so the rows come out in the
 -- order they went in (a CSV's line numbers are that order; see recon/ledger.py).
@@ -13,7 +15,10 @@
 -- one rounding rule is "none" and Python's and DuckDB's rounding modes never meet. Accepted:
 -- thousands separators (1,500.00), one currency symbol or code before or after the number
 -- ($12.50, 12.50 USD, -$12.50), and accounting negatives ((12.50)). Anything else in the text
--- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable.
+-- (a letter O for a zero, an exponent, a lone parenthesis) makes the amount unparsable. A code
+-- or symbol must be the currency column's ($ is any dollar's or peso's, £ any pound's, ¥ the
+-- yen's or the yuan's: the variable `ledger_symbols`): a EUR 24.13 in a row that says USD is
+-- quarantined, not booked as 24.13 dollars.
 --
 -- $amount_unit: 'major' (default) reads 19.99 as 19.99 USD. 'minor' reads the amount as a whole
 -- number of the currency's ISO 4217 minor unit: USD 1999 = 19.99, JPY 1999 = 1999, KWD 1999 =
@@ -27,7 +32,15 @@
 -- round, so that downstream a purchase is positive and a reversal negative either way.
 --
 -- Timestamps: an explicit offset, Z, UTC or GMT after the time is honoured; naive text is local
--- time in $timezone; any other zone name is refused rather than guessed.
+-- time in $timezone; any other zone name is refused rather than guessed, and so is a local time
+-- the clocks skip (02:30 on the night they go from 02:00 to 03:00), which has no moment. A local
+-- time that happens twice (the night the clocks go back) is the later. The booking window: from
+-- 2000-01-01 (UTC) to the end of the day a year after $export_day, the export's date; a moment
+-- outside it is quarantined.
+--
+-- $controls: a regular expression of control characters (recon/ledger.py). One in any mapped
+-- field quarantines the row, naming the field: the first rule, as nothing else in such a row can
+-- be trusted.
 WITH cleaned AS (
     SELECT
         *,
@@ -38,24 +51,39 @@ WITH cleaned AS (
         nullif(trim(booked_at), '') AS booked_text,
         trim(coalesce(amount, '')) AS amount_text,
         -- most amounts are plain decimals: they skip the symbol and parenthesis handling
-        regexp_full_match(trim(coalesce(amount, '')), '-?\d+(\.\d+)?') AS plain
+        regexp_full_match(trim(coalesce(amount, '')), '-?\d+(\.\d+)?') AS plain,
+        -- one match per row; the reason finds the field only for the rare row that has one
+        regexp_matches(
+            concat(entry_id, order_id, reference, amount, currency, status, booked_at), $controls
+        ) AS controlled
     FROM ledger_text
 ),
 bracketed AS (
     SELECT *, NOT plain AND regexp_full_match(amount_text, '\(.*\)') AS accounting
     FROM cleaned
 ),
+marked AS (
+    SELECT
+        *,
+        CASE WHEN plain THEN '' ELSE regexp_extract(
+            CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
+            '^-?\s*([A-Za-z]{3}|[$€£¥₩₹])', 1
+        ) END AS leading_marker,
+        CASE WHEN plain THEN amount_text ELSE regexp_replace(
+            CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
+            '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
+        ) END AS unled
+    FROM bracketed
+),
 unsymbolled AS (
     SELECT
         *,
-        CASE WHEN plain THEN amount_text ELSE regexp_replace(
-            regexp_replace(
-                CASE WHEN accounting THEN amount_text[2:-2] ELSE amount_text END,
-                '^(-?)\s*(?:[A-Za-z]{3}|[$€£¥₩₹])\s*', '\1'
-            ),
-            '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', ''
-        ) END AS signed
-    FROM bracketed
+        CASE WHEN plain THEN '' ELSE regexp_extract(unled, '([A-Za-z]{3}|[$€£¥₩₹])$', 1) END
+            AS trailing_marker,
+        CASE WHEN plain THEN amount_text
+            ELSE regexp_replace(unled, '\s*(?:[A-Za-z]{3}|[$€£¥₩₹])$', '')
+        END AS signed
+    FROM marked
 ),
 parsed AS (
     SELECT
@@ -79,30 +107,62 @@ typed AS (
             WHEN p.plain THEN length(p.digits) - decimals - CASE WHEN decimals > 0 THEN 1 ELSE 0 END
             ELSE length(split_part(replace(p.digits, ',', ''), '.', 1))
         END AS integer_digits,
+        -- the first currency marker of the amount's that is not the currency column's: a code
+        -- is its own currency, a symbol every currency that writes it ($ a dollar's or a peso's)
+        CASE
+            WHEN NOT marker_agrees(p.leading_marker, p.currency_clean) THEN upper(p.leading_marker)
+            WHEN NOT marker_agrees(p.trailing_marker, p.currency_clean)
+                THEN upper(p.trailing_marker)
+        END AS other_currency,
         getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
             WHEN p.booked_text IS NULL THEN NULL
             -- most text ends in a digit with no offset before it (2026-04-14 10:00:00): no
             -- branch below but the last can take it, so it is read as naive at once
-            WHEN NOT regexp_matches(p.booked_text, '(?:[+-]\d\d(?::?\d\d)?|\D)$')
-                THEN local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
+            WHEN NOT regexp_matches(p.booked_text, '(?:[+-]\d\d(?::?\d\d)?|\D)$') THEN 'local'
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
-                THEN try_cast(regexp_replace(p.booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
+                THEN 'utc'
             WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')
-                THEN timezone('UTC', try_cast(p.booked_text AS TIMESTAMPTZ))
-            WHEN regexp_matches(p.booked_text, '[A-Za-z]{2,}$') THEN NULL
-            ELSE local_to_utc(try_cast(p.booked_text AS TIMESTAMP), $timezone)
-        END AS booked_utc
+                THEN 'offset'
+            WHEN regexp_matches(p.booked_text, '[A-Za-z]{2,}$') THEN 'zone'
+            ELSE 'local'
+        END AS booked_form,
+        CASE WHEN booked_form = 'local' THEN try_cast(p.booked_text AS TIMESTAMP) END
+            AS booked_local
     FROM parsed AS p
+),
+stamped AS (
+    SELECT
+        *,
+        CASE booked_form
+            WHEN 'local' THEN local_to_utc(booked_local, $timezone)
+            WHEN 'utc'
+                THEN try_cast(regexp_replace(booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
+            WHEN 'offset' THEN timezone('UTC', try_cast(booked_text AS TIMESTAMPTZ))
+        END AS booked_utc
+    FROM typed
 ),
 judged AS (
     SELECT
         *,
         CASE
+            -- a NUL, an escape, a C1 code: no export means them, and a reader that drops one
+            -- reads 289\x00.50 as 289.50
+            WHEN controlled THEN 'control character in ' || CASE
+                WHEN regexp_matches(entry_id, $controls) THEN 'entry_id'
+                WHEN regexp_matches(order_id, $controls) THEN 'order_id'
+                WHEN regexp_matches(reference, $controls) THEN 'reference'
+                WHEN regexp_matches(amount, $controls) THEN 'amount'
+                WHEN regexp_matches(currency, $controls) THEN 'currency'
+                WHEN regexp_matches(status, $controls) THEN 'status'
+                ELSE 'booked_at'
+            END
             WHEN entry_id_clean IS NULL THEN 'missing entry id'
             WHEN amount_text = '' THEN 'blank amount'
             WHEN NOT well_formed THEN 'unparsable amount'
             WHEN exponent IS NULL THEN 'unknown currency'
+            WHEN other_currency IS NOT NULL
+                THEN 'amount says ' || other_currency || ', currency column says ' || currency_clean
             WHEN $amount_unit = 'minor' AND rtrim(split_part(digits, '.', 2), '0') <> ''
                 THEN 'a fraction in minor units'
             WHEN $amount_unit <> 'minor' AND decimals > exponent
@@ -112,12 +172,20 @@ judged AS (
                 THEN 'amount too large'
             WHEN booked_text IS NULL THEN 'missing timestamp'
             WHEN booked_utc IS NULL THEN 'unparsable timestamp'
+            WHEN NOT local_exists(booked_local, $timezone)
+                THEN 'booked at a local time that does not exist in ' || $timezone
+                    || ' (clocks moved forward)'
+            -- no gift card was sold before 2000, and no export books a sale a year ahead: a
+            -- date that far off is a typo (9999-12-31 for "open") or a hostile file
+            WHEN booked_utc < TIMESTAMP '2000-01-01' THEN 'booked before 2000'
+            WHEN CAST(booked_utc AS DATE) > CAST($export_day AS DATE) + INTERVAL 1 YEAR
+                THEN 'booked more than a year after the export'
             WHEN trim(coalesce(status, '')) = '' THEN 'missing status'
             WHEN status_clean IS NULL THEN 'unknown status word'
             WHEN order_id_clean IS NULL AND reference_clean IS NULL
                 THEN 'neither a Starship order id nor a reference'
         END AS reason
-    FROM typed
+    FROM stamped
 )
 SELECT
     line,

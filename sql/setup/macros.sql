@@ -26,12 +26,25 @@ CREATE OR REPLACE MACRO decimal_text(x) AS CASE
     ELSE CAST(x AS VARCHAR)
 END;
 
+-- Whether an amount's currency marker (a code or a symbol, '' for none) can be currency `code`'s:
+-- a code is its own currency, a symbol every currency the variable `ledger_symbols` lists for it.
+CREATE OR REPLACE MACRO marker_agrees(marker, code) AS (
+    marker = ''
+    OR list_contains(coalesce(getvariable('ledger_symbols')[marker], [upper(marker)]), code)
+);
+
 -- A naive local time in `zone` as naive UTC. The common zone, UTC, skips the conversion, which
 -- costs a tenth of a second per million rows.
 CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE
     WHEN zone = 'UTC' THEN ts
     ELSE timezone('UTC', timezone(zone, ts))
 END;
+
+-- Whether a naive local time exists in `zone`: one inside a DST gap (02:30 on the night the
+-- clocks go from 02:00 to 03:00) comes back from UTC as another time. NULL (no local time) exists.
+CREATE OR REPLACE MACRO local_exists(ts, zone) AS (
+    ts IS NULL OR zone = 'UTC' OR timezone(zone, timezone(zone, ts)) = ts
+);
 
 -- An amount rounded half-up (away from zero) to `exponent` decimals, the currency's minor unit:
 -- DuckDB's round() wants a constant number of decimals, and ISO 4217 has only these. Each
