@@ -127,16 +127,11 @@ class Answer:
     def payload(self) -> Any:
         try:
             return decode(self.content)
-        except RecursionError:  # thousands of nested brackets: no answer of the API's
+        except (ValueError, RecursionError) as error:  # RecursionError: thousands of brackets
             raise ServerError(
-                "the answer is JSON nested too deeply to be an answer of the API",
-                status=self.status,
-                trace_id=self.trace_id,
-                request=f"GET {redact(self.url)}",
-            ) from None
-        except ValueError:
-            raise ServerError(
-                "the answer is not JSON",
+                "the answer is JSON nested too deeply to be an answer of the API"
+                if isinstance(error, RecursionError)
+                else "the answer is not JSON",
                 status=self.status,
                 trace_id=self.trace_id,
                 request=f"GET {redact(self.url)}",
@@ -307,7 +302,7 @@ class StarshipClient:
                 stream=True,  # read below, against a deadline for the whole answer
             )
             content = self._body(response, started)
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.ReadTimeoutError):  # the latter: in read1
             return UnreachableError(
                 f"no answer within {self.timeout[1]:g} s",
                 request=where,
@@ -317,12 +312,6 @@ class StarshipClient:
             reason = type(exc.__cause__ or exc).__name__
             return UnreachableError(
                 f"connection failed ({reason})", request=where, trace_id=self.stats.last_trace_id
-            ), None
-        except urllib3.exceptions.ReadTimeoutError:  # between two reads of the body
-            return UnreachableError(
-                f"no answer within {self.timeout[1]:g} s",
-                request=where,
-                trace_id=self.stats.last_trace_id,
             ), None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:  # broke off
             return UnreachableError(
