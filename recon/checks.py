@@ -49,6 +49,7 @@ SEVERITY: dict[str, str] = {
     "balance_gap": "error",
     "stuck_pending": "warning",
     "low_wallet_balance": "warning",
+    "wallet_runway": "warning",
     "starship_reported_drift": "warning",
     "discount_drift": "warning",
     "unknown_status": "info",
@@ -160,6 +161,9 @@ class Diff:
     seconds: dict[str, float] = field(default_factory=dict)  # per SQL file (and statement)
     # the night's own export and the days before it in a row without one: {date, path} each
     missing_exports: list[dict[str, str]] = field(default_factory=list)
+    # per currency (setup/runway.sql): balance, spent, rate_days, daily_spend, days_left,
+    # runs_out, floor, short, trace_id
+    wallets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -264,6 +268,7 @@ def run(
     con.execute("SET preserve_insertion_order = false")
     execute_script(con, "setup/vocabulary.sql", scope, seconds)
     execute_script(con, "setup/match.sql", scope, seconds)
+    execute_script(con, "setup/runway.sql", scope, seconds, config)
     _judged_views(con, day)
 
     columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
@@ -313,12 +318,27 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
+    wallets = con.sql(
+        "SELECT currency, balance, spent, rate_days, daily_spend, days_left, runs_out, floor, "
+        "short, trace_id "
+        "FROM runway ORDER BY currency"
+    ).to_arrow_table().to_pylist()
     missing = [
         {"date": day.isoformat(), "path": str(ledger.export_path(config.ledger, day))}
         for day in stream.missing
     ]
     return Diff(
-        day, findings, quarantine, ingest, counts, incomplete, totals, control, seconds, missing
+        day,
+        findings,
+        quarantine,
+        ingest,
+        counts,
+        incomplete,
+        totals,
+        control,
+        seconds,
+        missing,
+        wallets,
     )
 
 
@@ -395,6 +415,8 @@ def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[s
         )
         today = _parquet([lake.part(dataset, day)])
         con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
+        if dataset == "transactions":  # the days a wallet's rate of spend rests on
+            con.register("transaction_days", pa.table({"day": pa.array(parts, pa.date32())}))
     wallets = lake.part("wallets", day)
     source = (
         _parquet([wallets]) if wallets.exists() else f"({empty_select(DATASETS['wallets'].schema)})"
@@ -543,6 +565,7 @@ def execute_script(
     name: str,
     scope: Scope,
     seconds: dict[str, float] | None = None,
+    config: Config | None = None,
 ) -> None:
     """Run a file of `;`-separated statements, binding what each statement names; the time
     of each goes into `seconds` under the file's name and the table it makes."""
@@ -552,7 +575,7 @@ def execute_script(
             statement,
         )
         with timed(seconds, f"{name}: {made.group(1)}" if made else name):
-            con.execute(statement, _parameters(statement, scope))
+            con.execute(statement, _parameters(statement, scope, config))
 
 
 @contextmanager
@@ -581,6 +604,10 @@ def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[st
     if config is not None:
         available["grace_minutes"] = config.checks.grace_minutes
         available["stuck_pending_hours"] = config.checks.stuck_pending_hours
+        available["runway_days"] = config.checks.wallet_runway_days
+        # the window of the rate of spend ends with D: D and the days before it
+        window = config.checks.wallet_runway_window_days
+        available["runway_start"] = (scope.day_end - timedelta(days=window)).replace(tzinfo=None)
     wanted = set(re.findall(r"\$([a-z_]+)", sql))
     missing = wanted - set(available)
     if missing:

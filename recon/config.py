@@ -101,6 +101,10 @@ class ChecksConfig:
     stuck_pending_hours: int = 24
     grace_minutes: int = 60
     low_wallet_balance: dict[str, Decimal] = field(default_factory=dict)
+    # wallet_runway: warn when the balance lasts fewer days than this at the recent rate of
+    # spend (0: never), the rate being the net spend of the last `wallet_runway_window_days`
+    wallet_runway_days: int = 2
+    wallet_runway_window_days: int = 7
     tolerance_minor_units: dict[str, int] = field(default_factory=dict)  # default: exact
     # product_id, currency, discount_percent[, valid_from]: prices D's orders (discount_drift)
     discount_sheet: Path | None = None
@@ -313,7 +317,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             )
     positive = {
         "starship": ("page_size", "max_attempts"),
-        "checks": ("stuck_pending_hours",),
+        "checks": ("stuck_pending_hours", "wallet_runway_window_days"),
         "email": ("attempts", "smtp_port"),
         "ledger": ("max_unpacked_mb",),
     }
@@ -330,7 +334,7 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
             "read_timeout_seconds",
             "answer_timeout_seconds",
         ),
-        "checks": ("grace_minutes",),
+        "checks": ("grace_minutes", "wallet_runway_days"),
         "ledger": ("max_export_gap_days",),
     }
     for key in non_negative.get(name, ()):

@@ -21,7 +21,7 @@ import os
 import re
 import socket
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from recon.checks import CARRIED_CHECKS, Carried, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_literal, sql_text
 
-NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance")  # looked at again every night
+NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance", "wallet_runway")  # looked at again every night
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
 
@@ -191,7 +191,8 @@ class History:
                     "INSERT INTO runs BY NAME SELECT $day AS run_date, $started AS started_at, "
                     "$finished AS finished_at, $complete AS complete, $counts AS counts, "
                     "$path AS ledger_path, $totals AS totals, $reconciliation AS reconciliation, "
-                    "$incomplete AS incomplete, $missing_exports AS missing_exports",
+                    "$incomplete AS incomplete, $missing_exports AS missing_exports, "
+                    "$wallets AS wallets",
                     {
                         "day": day,
                         "started": _naive(started_at),
@@ -203,6 +204,7 @@ class History:
                         "reconciliation": json.dumps(diff.reconciliation, sort_keys=True),
                         "incomplete": json.dumps(diff.incomplete),
                         "missing_exports": json.dumps(diff.missing_exports),
+                        "wallets": json.dumps(diff.wallets, default=str),
                     },
                 )
                 con.execute("COMMIT")
@@ -235,6 +237,7 @@ class History:
         run["totals"] = json.loads(run["totals"] or "[]", parse_float=Decimal)
         run["reconciliation"] = json.loads(run["reconciliation"] or "{}")
         run["missing_exports"] = json.loads(run.get("missing_exports") or "[]")
+        run["wallets"] = _wallets(run.get("wallets"))
         run["incomplete"] = json.loads(run["incomplete"] or "[]") or (
             [] if run["complete"] else ["an extraction was left incomplete"]  # older histories
         )
@@ -303,6 +306,34 @@ class History:
         for row in rows:
             row["drift"] = dict(row["drift"] or {})
         return rows
+
+    def canary(self, day: date) -> dict[str, Any]:
+        """The canary's verdict on `day`: whether D-1 and D, the last 48 hours, each ran
+        complete with no unexplained break at error severity (`met`), each night's figures,
+        and the streak of such nights ending on D (`streak` nights, `since` its first); a
+        night never diffed ends the streak, as it cannot show that the books agreed."""
+        with self.connect() as con:
+            rows = con.execute(sql_text("history/canary.sql"), {"day": day}).fetchall()
+        nights = {row[0]: {"complete": bool(row[1]), "unexplained": int(row[2])} for row in rows}
+
+        def clean(night: date) -> bool:
+            figures = nights.get(night)
+            return figures is not None and figures["complete"] and not figures["unexplained"]
+
+        streak, since = 0, None
+        while clean(day - timedelta(days=streak)):
+            since = day - timedelta(days=streak)
+            streak += 1
+        window = [day - timedelta(days=1), day]
+        return {
+            "met": all(clean(night) for night in window),
+            "nights": [
+                {"date": night, "diffed": night in nights, **nights.get(night, {})}
+                for night in window
+            ],
+            "streak": streak,
+            "since": since,
+        }
 
     def resolved(self, day: date) -> list[dict[str, Any]]:
         """The breaks `day` resolved, each as its last finding (with the night it was seen)."""
@@ -464,6 +495,18 @@ class History:
 
 
 MIN_PREFIX = 6  # of a break id's 12 characters, as `recon explain` asks
+
+
+def _wallets(text: str | None) -> list[dict[str, Any]]:
+    """The runs' `wallets` JSON with its money as Decimal and its dates as dates."""
+    wallets = json.loads(text or "[]")
+    for wallet in wallets:
+        for name in ("balance", "spent", "daily_spend", "days_left", "floor"):
+            if wallet.get(name) is not None:
+                wallet[name] = Decimal(wallet[name])
+        if wallet.get("runs_out"):
+            wallet["runs_out"] = date.fromisoformat(wallet["runs_out"])
+    return wallets
 
 
 def _day_parameters(day: date) -> dict[str, Any]:

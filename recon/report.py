@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -72,7 +72,7 @@ MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
 EMAIL_BYTES = 100_000
 ROWS_PER_CHECK = (25, 10, 5, 3, 1, 0)
 TREND_NIGHTS = 14
-ALERT_CHECKS = ("stuck_pending", "low_wallet_balance")
+ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")
 STATES = (
     "new",
     "persisting",
@@ -111,6 +111,31 @@ class Report:
     trend: list[dict[str, Any]]  # History.trend, oldest night first
     generated_at: datetime
     fail_on: str = "error"  # the severity that makes the exit code 1 (history.FAIL_ON)
+    canary: dict[str, Any] = field(default_factory=dict)  # History.canary
+
+    # -- the wallets ---------------------------------------------------------------------------
+
+    @property
+    def wallets(self) -> list[dict[str, Any]]:
+        """Each currency's balance at the end of D, its spend and how long the balance lasts
+        (setup/runway.sql), as the night recorded them."""
+        return list(self.run.get("wallets") or [])
+
+    @property
+    def canary_note(self) -> str:
+        """The canary's 48-hour exit criterion, in one sentence: 'Canary met: no unexplained
+        break on 2026-04-13 or 2026-04-14; none for 5 nights in a row, since 2026-04-10.'"""
+        if not self.canary:
+            return ""
+        before, tonight = self.canary["nights"]
+        if self.canary["met"]:
+            text = f"Canary met: no unexplained break on {before['date']} or {tonight['date']}"
+            streak = self.canary["streak"]
+            if streak > 2:
+                text += f"; none for {streak} nights in a row, since {self.canary['since']}"
+            return text + "."
+        why = [_night_note(night) for night in (tonight, before) if _night_note(night)]
+        return "Canary not met (48 hours without an unexplained break): " + "; ".join(why) + "."
 
     # -- the verdict --------------------------------------------------------------------------
 
@@ -241,6 +266,8 @@ class Report:
         return {
             "date": self.day.isoformat(),
             "verdict": self.verdict,
+            "canary": _canary_summary(self.canary),
+            "wallets": {w["currency"]: _wallet_summary(w) for w in self.wallets},
             "agree": self.agree,
             "exit_code": self.exit_code,
             "complete": self.complete,
@@ -311,6 +338,7 @@ def build(history: History, day: date, fail_on: str = "error") -> Report:
         trend=history.trend(day, TREND_NIGHTS),
         generated_at=datetime.now(UTC),
         fail_on=fail_on,
+        canary=history.canary(day),
     )
 
 
@@ -376,6 +404,7 @@ def _context(report: Report) -> dict[str, Any]:
         "severity": SEVERITY,
         "version": __version__,
         "alerts": ALERT_CHECKS,
+        "wallets_by_currency": {w["currency"]: w for w in report.wallets},
     }
 
 
@@ -541,6 +570,44 @@ def _instant(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _night_note(night: dict[str, Any]) -> str:
+    """Why one night of the canary's window does not count as clean ('' when it does)."""
+    if not night["diffed"]:
+        return f"{night['date']} was not reconciled"
+    if night["unexplained"]:
+        return f"{_plural(night['unexplained'], 'unexplained break')} on {night['date']}"
+    if not night["complete"]:
+        return f"{night['date']} is incomplete"
+    return ""
+
+
+def _canary_summary(canary: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's `canary`: dates as ISO text."""
+    if not canary:
+        return {}
+    return {
+        "met": canary["met"],
+        "nights": [{**night, "date": night["date"].isoformat()} for night in canary["nights"]],
+        "streak": canary["streak"],
+        "since": canary["since"].isoformat() if canary["since"] else None,
+    }
+
+
+def _wallet_summary(wallet: dict[str, Any]) -> dict[str, Any]:
+    """summary.json's figures of one wallet: money with its currency's decimals, as text."""
+    currency = wallet["currency"]
+    return {
+        "balance": _money(wallet["balance"], currency),
+        "spent": _money(wallet["spent"], currency),
+        "rate_days": wallet["rate_days"],
+        "daily_spend": _money(wallet["daily_spend"], currency),
+        "days_left": None if wallet["days_left"] is None else str(wallet["days_left"]),
+        "runs_out": wallet["runs_out"].isoformat() if wallet["runs_out"] else None,
+        "floor": _money(wallet["floor"], currency),
+        "short": bool(wallet["short"]),
+    }
 
 
 def missing_exports_note(missing: list[dict[str, str]], counts: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@
     r.findings("2026-04-14")              # the night's findings: discrepancies.csv's columns
     r.breaks(state="open")                # every break across nights, first seen, age, notes
     r.trend(nights=30)                    # per night: findings by severity, net drift
+    r.runway("2026-04-14")                # per wallet: balance, spend, days left, runs out
     r.orders("2026-04-14"); r.transactions("2026-04-14"); r.ledger("2026-04-14")
     r.explain("ord_...")                  # an order, ledger entry, reference or break id
     r.ack(break_id, note="..."); r.snooze(break_id, until="2026-05-01"); r.reopen(break_id)
@@ -107,7 +108,17 @@ class Workbench:
             for row in run["totals"] or []
         ]
         run["totals"] = _frame(pa.Table.from_pylist(totals, _TOTALS))
+        run["wallets"] = self.runway(day)
+        run["canary"] = self.history.canary(_day(day))
         return run
+
+    def runway(self, day: Day) -> pd.DataFrame:
+        """Each wallet at the end of D, as the night's diff found it (the report's wallet
+        panel): `balance`, `spent` (net, over the window), `rate_days` (the days the rate rests
+        on), `daily_spend`, `days_left` (rounded down to a tenth), `runs_out`, the configured
+        `floor`, and `short` (inside `[checks] wallet_runway_days`)."""
+        wallets = self._require_diffed(_day(day)).get("wallets") or []
+        return _frame(pa.Table.from_pylist(wallets, _RUNWAY))
 
     # -- across nights ------------------------------------------------------------------------
 
@@ -525,6 +536,20 @@ _TOTALS = pa.schema(  # report/totals.sql's columns, as the history keeps them (
         ("starship_total", _MONEY),
         ("ledger_entries", pa.int64()),
         ("ledger_total", _MONEY),
+    ]
+)
+_RUNWAY = pa.schema(  # setup/runway.sql's columns, as the history keeps them (JSON)
+    [
+        ("currency", pa.string()),
+        ("balance", _MONEY),
+        ("spent", _MONEY),
+        ("rate_days", pa.int64()),
+        ("daily_spend", _MONEY),
+        ("days_left", pa.decimal128(18, 1)),
+        ("runs_out", pa.date32()),
+        ("floor", _MONEY),
+        ("short", pa.bool_()),
+        ("trace_id", pa.string()),
     ]
 )
 

@@ -52,6 +52,7 @@ PLANTS = (
     "balance_gap",
     "stuck_pending",
     "low_wallet_balance",
+    "wallet_runway",
     "unknown_status",
     "late_cancellation",
     "reversal_of_delivered",
@@ -514,6 +515,15 @@ class Books:
         currency = self.rng.choice(sorted({o.currency for o in self.orders}))
         self.floors[currency] = str(Decimal(CURRENCIES[currency]) * 1_000_000)
         return "low_wallet_balance", currency
+
+    def _plant_wallet_runway(self) -> tuple[str, str]:
+        """The partner moves 99 % of a wallet's opening balance out at the start of D (an
+        adjustment for no order is spend too): what is left lasts far less than the notice."""
+        currency = self.rng.choice(sorted({o.currency for o in self.orders}))
+        opening = Decimal(CURRENCIES[currency]) * 10_000
+        start = datetime.combine(self.day, time(), tzinfo=UTC)
+        self.move("ADJUSTMENT", None, -opening * Decimal("0.99"), currency, start)
+        return "wallet_runway", currency
 
     def partial(self) -> Order:
         """An order of D of three items, two delivered, then cancelled: the third refunded."""

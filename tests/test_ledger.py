@@ -1802,7 +1802,7 @@ def test_the_fixture_week_as_xlsx_finds_exactly_what_the_csv_finds(tmp_path: Pat
             for r in table.to_pylist()
         ]
 
-    assert len(csv_night.findings) == 22
+    assert len(csv_night.findings) == 23
     assert as_csv(night.findings) == as_csv(csv_night.findings)
     assert night.diff.counts == csv_night.diff.counts
     assert night.diff.counts["ledger_reversals"] >= 1

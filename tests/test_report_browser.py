@@ -393,3 +393,30 @@ def test_ten_thousand_findings_stay_under_gmails_clipping(
     assert len(listed) + sum(more) == len(breaks)
     assert verdict.startswith(f"{errors} breaks, net drift "), verdict
     assert verdict.endswith(f"; {warnings} warnings"), verdict
+
+
+def test_the_wallet_panel_and_the_canary_read_at_600px(
+    browser: Browser | None, demo: DemoResult
+) -> None:
+    """Near the verdict: the canary's 48-hour line, and a row per wallet with summary.json's
+    balance, spend and days left, the short one marked, all inside 600 px."""
+    summary = json.loads((demo.report.parent / "summary.json").read_text("utf-8"))
+    with opened(browser, demo.report) as (page, _):
+        canary = page.get_by_text("Canary not met")
+        assert canary.is_visible()
+        panel = page.locator("#wallets")
+        box = panel.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= WIDTH, box
+        rows = panel.locator("tr").all_inner_texts()[1:]
+        assert [row.split()[0] for row in rows] == sorted(summary["wallets"])
+        for row, (currency, wallet) in zip(rows, sorted(summary["wallets"].items()), strict=True):
+            words = row.replace(",", "").split()
+            assert wallet["balance"] in words and wallet["days_left"] in words, (currency, row)
+        short = [c for c, w in summary["wallets"].items() if w["short"]]
+        assert short == ["EUR"]
+        eur = panel.locator("tr", has_text="EUR").locator(".sev-warning")
+        assert eur.inner_text() == summary["wallets"]["EUR"]["days_left"]
+        alert = page.get_by_text("Wallet runs out soon:")
+        assert alert.is_visible()
+        alert_box, canary_box = alert.bounding_box(), canary.bounding_box()
+        assert alert_box is not None and canary_box is not None and alert_box["y"] < 600

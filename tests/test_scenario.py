@@ -45,6 +45,7 @@ DESIGN_CHECKS = {
     "balance_gap",
     "stuck_pending",
     "low_wallet_balance",
+    "wallet_runway",
     "starship_reported_drift",
     "discount_drift",
     "unknown_status",

@@ -241,7 +241,7 @@ def test_a_history_of_an_older_recon_is_refused_until_migrated(scratch: Workbenc
             read()
     config.load(scratch.config.source)  # a writer migrates it, and reading works again
     pipeline.diff(scratch.config, D)
-    assert len(scratch.findings(D)) == 22
+    assert len(scratch.findings(D)) == 23
 
 
 def test_trend_counts_and_net_drift_per_night(bench: Workbench) -> None:

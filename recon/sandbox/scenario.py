@@ -192,8 +192,13 @@ PRODUCTS_BY_ID = {product.product_id: product for product in PRODUCTS}
 CPD_CHANGE = ("zalando-eur", time(12), Decimal("4.5"))
 
 # Opening balances: large enough that no week goes negative, except KWD, which is meant to sit
-# below its floor (the low_wallet_balance alert).
-OPENING_BALANCES = {"USD": "25000.00", "EUR": "8000.00", "JPY": "1500000", "KWD": "750.000"}
+# below its floor (the low_wallet_balance alert), and EUR (RUNWAY_CURRENCY), which is topped up
+# with just what its week will spend: D ends with about a day and a quarter's spend, too little
+# for the two days' notice (the wallet_runway alert).
+OPENING_BALANCES = {"USD": "25000.00", "JPY": "1500000", "KWD": "750.000"}
+RUNWAY_CURRENCY = "EUR"
+RUNWAY_DAYS = 2  # [checks] wallet_runway_days, the default
+RUNWAY_WINDOW_DAYS = 7  # [checks] wallet_runway_window_days, the default
 
 BACKGROUND_PATHS = (  # (path, weight): the common shapes of seed 004
     ("instant", 60),
@@ -576,6 +581,7 @@ SEVERITY = {
     "balance_gap": "error",
     "stuck_pending": "warning",
     "low_wallet_balance": "warning",
+    "wallet_runway": "warning",
     "starship_reported_drift": "warning",
     "discount_drift": "warning",
     "unknown_status": "info",
@@ -607,6 +613,7 @@ def generate(
     _plant_balance_gap(b, transactions, gap)
     wallets = _wallet_balances(b.transactions)
     _plant_low_balance(b, wallets)
+    _expect_short_runways(b, transactions)
     reconciliation = _reconciliation(b, d)
     earlier_exports = _earlier_exports(b, d)
     _expect_discount_drifts(b)
@@ -637,6 +644,8 @@ def generate(
             "stuck_pending_hours": STUCK_PENDING_HOURS,
             "grace_minutes": GRACE_MINUTES,
             "low_wallet_balance": LOW_WALLET_FLOORS,
+            "wallet_runway_days": RUNWAY_DAYS,
+            "wallet_runway_window_days": RUNWAY_WINDOW_DAYS,
             "lookback_days": WEEK_DAYS,
             "tolerance": "exact",
             **_cut_settings(cut),
@@ -1082,7 +1091,8 @@ def _chain_transactions(b: _Builder) -> tuple[list[Transaction], Transaction]:
     Returns the full chain and the top-up that the sandbox will not serve (the balance gap).
     """
     week_start = b.day_start - timedelta(days=WEEK_DAYS)
-    for currency, opening in OPENING_BALANCES.items():
+    openings = {**OPENING_BALANCES, RUNWAY_CURRENCY: str(_just_enough(b, RUNWAY_CURRENCY))}
+    for currency, opening in sorted(openings.items()):
         b.transactions.append(
             Transaction(
                 b.new_id("txn"),
@@ -1110,6 +1120,53 @@ def _chain_transactions(b: _Builder) -> tuple[list[Transaction], Transaction]:
         balances[txn.currency] = balances.get(txn.currency, Decimal(0)) + txn.amount
         txn.balance_after = balances[txn.currency]
     return chain, gap
+
+
+def _just_enough(b: _Builder, currency: str) -> Decimal:
+    """An opening balance that leaves `currency`'s wallet a day and a quarter's spend at the end
+    of D, or as little more as keeps it from going negative on the way (when refunds come back
+    after its low point)."""
+    running, lowest = Decimal(0), Decimal(0)
+    for txn in sorted(
+        (t for t in b.transactions if t.currency == currency),
+        key=lambda t: (t.created_at, t.transaction_id),
+    ):
+        running += txn.amount
+        lowest = min(lowest, running)
+    cushion = (-running * 5 / WEEK_DAYS / 4).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+    return max(cushion - running, -lowest)
+
+
+def _expect_short_runways(b: _Builder, chain: list[Transaction]) -> None:
+    """wallet_runway for each wallet whose balance at the end of D lasts fewer than
+    RUNWAY_DAYS at the window's rate of net spend (what left for orders or otherwise, less
+    refunds; top-ups are no spend), worked here apart from recon's SQL."""
+    window_start = b.day_end - timedelta(days=RUNWAY_WINDOW_DAYS)
+    for currency in sorted({t.currency for t in chain}):
+        moved = [t for t in chain if t.currency == currency and t.created_at < b.day_end]
+        spent = -sum(
+            (
+                t.amount
+                for t in moved
+                if t.created_at >= window_start and (t.order_id is not None or t.amount < 0)
+            ),
+            Decimal(0),
+        )
+        first = max(min(t.created_at for t in moved), window_start).date()
+        rate_days = (b.day_end.date() - first).days
+        balance = max(moved, key=lambda t: (t.created_at, t.transaction_id)).balance_after
+        assert balance is not None
+        if spent <= 0 or balance * rate_days >= RUNWAY_DAYS * spent:
+            continue
+        daily = (spent / rate_days).quantize(quantum(currency), rounding=ROUND_HALF_UP)
+        b.expect(
+            "wallet_runway",
+            f"a balance of {balance} lasts {balance * rate_days / spent:.1f} days at "
+            f"{daily} a day: inside the {RUNWAY_DAYS}-day notice",
+            currency=currency,
+            starship_amount=format_amount(balance, currency),
+            delta=format_amount(balance - RUNWAY_DAYS * daily, currency),
+        )
 
 
 def _plant_balance_gap(b: _Builder, chain: list[Transaction], gap: Transaction) -> None:

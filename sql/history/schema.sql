@@ -16,6 +16,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS reconciliation JSON;
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS incomplete JSON;  -- why rows may be missing
 -- The night's own ledger export and the days before it in a row without one: [{date, path}].
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS missing_exports JSON;
+-- Each wallet's runway at the end of the night (setup/runway.sql): [{currency, balance, ...}].
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS wallets JSON;
 
 -- What each night found. A break's identity is its check and key; `break_id` is a short hash of
 -- both, stable across nights, which analysts type.

@@ -14,10 +14,11 @@ CREATE OR REPLACE TEMP MACRO drift("check", delta, starship_amount, ledger_amoun
 
 -- The money one finding puts at risk, whatever its sign: the drift when it has one, else the
 -- size of its difference (a wallet movement that does not net, a gap in the balance chain), else
--- the amount of the order concerned. A low wallet balance risks nothing already spent.
+-- the amount of the order concerned. A low wallet balance or a short runway risks nothing
+-- already spent.
 CREATE OR REPLACE TEMP MACRO at_risk("check", delta, starship_amount, ledger_amount) AS
     CASE
-        WHEN "check" IN ('low_wallet_balance', 'unknown_status') THEN NULL
+        WHEN "check" IN ('low_wallet_balance', 'wallet_runway', 'unknown_status') THEN NULL
         ELSE abs(coalesce(
             drift("check", delta, starship_amount, ledger_amount),
             delta, starship_amount, ledger_amount))
