@@ -34,7 +34,8 @@ from recon.checks import CARRIED_CHECKS, Carried, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_literal, sql_text
 
-NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance", "wallet_runway")  # looked at again every night
+# looked at again every night
+NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance", "wallet_runway")
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
 
