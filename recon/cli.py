@@ -522,10 +522,11 @@ def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
 @click.pass_obj
 def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
     """Hide a break from the exit code until a date (inclusive)."""
-    if until <= yesterday():  # 1999-01-01 typed for 2099: the snooze would do nothing
-        raise click.BadParameter(
-            f"{until} has passed: a snooze lasts until today or later", param_hint="--until"
-        )
+    from recon.history import snooze_passed
+
+    passed = snooze_passed(until, yesterday() + timedelta(days=1))
+    if passed:  # 1999-01-01 typed for 2099: the snooze would do nothing
+        raise click.BadParameter(passed, param_hint="--until")
     full_id = _act(config_path, break_id, "snooze", note=note, until=until)
     click.echo(f"snoozed {full_id} until {until}")
 
