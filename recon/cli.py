@@ -910,7 +910,7 @@ def bench_ingest(
 @repeat_option
 @json_option
 def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
-    """The report: the HTML e-mail and all five files for a night with N findings."""
+    """The report: the HTML e-mail and all six files for a night with N findings."""
     from recon.bench.report import bench_report as run_bench
 
     result = run_bench(findings, repeat, progress=_bench_progress)
