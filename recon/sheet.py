@@ -433,7 +433,9 @@ class Applied:
         ]
         counts = self.counts()
         figures = ", ".join(f"{action} {counts[action]}" for action in ACTIONS)
-        if self.applied:
+        if not self.outcomes:
+            lines.append("  nothing to do: no row has an action (ack, snooze or reopen)")
+        elif self.applied:
             lines.append(f"  applied: {figures}")
         elif self.dry_run and self.exit_code == 0:
             lines.append(f"  would apply (dry run): {figures}")

@@ -506,6 +506,8 @@ def test_a_bad_file_is_named(night: Night, tmp_path: Path) -> None:
     blank = apply(night, night.workbook)  # nothing marked: nothing to do
     assert blank.exit_code == 0, blank.output
     assert "0 rows with an action" in blank.output
+    assert "nothing to do: no row has an action" in blank.output
+    assert "refused" not in blank.output
     assert "Traceback" not in blank.output
 
 
