@@ -318,11 +318,15 @@ def run(
         "ORDER BY source, line"
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
-    wallets = con.sql(
-        "SELECT currency, balance, spent, rate_days, daily_spend, days_left, runs_out, floor, "
-        "short, trace_id "
-        "FROM runway ORDER BY currency"
-    ).to_arrow_table().to_pylist()
+    wallets = (
+        con.sql(
+            "SELECT currency, balance, spent, rate_days, daily_spend, days_left, runs_out, floor, "
+            "short, trace_id "
+            "FROM runway ORDER BY currency"
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
     missing = [
         {"date": day.isoformat(), "path": str(ledger.export_path(config.ledger, day))}
         for day in stream.missing

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from recon import __version__, logs
-from recon.errors import Interrupted, ReconError, from_os_error
+from recon.errors import InputError, Interrupted, ReconError, from_os_error
 
 
 class ReconFailure(click.ClickException):
@@ -522,10 +522,11 @@ def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
 @click.pass_obj
 def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
     """Hide a break from the exit code until a date (inclusive)."""
-    if until <= yesterday():  # 1999-01-01 typed for 2099: the snooze would do nothing
-        raise click.BadParameter(
-            f"{until} has passed: a snooze lasts until today or later", param_hint="--until"
-        )
+    from recon.history import snooze_passed
+
+    passed = snooze_passed(until, yesterday() + timedelta(days=1))
+    if passed:  # 1999-01-01 typed for 2099: the snooze would do nothing
+        raise click.BadParameter(passed, param_hint="--until")
     full_id = _act(config_path, break_id, "snooze", note=note, until=until)
     click.echo(f"snoozed {full_id} until {until}")
 
@@ -537,6 +538,44 @@ def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | Non
 def breaks_reopen(config_path: Path, break_id: str) -> None:
     """Undo an acknowledgement or a snooze."""
     click.echo(f"reopened {_act(config_path, break_id, 'reopen')}")
+
+
+@breaks.command("apply")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@breaks_config
+@click.option("--dry-run", is_flag=True, help="Say what it would do; record nothing.")
+@click.option(
+    "--skip-refused",
+    is_flag=True,
+    help="Apply the good rows even if some are refused (they are listed).",
+)
+@click.pass_obj
+def breaks_apply(config_path: Path, file: Path, dry_run: bool, skip_refused: bool) -> None:
+    """Apply the actions an analyst marked in a report's discrepancies.xlsx (or a CSV with
+    discrepancies.csv's columns and action, until): each row's `action` (ack, snooze, reopen
+    or blank), with its `note` and, for a snooze, `until` (its last day).
+
+    All or nothing: a row refused (unknown break id, unknown action, an ack without a note, a
+    snooze date passed or unreadable, a break whose state moved since the sheet was written)
+    changes nothing and exits 2, listing each with its row number (the header is row 1);
+    --skip-refused applies the rest. Holds the data directory's lock, as ack does.
+
+    \b
+    recon breaks apply reports/out/2026-04-14/discrepancies.xlsx --dry-run
+    """
+    from recon import config, sheet
+
+    result = sheet.apply(config.load(config_path), file, dry_run=dry_run, skip_refused=skip_refused)
+    for line in result.lines():
+        click.echo(line)
+    if result.exit_code:
+        raise ReconFailure(
+            InputError(
+                f"{file}: {len(result.refused)} row(s) refused, so nothing was applied; fix "
+                "them, or give --skip-refused to apply the rest"
+            ),
+            click.get_current_context().meta.get("recon.log_format", "text"),
+        )
 
 
 @cli.command()
@@ -909,7 +948,7 @@ def bench_ingest(
 @repeat_option
 @json_option
 def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
-    """The report: the HTML e-mail and all five files for a night with N findings."""
+    """The report: the HTML e-mail and all six files for a night with N findings."""
     from recon.bench.report import bench_report as run_bench
 
     result = run_bench(findings, repeat, progress=_bench_progress)

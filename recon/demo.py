@@ -55,7 +55,7 @@ class DemoResult:
             *self.night.summary(),
             f"  break history: {self.night_history}",
             f"report: {self.report}",
-            "  and discrepancies.csv, summary.json, quarantine.csv beside it",
+            "  and discrepancies.csv, discrepancies.xlsx, summary.json, quarantine.csv beside it",
             f"Try: recon breaks --config {self.config_file}",
         ]
 

@@ -453,12 +453,7 @@ class History:
         self, break_id: str, action: str, *, note: str | None = None, until: date | None = None
     ) -> str:
         """Acknowledge, snooze or reopen a break (by id or a unique prefix); its full id."""
-        if action not in ACTIONS:
-            raise InputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
-        if action == "ack" and not (note and note.strip()):
-            raise InputError("acknowledging a break needs a note saying why it is explained")
-        if action == "snooze" and until is None:
-            raise InputError("snoozing a break needs --until DATE")
+        check_action(action, note=note, until=until)
         wanted = break_id.strip().lower()
         if len(wanted) < MIN_PREFIX:  # `ack e` would acknowledge whichever break starts so
             raise InputError(
@@ -480,19 +475,78 @@ class History:
                     if not matches
                     else f"{break_id!r} is ambiguous: {', '.join(sorted(matches)[:5])}"
                 )
-            con.execute(
-                "INSERT INTO actions (break_id, action, note, until, acted_at, by_user) "
-                "VALUES ($id, $action, $note, $until, $at, $user)",
-                {
-                    "id": matches[0],
-                    "action": action,
-                    "note": note.strip() if note else None,
-                    "until": until,
-                    "at": _naive(datetime.now(UTC)),
-                    "user": _user(),
-                },
-            )
+            _record_action(con, matches[0], action, note, until)
         return matches[0]
+
+    def act_all(self, actions: Iterable[tuple[str, str, str | None, date | None]]) -> int:
+        """Record many (full break id, action, note, until) in one transaction, each checked as
+        `act` checks one: all of them or, if any is refused, none. How many were recorded."""
+        wanted = list(actions)
+        for _, action, note, until in wanted:
+            check_action(action, note=note, until=until)
+        if not wanted:
+            return 0
+        with self.connect() as con:
+            known = {
+                row[0]
+                for row in con.execute(
+                    "SELECT DISTINCT break_id FROM findings "
+                    "WHERE break_id IN (SELECT unnest($ids))",
+                    {"ids": [break_id for break_id, *_ in wanted]},
+                ).fetchall()
+            }
+            unknown = [break_id for break_id, *_ in wanted if break_id not in known]
+            if unknown:
+                raise InputError(f"no break {unknown[0]!r} in {self.path}")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for break_id, action, note, until in wanted:
+                    _record_action(con, break_id, action, note, until)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return len(wanted)
+
+
+def check_action(action: str, *, note: str | None = None, until: date | None = None) -> None:
+    """InputError unless `action` with `note` and `until` is something an analyst may record:
+    the one set of rules for `recon breaks ack|snooze|reopen`, the notebook and `apply`."""
+    if action not in ACTIONS:
+        raise InputError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    if action == "ack" and not (note and note.strip()):
+        raise InputError("acknowledging a break needs a note saying why it is explained")
+    if action == "snooze" and until is None:
+        raise InputError("snoozing a break needs --until DATE")
+
+
+def snooze_passed(until: date, today: date) -> str | None:
+    """Why a snooze until `until` would do nothing on `today` (UTC), or None if it would not:
+    1999-01-01 typed for 2099 hides nothing."""
+    if until < today:
+        return f"{until} has passed: a snooze lasts until today or later"
+    return None
+
+
+def _record_action(
+    con: duckdb.DuckDBPyConnection,
+    break_id: str,
+    action: str,
+    note: str | None,
+    until: date | None,
+) -> None:
+    con.execute(
+        "INSERT INTO actions (break_id, action, note, until, acted_at, by_user) "
+        "VALUES ($id, $action, $note, $until, $at, $user)",
+        {
+            "id": break_id,
+            "action": action,
+            "note": note.strip() if note else None,
+            "until": until,
+            "at": _naive(datetime.now(UTC)),
+            "user": _user(),
+        },
+    )
 
 
 MIN_PREFIX = 6  # of a break id's 12 characters, as `recon explain` asks

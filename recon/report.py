@@ -4,7 +4,8 @@
     files = write(report, Path("reports"))        # reports/2026-04-14/, replaced atomically
 
 `D/` holds the design's output contract, `report.html` (the e-mail body), `discrepancies.csv`,
-`summary.json` and `quarantine.csv`, plus `report.txt`, the e-mail's plain-text part. The
+`summary.json` and `quarantine.csv`, plus `report.txt`, the e-mail's plain-text part, and
+`discrepancies.xlsx` (recon/sheet.py: the same findings, typed, for `recon breaks apply`). The
 templates in `reports/templates/` only format: every figure is computed here. Partner
 references and API strings are hostile input, so HTML is autoescaped and every CSV text cell
 that a spreadsheet would read as a formula is neutralised.
@@ -458,6 +459,10 @@ class ReportFiles:
         return self.folder / "discrepancies.csv"
 
     @property
+    def workbook(self) -> Path:
+        return self.folder / "discrepancies.xlsx"
+
+    @property
     def summary(self) -> Path:
         return self.folder / "summary.json"
 
@@ -477,6 +482,9 @@ def write(report: Report, out_dir: Path) -> ReportFiles:
         files.text.write_text(render_text(report), encoding="utf-8")
         files.discrepancies.write_text(discrepancies_csv(report), encoding="utf-8", newline="")
         files.quarantine.write_text(quarantine_csv(report), encoding="utf-8", newline="")
+        from recon.sheet import write_workbook  # it reads this module's columns
+
+        write_workbook(report, files.workbook)
         files.summary.write_text(
             json.dumps(report.summary(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )

@@ -9,6 +9,7 @@
     r.orders("2026-04-14"); r.transactions("2026-04-14"); r.ledger("2026-04-14")
     r.explain("ord_...")                  # an order, ledger entry, reference or break id
     r.ack(break_id, note="..."); r.snooze(break_id, until="2026-05-01"); r.reopen(break_id)
+    r.apply("reports/2026-04-14/discrepancies.xlsx", dry_run=True)  # an analyst's edited sheet
 
 Every column is a `pd.ArrowDtype`. Money is `decimal128(18, 4)`: exact like `Decimal` (a cell
 is a `Decimal`), the very type of the lake and of DuckDB, so nothing is converted on the way,
@@ -39,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon import config as configs
-from recon import ledger, memory, pipeline
+from recon import ledger, memory, pipeline, sheet
 from recon.checks import QUARANTINE_SCHEMA, empty_select
 from recon.config import Config
 from recon.errors import InputError
@@ -232,6 +233,15 @@ class Workbench:
     def reopen(self, break_id: str) -> str:
         """Undo an acknowledgement or a snooze; the break's full id."""
         return pipeline.act(self.config, break_id, "reopen")
+
+    def apply(
+        self, path: Path | str, dry_run: bool = False, skip_refused: bool = False
+    ) -> sheet.Applied:
+        """`recon breaks apply`: the actions marked in an edited discrepancies.xlsx (or .csv),
+        all or nothing unless `skip_refused`. The result's `frame()` has one row per marked
+        row (result `apply`, `done` or `refused`, and why); `applied` says whether anything
+        was recorded. Takes the data directory's lock unless `dry_run`."""
+        return sheet.apply(self.config, Path(path), dry_run=dry_run, skip_refused=skip_refused)
 
     # -- the parts ---------------------------------------------------------------------------
 

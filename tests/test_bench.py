@@ -126,6 +126,7 @@ def test_bench_report_measures_a_report_of_the_asked_size(tmp_path: Path) -> Non
         "report.html",
         "report.txt",
         "discrepancies.csv",
+        "discrepancies.xlsx",
         "summary.json",
         "quarantine.csv",
     }

@@ -97,6 +97,7 @@ def test_the_report_folder_holds_the_contract_files(demo: DemoResult) -> None:
     names = sorted(p.name for p in folder(demo).iterdir())
     assert names == [
         "discrepancies.csv",
+        "discrepancies.xlsx",
         "quarantine.csv",
         "report.html",
         "report.txt",

@@ -5,7 +5,7 @@
 The model is the demo's night (the bundled sandbox and ledger fixture, so every field a
 finding carries is real), its findings multiplied under new ids to N. Each run, in its own
 process, renders the HTML e-mail (which must stay under the e-mail size limit however many
-findings there are) and writes all five files of the report folder.
+findings there are) and writes all six files of the report folder.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class ReportBench:
             f"recon bench report: {self.findings:,} findings, median of {self.runs}",
             f"  report.html alone   {self.html_seconds:>8.2f} s  {self.html_bytes:>10,} bytes "
             f"({within} the {report.EMAIL_BYTES:,}-byte e-mail limit)",
-            f"  all five files      {self.write_seconds:>8.2f} s  "
+            f"  all six files       {self.write_seconds:>8.2f} s  "
             + ", ".join(f"{name} {size:,}" for name, size in sorted(self.file_bytes.items())),
             f"  peak RSS            {self.peak_rss_mb:>8.1f} MB (the model included)",
         ]
