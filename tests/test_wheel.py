@@ -105,7 +105,7 @@ def test_installed_recon_help_and_demo_from_any_folder(installed: Path, tmp_path
         text=True,
     )
     assert notebook.returncode == 0, notebook.stderr
-    assert notebook.stdout.split() == ["22", "decimal128(18,", "4)[pyarrow]"]
+    assert notebook.stdout.split() == ["23", "decimal128(18,", "4)[pyarrow]"]
 
 
 def test_installed_sandbox_round_trip(installed: Path, tmp_path: Path) -> None:
