@@ -107,6 +107,22 @@ FINDING_SCHEMA = pa.schema(
 QUARANTINE_SCHEMA = pa.schema(
     [(name, pa.int64() if name == "line" else pa.string()) for name in QUARANTINE_COLUMNS]
 )
+# setup/runway.sql's `runway`, one row per currency: the report's wallet panel, the run record's
+# `wallets` and the notebook's r.runway(D)
+RUNWAY_SCHEMA = pa.schema(
+    [
+        ("currency", pa.string()),
+        ("balance", AMOUNT),
+        ("spent", AMOUNT),
+        ("rate_days", pa.int64()),
+        ("daily_spend", AMOUNT),
+        ("days_left", pa.decimal128(18, 1)),
+        ("runs_out", pa.date32()),
+        ("floor", AMOUNT),
+        ("short", pa.bool_()),
+        ("trace_id", pa.string()),  # of the page that carried the balance
+    ]
+)
 _CARRIED_SCHEMA = pa.schema(  # Carried's fields, as the `carried` table holds them
     [
         ("check", pa.string()),
@@ -161,8 +177,7 @@ class Diff:
     seconds: dict[str, float] = field(default_factory=dict)  # per SQL file (and statement)
     # the night's own export and the days before it in a row without one: {date, path} each
     missing_exports: list[dict[str, str]] = field(default_factory=list)
-    # per currency (setup/runway.sql): balance, spent, rate_days, daily_spend, days_left,
-    # runs_out, floor, short, trace_id
+    # per currency, RUNWAY_SCHEMA's columns
     wallets: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -319,11 +334,7 @@ def run(
     ).to_arrow_table()
     totals = con.sql(sql_text("report/totals.sql")).to_arrow_table().to_pylist()
     wallets = (
-        con.sql(
-            "SELECT currency, balance, spent, rate_days, daily_spend, days_left, runs_out, floor, "
-            "short, trace_id "
-            "FROM runway ORDER BY currency"
-        )
+        con.sql(f"SELECT {', '.join(RUNWAY_SCHEMA.names)} FROM runway ORDER BY currency")
         .to_arrow_table()
         .to_pylist()
     )

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from recon import __version__
-from recon.checks import CARRIED_CHECKS, Carried, Diff, Scope
+from recon.checks import CARRIED_CHECKS, RUNWAY_SCHEMA, Carried, Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_literal, sql_text
 
@@ -553,14 +553,15 @@ MIN_PREFIX = 6  # of a break id's 12 characters, as `recon explain` asks
 
 
 def _wallets(text: str | None) -> list[dict[str, Any]]:
-    """The runs' `wallets` JSON with its money as Decimal and its dates as dates."""
+    """The runs' `wallets` JSON (money and dates kept as text) typed as RUNWAY_SCHEMA."""
     wallets = json.loads(text or "[]")
     for wallet in wallets:
-        for name in ("balance", "spent", "daily_spend", "days_left", "floor"):
-            if wallet.get(name) is not None:
-                wallet[name] = Decimal(wallet[name])
-        if wallet.get("runs_out"):
-            wallet["runs_out"] = date.fromisoformat(wallet["runs_out"])
+        for column in RUNWAY_SCHEMA:
+            value = wallet.get(column.name)
+            if value is not None and pa.types.is_decimal(column.type):
+                wallet[column.name] = Decimal(value)
+            elif value is not None and pa.types.is_date(column.type):
+                wallet[column.name] = date.fromisoformat(value)
     return wallets
 
 

@@ -135,7 +135,7 @@ class Report:
             if streak > 2:
                 text += f"; none for {streak} nights in a row, since {self.canary['since']}"
             return text + "."
-        why = [_night_note(night) for night in (tonight, before) if _night_note(night)]
+        why = [note for note in map(_night_note, (tonight, before)) if note]
         return "Canary not met (48 hours without an unexplained break): " + "; ".join(why) + "."
 
     # -- the verdict --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from recon import config as configs
 from recon import ledger, memory, pipeline, sheet
-from recon.checks import QUARANTINE_SCHEMA, empty_select
+from recon.checks import QUARANTINE_SCHEMA, RUNWAY_SCHEMA, empty_select
 from recon.config import Config
 from recon.errors import InputError
 from recon.history import History
@@ -119,7 +119,7 @@ class Workbench:
         on), `daily_spend`, `days_left` (rounded down to a tenth), `runs_out`, the configured
         `floor`, and `short` (inside `[checks] wallet_runway_days`)."""
         wallets = self._require_diffed(_day(day)).get("wallets") or []
-        return _frame(pa.Table.from_pylist(wallets, _RUNWAY))
+        return _frame(pa.Table.from_pylist(wallets, RUNWAY_SCHEMA))
 
     # -- across nights ------------------------------------------------------------------------
 
@@ -546,20 +546,6 @@ _TOTALS = pa.schema(  # report/totals.sql's columns, as the history keeps them (
         ("starship_total", _MONEY),
         ("ledger_entries", pa.int64()),
         ("ledger_total", _MONEY),
-    ]
-)
-_RUNWAY = pa.schema(  # setup/runway.sql's columns, as the history keeps them (JSON)
-    [
-        ("currency", pa.string()),
-        ("balance", _MONEY),
-        ("spent", _MONEY),
-        ("rate_days", pa.int64()),
-        ("daily_spend", _MONEY),
-        ("days_left", pa.decimal128(18, 1)),
-        ("runs_out", pa.date32()),
-        ("floor", _MONEY),
-        ("short", pa.bool_()),
-        ("trace_id", pa.string()),
     ]
 )
 

@@ -49,7 +49,8 @@ units AS (  -- in 1/10,000ths, exact
     SELECT
         *,
         CAST(balance * 10000 AS HUGEINT) AS balance_units,
-        CAST(spent * 10000 AS HUGEINT) AS spent_units
+        CAST(spent * 10000 AS HUGEINT) AS spent_units,
+        spent > 0 AND rate_days > 0 AND balance IS NOT NULL AS has_rate  -- else no runway
     FROM wallets
     WHERE currency IS NOT NULL
 )
@@ -58,25 +59,25 @@ SELECT
     u.balance,
     u.spent,
     u.rate_days,
-    u.trace_id,  -- of the page that carried the balance
-    CASE WHEN u.spent_units > 0 AND u.rate_days > 0 THEN to_minor_unit(
+    u.trace_id,
+    CASE WHEN u.has_rate THEN to_minor_unit(
         CAST(u.spent_units // u.rate_days AS DECIMAL(18, 0)) * 0.0001, c.exponent
     ) END AS daily_spend,
     CASE
-        WHEN u.spent_units <= 0 OR u.rate_days = 0 OR u.balance IS NULL THEN NULL
+        WHEN NOT u.has_rate THEN NULL
         WHEN u.balance_units <= 0 THEN CAST(0 AS DECIMAL(18, 1))
         ELSE CAST(
             u.balance_units * u.rate_days * 10 // u.spent_units AS DECIMAL(18, 0)
         ) * 0.1
     END AS days_left,
     CASE
-        WHEN u.spent_units <= 0 OR u.rate_days = 0 OR u.balance IS NULL THEN NULL
+        WHEN NOT u.has_rate THEN NULL
         WHEN u.balance_units <= 0 THEN $day_start::DATE
         ELSE $day_start::DATE + CAST(
             (u.balance_units * u.rate_days + u.spent_units - 1) // u.spent_units AS INTEGER
         )
     END AS runs_out,
-    $runway_days > 0 AND u.spent_units > 0 AND u.rate_days > 0 AND u.balance IS NOT NULL
+    $runway_days > 0 AND u.has_rate
         AND u.balance_units * u.rate_days < $runway_days * u.spent_units AS short,
     f.floor
 FROM units AS u
