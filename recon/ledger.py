@@ -13,7 +13,10 @@ byte that is not UTF-8, a line too long, a quote never closed, a record of the w
 
 `amount` is DECIMAL(18, 4) in major units, a purchase positive and a reversal negative, whatever
 the export's `amount_unit` (major or minor units) and `purchase_sign` (purchases booked positive
-or negative) say.
+or negative) say. A Debit/Credit export ([ledger.columns] debit and credit) is the same signed
+amount, debit minus credit (sql/ingest/ledger.sql). `[ledger] delimiter` is a CSV's separator;
+`decimal_separator` and `date_format` read text amounts and timestamps in every format, never
+a value the file already types (NATIVE_FIELDS).
 
 `line` is the row's line in a CSV or JSON Lines file (the header is line 1; a CSV record's
 first line, when a quoted field spans lines or blank lines come before it), its row number
