@@ -68,10 +68,23 @@ class LedgerConfig:
     max_export_gap_days: int = 4
     amount_unit: str = "major"  # major (19.99) | minor (1999: the currency's ISO 4217 minor unit)
     purchase_sign: str = "positive"  # negative: purchases booked negative, reversals positive
+    # A regional or accounting-system export's shape (README, "[ledger] shapes"): a CSV's field
+    # separator (`,` `;` a tab `|`), the decimal mark of amounts written as text (`.` or `,`:
+    # 1.289,50), and how text timestamps are written (ISO 8601, day-first, month-first, or a
+    # strftime pattern).
+    delimiter: str = ","
+    decimal_separator: str = "."
+    date_format: str = "iso"
     sheet: str | None = None  # a spreadsheet export's sheet, by name; None: the first sheet
     # An .xlsx is a zip: its sheet's XML, which the reader holds whole, may unpack to a thousand
     # times the file (1.5 MB to 1.5 GB). A 1M-row, 8-column sheet unpacks to about 400 MB.
     max_unpacked_mb: int = 512
+
+    @property
+    def amount_fields(self) -> tuple[str, ...]:
+        """The [ledger.columns] keys that carry the amount: `amount` (one signed column), or
+        `debit` and `credit` (an accounting system's two columns)."""
+        return ("debit", "credit") if "debit" in self.columns else ("amount",)
 
     @property
     def business_zone(self) -> str:
@@ -170,7 +183,53 @@ _CHOICES = {
     ("ledger", "amount_unit"): ("major", "minor"),
     ("ledger", "purchase_sign"): ("positive", "negative"),
 }
-_LEDGER_FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+_LEDGER_FIELDS = (
+    "entry_id",
+    "order_id",
+    "reference",
+    "amount",
+    "debit",
+    "credit",
+    "currency",
+    "status",
+    "booked_at",
+)
+LEDGER_DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
+LEDGER_DATE_WORDS = ("iso", "day-first", "month-first")
+# The strftime directives a date_format may use: the ones DuckDB's strptime reads the same way
+# on every machine (no locale's %c, %x, %X). No %z or %Z: an offset or Z after the time is read
+# as in an ISO timestamp, and a naive time is in [ledger] timezone.
+_DATE_DIRECTIVES = frozenset(
+    [
+        "d",
+        "-d",
+        "m",
+        "-m",
+        "b",
+        "B",
+        "h",
+        "y",
+        "-y",
+        "Y",
+        "H",
+        "-H",
+        "I",
+        "-I",
+        "p",
+        "M",
+        "-M",
+        "S",
+        "-S",
+        "f",
+        "g",
+        "n",
+        "j",
+        "-j",
+        "a",
+        "A",
+        "%",
+    ]
+)
 _LEDGER_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
 
 
@@ -227,7 +286,14 @@ def _section(name: str, cls: type, table: dict[str, Any], where: str, base: Path
     _validate(name, values, where)
     if name == "ledger":
         # A partial [ledger.columns] renames those columns; the others keep their own names.
-        values["columns"] = {**LedgerConfig().columns, **values.get("columns", {})}
+        # Debit and credit stand in for amount: an export has one shape or the other.
+        given = values.get("columns", {})
+        defaults = LedgerConfig().columns
+        if "debit" in given:
+            del defaults["amount"]
+        values["columns"] = {**defaults, **given}
+        if "delimiter" in values:  # "tab" is the word for what TOML writes "\t"
+            values["delimiter"] = LEDGER_DELIMITERS[values["delimiter"]]
         path = Path(values.get("path", LedgerConfig.path)).expanduser()
         values["path"] = str(path if path.is_absolute() else base / path)
     for f in fields(cls):  # default relative paths live beside the file too
@@ -367,6 +433,8 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                 f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
                 f"keys: {', '.join(_LEDGER_FIELDS)}"
             )
+        _validate_amount_columns(values.get("columns", {}), where)
+        _validate_shape(values, where)
         if "sheet" in values:
             path = values.get("path", LedgerConfig.path)
             if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
@@ -406,6 +474,84 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                 raise ConfigError(
                     f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
                 )
+
+
+def _validate_amount_columns(columns: dict[str, str], where: str) -> None:
+    """[ledger.columns] maps one signed `amount`, or `debit` and `credit`: never both shapes,
+    never one side alone."""
+    sides = [key for key in ("debit", "credit") if key in columns]
+    if "amount" in columns and sides:
+        raise ConfigError(
+            f"{where}: [ledger.columns] amount and {sides[0]} exclude each other: map either "
+            "amount (one signed column) or debit and credit (two columns), not both"
+        )
+    if len(sides) == 1:
+        other = "credit" if sides[0] == "debit" else "debit"
+        raise ConfigError(
+            f"{where}: [ledger.columns] {sides[0]} needs {other} too: a debit/credit export "
+            "maps both columns (purchases on the debit side, reversals on the credit side)"
+        )
+    if sides and columns["debit"] == columns["credit"]:
+        raise ConfigError(
+            f"{where}: [ledger.columns] debit and credit both name {columns['debit']!r}; "
+            "they are two columns"
+        )
+
+
+def _validate_shape(values: dict[str, Any], where: str) -> None:
+    """[ledger] delimiter, decimal_separator and date_format."""
+    path = values.get("path", LedgerConfig.path)
+    delimiter = values.get("delimiter")
+    if delimiter is not None:
+        if delimiter not in LEDGER_DELIMITERS:
+            raise ConfigError(
+                f'{where}: [ledger] delimiter must be one of ",", ";", "\\t" (or "tab"), "|", '
+                f"not {delimiter!r}"
+            )
+        if LEDGER_DELIMITERS[delimiter] != "," and not _is_csv(path):
+            raise ConfigError(
+                f"{where}: [ledger] delimiter applies only to CSV exports (.csv, .gz); "
+                f"path {path!r} is not one"
+            )
+    separator = values.get("decimal_separator")
+    if separator is not None and separator not in (".", ","):
+        raise ConfigError(
+            f'{where}: [ledger] decimal_separator must be "." or ",", not {separator!r}'
+        )
+    date_format = values.get("date_format")
+    if date_format is not None:
+        problem = date_format_problem(date_format)
+        if problem:
+            raise ConfigError(f"{where}: [ledger] date_format {problem}")
+
+
+def _is_csv(path: str) -> bool:
+    return Path(path).suffix.lower() in (".csv", ".gz")
+
+
+def date_format_problem(date_format: str) -> str | None:
+    """Why `date_format` cannot be [ledger] date_format, or None."""
+    if date_format in LEDGER_DATE_WORDS:
+        return None
+    directives = re.findall(r"%(-?.)", date_format)
+    if not directives:
+        return (
+            f"must be iso, day-first, month-first or a strftime pattern such as "
+            f'"%d.%m.%Y %H:%M:%S", not {date_format!r} (it has no % directive)'
+        )
+    for directive in directives:
+        if directive in ("z", "Z"):
+            return (
+                f"must not hold %{directive} ({date_format!r}): an offset or Z after the time "
+                "is read as in an ISO timestamp, and a naive time is in [ledger] timezone"
+            )
+        if directive not in _DATE_DIRECTIVES:
+            return f"has %{directive}, which recon does not read ({date_format!r})"
+    found = {d.lstrip("-") for d in directives}
+    dated = (bool(found & {"m", "b", "B", "h"}) and "d" in found) or "j" in found
+    if not found & {"Y", "y"} or not dated:
+        return f"must name a year, a month and a day (%Y, %m, %d), not {date_format!r}"
+    return None
 
 
 def _base_url_problem(url: str) -> str | None:

@@ -203,19 +203,25 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
         # the latest export: the night's own, or the one before the days without one
         gap = memory.missing_exports(settings, day)
         path = ledger.export_path(settings, day - timedelta(days=len(gap)))
-        present = ledger.header(path, settings.sheet, settings.max_unpacked_mb)
+        present = ledger.header(path, settings.sheet, settings.max_unpacked_mb, settings.delimiter)
     except ReconError as error:
         return "fail", str(error)
+    mapped = ledger.mapped_fields(settings.columns)
     absent = [
         f"{settings.columns[name]!r} (ledger.columns.{name})"
-        for name in ledger.FIELDS
+        for name in mapped
         if settings.columns[name] not in present
     ]
     if absent:
-        return "fail", f"{path}: no column {', '.join(absent)}; " + ledger.header_found(
-            present, settings.columns
+        delimiter = (
+            settings.delimiter if ledger.SUFFIXES.get(path.suffix.lower()) == "csv" else None
         )
-    found = f"{path}: the header has the {len(ledger.FIELDS)} mapped columns"
+        return "fail", (
+            f"{path}: no column {', '.join(absent)}; "
+            + ledger.header_found(present, settings.columns)
+            + ledger.delimiter_hint(present, delimiter)
+        )
+    found = f"{path}: the header has the {len(mapped)} mapped columns"
     if path != ledger.export_path(settings, day):
         found = (
             f"no ledger export for {day} yet (a night runs with the exports it has, up to "

@@ -13,7 +13,10 @@ byte that is not UTF-8, a line too long, a quote never closed, a record of the w
 
 `amount` is DECIMAL(18, 4) in major units, a purchase positive and a reversal negative, whatever
 the export's `amount_unit` (major or minor units) and `purchase_sign` (purchases booked positive
-or negative) say.
+or negative) say. A Debit/Credit export ([ledger.columns] debit and credit) is the same signed
+amount, debit minus credit (sql/ingest/ledger.sql). `[ledger] delimiter` is a CSV's separator;
+`decimal_separator` and `date_format` read text amounts and timestamps in every format, never
+a value the file already types (NATIVE_FIELDS).
 
 `line` is the row's line in a CSV or JSON Lines file (the header is line 1; a CSV record's
 first line, when a quoted field spans lines or blank lines come before it), its row number
@@ -48,11 +51,33 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from iso4217 import Currency
 
-from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig
+from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig, date_format_problem
 from recon.errors import InputError
 from recon.resources import sql_literal, sql_text
 
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+# The text columns the typing reads: FIELDS, with debit and credit beside amount (an export
+# maps one or the other; the unmapped are NULL).
+TEXT_FIELDS = (
+    "entry_id",
+    "order_id",
+    "reference",
+    "amount",
+    "debit",
+    "credit",
+    "currency",
+    "status",
+    "booked_at",
+)
+# The text columns that may come from a value already typed (a number cell, a JSON number, a
+# Parquet decimal or timestamp): `<field>_native` says so, and the typing reads such text as
+# recon wrote it (1289.5, 2026-04-14 10:00:00), not in the export's decimal_separator or
+# date_format.
+NATIVE_FIELDS = ("amount", "debit", "credit", "booked_at")
+# [ledger] date_format day-first / month-first: the common shapes, as DuckDB strptime patterns
+# (which take one or two digits for a day, a month or an hour).
+_DATE_SEPARATORS = "./-"
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
 CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
 # The typed `ledger` view's columns (after `line`), as DuckDB types.
 TYPED = {
@@ -73,6 +98,7 @@ MAX_LINE_BYTES = 2_097_152
 csv.field_size_limit(MAX_LINE_BYTES)
 _SCAN_CHUNK = 16 * 2**20
 AMOUNT_UNITS = ("major", "minor")
+DELIMITERS = (",", ";", "\t", "|")
 PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {
     ".csv": "csv",
@@ -96,6 +122,23 @@ EXCEL_FIRST_SERIAL, EXCEL_LAST_SERIAL = 61, 2_958_465  # 1900-03-01 and 9999-12-
 # or peso's, so a CAD row that writes $ agrees with its column; "€5" in a USD row does not.
 _SYMBOL_NAMES = {"$": ("Dollar", "Peso"), "£": ("Pound",), "¥": ("Yen", "Yuan"), "₩": ("Won",)}
 _SYMBOL_CODES = {"€": ("EUR",), "₹": ("INR",)}  # the other rupees do not write ₹
+
+
+def mapped_fields(columns: dict[str, str]) -> tuple[str, ...]:
+    """The [ledger.columns] keys an export must have: FIELDS, with debit and credit for
+    amount when the configuration maps those."""
+    return tuple(name for name in TEXT_FIELDS if name in columns)
+
+
+def date_patterns(date_format: str) -> list[str]:
+    """The strptime patterns [ledger] date_format reads text timestamps with (none for iso,
+    which DuckDB's own cast reads)."""
+    if date_format == "iso":
+        return []
+    if date_format in ("day-first", "month-first"):
+        day = "%d{0}%m{0}%Y" if date_format == "day-first" else "%m{0}%d{0}%Y"
+        return [day.format(sep) + clock for sep in _DATE_SEPARATORS for clock in _TIMES]
+    return [date_format]
 
 
 @dataclass(frozen=True)
@@ -126,6 +169,16 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
             f"amount_unit {ledger.amount_unit!r} / purchase_sign {ledger.purchase_sign!r}: "
             f"one of {AMOUNT_UNITS} / {PURCHASE_SIGNS}"
         )
+    if (
+        ledger.delimiter not in DELIMITERS
+        or ledger.decimal_separator not in (".", ",")
+        or date_format_problem(ledger.date_format)
+    ):
+        # the same for the shape: config.load refuses these, and "tab" is its word for "\t"
+        raise ValueError(
+            f"delimiter {ledger.delimiter!r} / decimal_separator {ledger.decimal_separator!r} "
+            f"/ date_format {ledger.date_format!r}: see [ledger] in the README"
+        )
     path = require_export(ledger, day)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:
@@ -137,7 +190,7 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
         if kind == "spreadsheet":
             _spreadsheet_text(con, path, ledger.columns, ledger.sheet, ledger.max_unpacked_mb)
         elif kind == "csv":
-            starts = _csv_text(con, path, ledger.columns)
+            starts = _csv_text(con, path, ledger.columns, ledger.delimiter)
         else:
             {"parquet": _parquet_text, "jsonl": _jsonl_text}[kind](con, path, ledger.columns)
         # The typed rows keep the file's order (a CSV's lines are their row ids, below), even
@@ -153,13 +206,18 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
                     "purchase_sign": ledger.purchase_sign,
                     "export_day": day,
                     "controls": CONTROL_CHARACTERS,
+                    "sided": "debit" in ledger.columns,
+                    "decimal_separator": ledger.decimal_separator,
+                    "date_format": ledger.date_format,
+                    # never empty: DuckDB cannot type an empty list; iso reads none of it
+                    "date_patterns": date_patterns(ledger.date_format) or ["%Y-%m-%d"],
                 },
             )
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
     except duckdb.Error as exc:
         if kind == "csv":
-            _csv_records(path)  # DuckDB's line numbers are not the file's: say it in recon's
+            _csv_records(path, ledger.delimiter)  # DuckDB's line numbers are not the file's
         raise InputError(f"{path}: cannot read the ledger export: {_first_line(exc)}") from None
     con.execute("DROP VIEW ledger_text")
     if kind == "csv" and starts is None:
@@ -269,7 +327,10 @@ def currency_symbols() -> dict[str, list[str]]:
 
 
 def header(
-    path: Path, sheet: str | None = None, max_unpacked_mb: int = LedgerConfig.max_unpacked_mb
+    path: Path,
+    sheet: str | None = None,
+    max_unpacked_mb: int = LedgerConfig.max_unpacked_mb,
+    delimiter: str = LedgerConfig.delimiter,
 ) -> list[str]:
     """The export's column names as ingest reads them: a CSV's first row, a Parquet file's
     schema, every key of a JSON Lines file's objects (in order of first appearance: a row may
@@ -279,7 +340,7 @@ def header(
     if kind == "spreadsheet":
         return _sheet_header(_sheet_cells(path, sheet, max_unpacked_mb, rows=1))
     if kind == "csv":
-        return _csv_header(path)
+        return _csv_header(path, delimiter)
     if kind == "parquet":
         return list(_parquet_schema(path).names)
     if kind == "jsonl":
@@ -287,10 +348,10 @@ def header(
     raise InputError(f"{path}: {_FORMATS}")
 
 
-def _csv_header(path: Path) -> list[str]:
+def _csv_header(path: Path, delimiter: str) -> list[str]:
     try:
         with _csv_open(path) as handle:
-            return next(csv.reader(handle), [])
+            return next(csv.reader(handle, delimiter=delimiter), [])
     except UnicodeDecodeError as exc:
         _csv_scan(path)  # names the line and the byte
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
@@ -375,7 +436,7 @@ def _too_long(path: Path, line: int, size: int) -> None:
     )
 
 
-def _csv_records(path: Path) -> list[int]:
+def _csv_records(path: Path, delimiter: str) -> list[int]:
     """The line each data record of a CSV starts on, read with Python's csv module (as the
     header is). InputError naming the line, in the file's own numbers, for a record DuckDB
     refuses: a quote never closed, text after a closing quote, a record whose number of
@@ -385,7 +446,7 @@ def _csv_records(path: Path) -> list[int]:
     start = read = 0
     try:
         with _csv_open(path) as handle:
-            reader = csv.reader(handle, strict=True)
+            reader = csv.reader(handle, strict=True, delimiter=delimiter)
             for fields in reader:
                 start, read = read + 1, reader.line_num
                 if not fields:
@@ -444,23 +505,26 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _csv_text(
-    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]
+    con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str], delimiter: str
 ) -> list[int] | None:
     """The view `ledger_text` of a CSV; the line each data record starts on, or None when the
     records are the lines after the header."""
     shifted = _csv_scan(path)
-    header = _csv_header(path)
-    _require_columns(path, header, columns)
-    starts = _csv_records(path) if shifted else None
+    header = _csv_header(path, delimiter)
+    _require_columns(path, header, columns, delimiter)
+    starts = _csv_records(path, delimiter) if shifted else None
     # The dialect is recon's, not the sniffer's (which may take a lone quote for no quoting, or
     # the header for data), and the columns are named by position, so a header's names (two
     # alike but for case, a quote in one) never reach DuckDB's binder.
     names = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header)))
     source = (
-        f"read_csv({sql_literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+        f"read_csv({sql_literal(str(path))}, auto_detect = false, header = true, "
+        f"delim = {sql_literal(delimiter)}, "
         f"quote = '\"', escape = '\"', columns = {{{names}}}, max_line_size = {MAX_LINE_BYTES})"
     )
-    by_position = {columns[name]: f"c{header.index(columns[name])}" for name in FIELDS}
+    by_position = {
+        columns[name]: f"c{header.index(columns[name])}" for name in mapped_fields(columns)
+    }
     # No line here: numbering the scan (row_number(), WITH ORDINALITY) runs on one thread. The
     # typed rows are stored in the file's order, and load numbers them by their row ids.
     con.execute(
@@ -474,15 +538,27 @@ def _csv_text(
 def _parquet_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, str]) -> None:
     schema = _parquet_schema(path)
     _require_columns(path, schema.names, columns)
-    amount = schema.field(columns["amount"]).type
-    if pa.types.is_floating(amount):
-        raise InputError(
-            f"{path}: column {columns['amount']!r} holds floating-point numbers ({amount}), "
-            "which cannot carry exact money; export it as decimal or text"
-        )
+    decimals: set[str] = set()
+    native: dict[str, str] = {}
+    for name in ("amount", "debit", "credit"):
+        if name not in columns:
+            continue
+        amount = schema.field(columns[name]).type
+        if pa.types.is_floating(amount):
+            raise InputError(
+                f"{path}: column {columns[name]!r} holds floating-point numbers ({amount}), "
+                "which cannot carry exact money; export it as decimal or text"
+            )
+        if pa.types.is_decimal(amount):
+            decimals.add(name)
+        if pa.types.is_decimal(amount) or pa.types.is_integer(amount):
+            native[name] = "true"  # a number already: no decimal_separator reads it
+    booked = schema.field(columns["booked_at"]).type
+    if pa.types.is_timestamp(booked) or pa.types.is_date(booked):
+        native["booked_at"] = "true"  # a moment already: no date_format reads it
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger_text AS SELECT file_row_number + 1 AS line, "
-        f"{_text_columns(columns, decimal_amount=pa.types.is_decimal(amount))} "
+        f"{_text_columns(columns, decimal=decimals, native=native)} "
         f"FROM read_parquet({sql_literal(str(path))}, file_row_number = true)"
     )
 
@@ -491,20 +567,22 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
     # Python's json, not DuckDB's reader: that one turns 34.70 into a DOUBLE.
     lines: list[int] = []
     values: dict[str, list[str | None]] = {name: [] for name in columns.values()}
+    # a JSON number in an amount column is a number already (decimal_separator is for text);
+    # JSON has no moments, so booked_at is text
+    flags: dict[str, list[bool]] = {
+        columns[name]: [] for name in ("amount", "debit", "credit") if name in columns
+    }
     present: set[str] = set()
     for number, row in _jsonl_rows(path):
         lines.append(number)
         present.update(row)
         for name in values:
             values[name].append(_json_text(row.get(name)))
+        for name in flags:
+            flags[name].append(isinstance(row.get(name), Decimal))
     if lines:
         _require_columns(path, sorted(present), columns)
-    table = pa.table({"line": pa.array(lines, pa.int64()), **values})
-    con.register("ledger_jsonl", table)
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW ledger_text AS "
-        f"SELECT line, {_text_columns(columns)} FROM ledger_jsonl"
-    )
+    _register_text(con, "ledger_jsonl", lines, values, flags, columns)
 
 
 def _json_text(value: object) -> str | None:
@@ -591,22 +669,52 @@ def _spreadsheet_text(
     # empty cell as "")
     rows = np.flatnonzero((cells[1:] != "").any(axis=1)) + 1
     values: dict[str, list[str | None]] = {}
-    for name in FIELDS:
+    # a cell that is no text (a number, a date, an Excel serial) is a value already: no
+    # decimal_separator or date_format reads it.
+    flags: dict[str, list[bool]] = {}
+    for name in mapped_fields(columns):
         column = columns[name]
         if column not in values:
             convert = _booked_at_text if name == "booked_at" else _cell_text
             column_cells = cells[rows, header.index(column)].tolist()
             # most cells of a text column are text: they skip the call
             values[column] = [v if type(v) is str and v else convert(v) for v in column_cells]
+        if name in NATIVE_FIELDS and column not in flags:
+            column_cells = cells[rows, header.index(column)].tolist()
+            flags[column] = [type(v) is not str for v in column_cells]
     del cells
+    _register_text(con, "ledger_spreadsheet", (rows + 1).tolist(), values, flags, columns)
+
+
+def _register_text(
+    con: duckdb.DuckDBPyConnection,
+    table_name: str,
+    lines: list[int],
+    values: dict[str, list[str | None]],
+    flags: dict[str, list[bool]],
+    columns: dict[str, str],
+) -> None:
+    """The view `ledger_text` over an Arrow table registered as `table_name`: the export's
+    columns, named by position (an export's own names, "line" among them, never meet the
+    view's), and whether each value of a column in `flags` was a value already, not text."""
+    scanned = {column: f"c{i}" for i, column in enumerate(values)}
+    flagged = {column: f"n{i}" for i, column in enumerate(flags)}
     table = pa.table(
-        {"line": pa.array(rows + 1, pa.int64()), **values},
-        schema=pa.schema([("line", pa.int64()), *((column, pa.string()) for column in values)]),
+        {
+            "line": pa.array(lines, pa.int64()),
+            **{scanned[c]: pa.array(v, pa.string()) for c, v in values.items()},
+            **{flagged[c]: pa.array(v, pa.bool_()) for c, v in flags.items()},
+        }
     )
-    con.register("ledger_spreadsheet", table)
+    con.register(table_name, table)
+    native = {
+        name: _identifier(flagged[columns[name]])
+        for name in NATIVE_FIELDS
+        if name in columns and columns[name] in flagged
+    }
     con.execute(
         "CREATE OR REPLACE TEMP VIEW ledger_text AS "
-        f"SELECT line, {_text_columns(columns)} FROM ledger_spreadsheet"
+        f"SELECT line, {_text_columns(columns, scanned, native=native)} FROM {table_name}"
     )
 
 
@@ -652,12 +760,14 @@ def _booked_at_text(value: object) -> str | None:
     return _cell_text(value)
 
 
-def _require_columns(path: Path, present: list[str], columns: dict[str, str]) -> None:
-    for name in FIELDS:
+def _require_columns(
+    path: Path, present: list[str], columns: dict[str, str], delimiter: str | None = None
+) -> None:
+    for name in mapped_fields(columns):
         if columns[name] not in present:
             raise InputError(
                 f"{path}: no column {columns[name]!r} (ledger.columns.{name}); "
-                f"{header_found(present, columns)}"
+                f"{header_found(present, columns)}{delimiter_hint(present, delimiter)}"
             )
         # each reader would take one of the two silently (the first, or a renamed copy), and
         # the other may be the one the partner meant
@@ -680,7 +790,7 @@ def header_found(present: list[str], columns: dict[str, str]) -> str:
     if not present:
         return "the file has: no header"
     if not set(columns.values()) & set(present):
-        expected = ", ".join(repr(columns[name]) for name in FIELDS)
+        expected = ", ".join(repr(columns[name]) for name in mapped_fields(columns))
         return (
             f"the header ({len(present)} field{'s' if len(present) > 1 else ''}, not shown) has "
             f"none of the mapped columns {expected}: is this a ledger export?"
@@ -693,24 +803,49 @@ def header_found(present: list[str], columns: dict[str, str]) -> str:
     return f"the file has: {', '.join(names)}" + (f" and {more} more" if more > 0 else "")
 
 
+def delimiter_hint(present: list[str], delimiter: str | None) -> str:
+    """For a CSV header that reads as one field: the separator it seems to have, if that is
+    not [ledger] delimiter (a German export's `;`). Says only which character, never the
+    header (header_found)."""
+    if delimiter is None or len(present) != 1:
+        return ""
+    for other in DELIMITERS:
+        if other != delimiter and other in present[0]:
+            word = {"\t": '"tab"', ";": '";"', "|": '"|"', ",": '","'}[other]
+            return (
+                f"; the header reads as one field with {word} in it: set [ledger] "
+                f"delimiter = {word}"
+            )
+    return ""
+
+
 def _text_columns(
     columns: dict[str, str],
     source: dict[str, str] | None = None,
     *,
-    decimal_amount: bool = False,
+    decimal: set[str] | frozenset[str] = frozenset(),
+    native: dict[str, str] | None = None,
 ) -> str:
-    """The mapped columns as text under recon's names; `source`: the name each export
-    column has in the scan, when not its own."""
+    """The mapped columns as text under recon's names (NULL for debit and credit, or amount,
+    when not mapped), then `<field>_native` for NATIVE_FIELDS; `source`: the name each export
+    column has in the scan, when not its own; `decimal`: the fields whose column is DECIMAL;
+    `native`: each native field's SQL expression (default false: text)."""
     scanned = {
         column: _identifier((source or {}).get(column, column)) for column in columns.values()
     }
     text = [
-        f"decimal_text({scanned[columns[name]]})"
-        if name == "amount" and decimal_amount
+        "CAST(NULL AS VARCHAR)"
+        if name not in columns
+        else f"decimal_text({scanned[columns[name]]})"
+        if name in decimal
         else f"CAST({scanned[columns[name]]} AS VARCHAR)"
-        for name in FIELDS
+        for name in TEXT_FIELDS
     ]
-    return ", ".join(f"{expr} AS {name}" for expr, name in zip(text, FIELDS, strict=True))
+    flags = [(native or {}).get(name, "false") for name in NATIVE_FIELDS]
+    return ", ".join(
+        [f"{expr} AS {name}" for expr, name in zip(text, TEXT_FIELDS, strict=True)]
+        + [f"{expr} AS {name}_native" for expr, name in zip(flags, NATIVE_FIELDS, strict=True)]
+    )
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:

@@ -319,6 +319,11 @@ def typing_digest(config: LedgerConfig) -> str:
     shape = asdict(config)
     for key in ("path", "business_day_timezone", "max_export_gap_days", "max_unpacked_mb"):
         shape.pop(key, None)
+    # keys added since: at their defaults they type as before, and leaving them out keeps the
+    # digest of the exports kept before them (which need no typing again)
+    for key in ("delimiter", "decimal_separator", "date_format"):
+        if shape[key] == getattr(LedgerConfig, key):
+            del shape[key]
     return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
 
 

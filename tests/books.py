@@ -7,7 +7,9 @@ cancellation booked as a reversal row on the export of the day it happened (amou
 unchanged with the status). How the partner keeps its books is a `Profile`: the zone its
 business day is cut in (a Pacific partner's export of D holds 08:00 UTC on D to 08:00 UTC on
 D+1), whether it exports on weekends (if not, Monday's export books the weekend), the file
-format, the units and the sign of a purchase.
+format, the units and the sign of a purchase, and the export's regional shape: a CSV's
+delimiter, a decimal comma in text amounts, day-first or month-first timestamps, and Debit and
+Credit columns in place of one signed amount.
 
 `Books` holds both sides across days (orders, wallet transactions, each day's ledger export);
 `plant(kind)` plants one discrepancy of a kind on an order no other plant touched and returns
@@ -64,6 +66,7 @@ PLANTS = (
 )
 FORMATS = ("csv", "jsonl", "parquet", "xlsx")
 FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
+AMOUNTS = ("amount", "debit", "credit")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class Profile:
     format: str = "csv"  # csv | jsonl | parquet | xlsx
     amount_unit: str = "major"
     purchase_sign: str = "positive"
+    delimiter: str = ","  # csv only
+    decimal_separator: str = "."  # text amounts only (csv, parquet): "," writes 1.289,50
+    date_format: str = "iso"  # iso | day-first | month-first | a strftime pattern
+    sides: bool = False  # Debit and Credit columns: purchases debited, reversals credited
 
     @property
     def timezone(self) -> str:
@@ -96,6 +103,29 @@ class Profile:
     @property
     def suffix(self) -> str:
         return self.format
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        if not self.sides:
+            return FIELDS
+        return (*FIELDS[:3], "debit", "credit", *FIELDS[4:])
+
+    def settings(self) -> dict[str, object]:
+        """The [ledger] keys of the shape, only where they are not the defaults."""
+        shape: dict[str, object] = {}
+        if self.format == "csv" and self.delimiter != ",":
+            shape["delimiter"] = self.delimiter
+        if self.decimal_separator != ".":
+            shape["decimal_separator"] = self.decimal_separator
+        if self.date_format != "iso":
+            shape["date_format"] = self.date_format
+        if self.sides:
+            shape["columns"] = {"debit": "debit", "credit": "credit"}
+        return shape
+
+
+# How the profile's date_format writes a moment (the strptime patterns recon reads it with).
+DATE_WRITERS = {"day-first": "%d.%m.%Y %H:%M:%S", "month-first": "%m/%d/%Y %I:%M:%S %p"}
 
 
 SAME_EXPONENT = {"USD": "EUR", "EUR": "USD", "JPY": "KRW", "KWD": "BHD"}
@@ -627,6 +657,7 @@ class Books:
                     "amount_unit": self.profile.amount_unit,
                     "purchase_sign": self.profile.purchase_sign,
                     "status_map": {"delivered": "DELIVERED", "cancelled": "CANCELLED"},
+                    **self.profile.settings(),
                 },
                 "checks": {
                     "grace_minutes": GRACE_MINUTES,
@@ -640,10 +671,11 @@ class Books:
     def write_ledger(self, root: Path, day: date) -> Path:
         """The export of `day` as the profile writes it: its format, units and sign."""
         path = root / f"ledger-{day}.{self.profile.suffix}"
-        rows = [self._as_exported(row) for row in self.ledgers.get(day, [])]
+        rows = [self._shaped(self._as_exported(row)) for row in self.ledgers.get(day, [])]
+        fields = self.profile.fields
         if self.profile.format == "csv":
             with path.open("w", newline="", encoding="utf-8") as out:
-                writer = csv.DictWriter(out, fieldnames=FIELDS)
+                writer = csv.DictWriter(out, fieldnames=fields, delimiter=self.profile.delimiter)
                 writer.writeheader()
                 writer.writerows(rows)
         elif self.profile.format == "jsonl":  # amounts as JSON numbers, where they are numbers
@@ -651,7 +683,7 @@ class Books:
                 "".join(
                     "{"
                     + ", ".join(
-                        f"{json.dumps(k)}: {_json_amount(v) if k == 'amount' else json.dumps(v)}"
+                        f"{json.dumps(k)}: " + (_json_amount(v) if k in AMOUNTS else json.dumps(v))
                         for k, v in row.items()
                     )
                     + "}\n"
@@ -661,7 +693,7 @@ class Books:
             )
         elif self.profile.format == "parquet":
             table = pa.table(
-                {name: pa.array([r.get(name) for r in rows], pa.string()) for name in FIELDS}
+                {name: pa.array([r.get(name) for r in rows], pa.string()) for name in fields}
             )
             import pyarrow.parquet as pq
 
@@ -671,9 +703,9 @@ class Books:
 
             book = Workbook()
             sheet = book.active
-            sheet.append(list(FIELDS))
+            sheet.append(list(fields))
             for r in rows:
-                sheet.append([_cell(name, r.get(name)) for name in FIELDS])
+                sheet.append([_cell(name, r.get(name)) for name in fields])
             book.save(path)
         return path
 
@@ -695,6 +727,33 @@ class Books:
             return {**row, "amount": str(int(amount.scaleb(int(exponent))))}
         return {**row, "amount": f"{amount:,}" if "," in text else str(amount)}
 
+    def _shaped(self, row: dict[str, str]) -> dict[str, str]:
+        """A row as exported (`_as_exported`) in the profile's regional shape."""
+        shaped = dict(row)
+        booked = shaped["booked_at"]
+        pattern = DATE_WRITERS.get(self.profile.date_format, self.profile.date_format)
+        if self.profile.date_format != "iso":
+            try:
+                moment = datetime.strptime(booked, "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                pass  # not a moment: written as it is
+            else:
+                shaped["booked_at"] = moment.strftime(pattern)
+        # JSON numbers and number cells are numbers: only text amounts take the decimal comma
+        amount = shaped.pop("amount")
+        if self.profile.decimal_separator == "," and self.profile.format in ("csv", "parquet"):
+            amount = amount.translate(str.maketrans(",.", ".,"))
+        if not self.profile.sides:
+            return {**shaped, "amount": amount}
+        # debit minus credit is the signed amount as exported (after purchase_sign)
+        negative = amount.startswith("-")
+        side = amount[1:] if negative else amount
+        # accounting systems fill the other side with 0 or nothing: by turns, by entry id (not
+        # by the books' random numbers, which would move every plant drawn after)
+        blank = "0.00" if sum(map(ord, shaped["entry_id"])) % 2 else ""
+        debit, credit = (blank, side) if negative else (side, blank)
+        return {**shaped, "debit": debit, "credit": credit}
+
     def _chained(self) -> list[tuple[Txn, Decimal]]:
         balances: dict[str, Decimal] = {}
         chain = []
@@ -712,7 +771,9 @@ def _json_amount(text: str) -> str:
 
 
 def _cell(name: str, value: str | None) -> object:
-    if name == "amount" and value is not None:
+    if name in AMOUNTS and value == "":
+        return None  # an empty cell
+    if name in AMOUNTS and value is not None:
         try:
             return float(Decimal(value.replace(",", "")))
         except ArithmeticError:

@@ -213,6 +213,58 @@ VALID_CONFIGS = [
         id="ledger-minor-units-and-negative-purchases",
     ),
     pytest.param(
+        "",
+        {
+            "ledger.delimiter": ",",
+            "ledger.decimal_separator": ".",
+            "ledger.date_format": "iso",
+            "ledger.amount_fields": ("amount",),
+        },
+        id="ledger-shape-defaults-to-today-s-csv",
+    ),
+    pytest.param(
+        '[ledger]\ndelimiter = ";"\ndecimal_separator = ","\ndate_format = "day-first"\n',
+        {
+            "ledger.delimiter": ";",
+            "ledger.decimal_separator": ",",
+            "ledger.date_format": "day-first",
+        },
+        id="ledger-a-german-export",
+    ),
+    pytest.param(
+        '[ledger]\ndelimiter = "\\t"\ndate_format = "month-first"\n',
+        {"ledger.delimiter": "\t", "ledger.date_format": "month-first"},
+        id="ledger-tab-written-as-an-escape",
+    ),
+    pytest.param(
+        '[ledger]\ndelimiter = "tab"\n',
+        {"ledger.delimiter": "\t"},
+        id="ledger-tab-written-as-a-word",
+    ),
+    pytest.param(
+        '[ledger]\ndelimiter = "|"\ndate_format = "%d.%m.%Y %H:%M:%S"\n',
+        {"ledger.delimiter": "|", "ledger.date_format": "%d.%m.%Y %H:%M:%S"},
+        id="ledger-pipe-and-a-strftime-pattern",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.parquet"\ndecimal_separator = ","\n'
+        'date_format = "%m/%d/%Y %I:%M:%S %p"\n',
+        {"ledger.decimal_separator": ",", "ledger.date_format": "%m/%d/%Y %I:%M:%S %p"},
+        id="ledger-decimal-separator-and-date-format-for-any-format",
+    ),
+    pytest.param(
+        '[ledger.columns]\ndebit = "Debit"\ncredit = "Credit"\n',
+        {
+            "ledger.columns": {
+                **{name: name for name in LEDGER_FIELDS if name != "amount"},
+                "debit": "Debit",
+                "credit": "Credit",
+            },
+            "ledger.amount_fields": ("debit", "credit"),
+        },
+        id="ledger-debit-and-credit-stand-in-for-amount",
+    ),
+    pytest.param(
         '[ledger]\namount_unit = "major"\npurchase_sign = "positive"\n',
         {"ledger.amount_unit": "major", "ledger.purchase_sign": "positive"},
         id="ledger-defaults-spelled-out",
@@ -461,9 +513,80 @@ INVALID_CONFIGS = [
     pytest.param(
         '[ledger]\namount_units = "minor"\n',
         "unknown key 'amount_units' in [ledger]; known keys: amount_unit, "
-        "business_day_timezone, columns, max_export_gap_days, max_unpacked_mb, path, "
-        "purchase_sign, sheet, status_map, timezone",
+        "business_day_timezone, columns, date_format, decimal_separator, delimiter, "
+        "max_export_gap_days, max_unpacked_mb, path, purchase_sign, sheet, status_map, timezone",
         id="ledger-unknown-key-lists-the-amount-keys",
+    ),
+    pytest.param(
+        '[ledger]\ndelimiter = "::"\n',
+        '[ledger] delimiter must be one of ",", ";", "\\t" (or "tab"), "|", not \'::\'',
+        id="ledger-delimiter-not-one-character-recon-reads",
+    ),
+    pytest.param(
+        "[ledger]\ndelimiter = 59\n",
+        "[ledger] delimiter must be a string, not 59",
+        id="ledger-delimiter-not-a-string",
+    ),
+    pytest.param(
+        '[ledger]\npath = "ledger-{date}.jsonl"\ndelimiter = ";"\n',
+        "[ledger] delimiter applies only to CSV exports (.csv, .gz); "
+        "path 'ledger-{date}.jsonl' is not one",
+        id="ledger-delimiter-for-json-lines",
+    ),
+    pytest.param(
+        '[ledger]\ndecimal_separator = "x"\n',
+        '[ledger] decimal_separator must be "." or ",", not \'x\'',
+        id="ledger-decimal-separator-x",
+    ),
+    pytest.param(
+        '[ledger]\ndecimal_separator = " "\n',
+        '[ledger] decimal_separator must be "." or ",", not \' \'',
+        id="ledger-decimal-separator-a-space",
+    ),
+    pytest.param(
+        '[ledger]\ndate_format = "dd.mm.yyyy"\n',
+        "[ledger] date_format must be iso, day-first, month-first or a strftime pattern",
+        id="ledger-date-format-with-no-directive",
+    ),
+    pytest.param(
+        '[ledger]\ndate_format = "Day-First"\n',
+        "(it has no % directive)",
+        id="ledger-date-format-words-are-case-sensitive",
+    ),
+    pytest.param(
+        '[ledger]\ndate_format = "%H:%M:%S"\n',
+        "[ledger] date_format must name a year, a month and a day",
+        id="ledger-date-format-with-no-date",
+    ),
+    pytest.param(
+        '[ledger]\ndate_format = "%d.%m.%Y %H:%M %z"\n',
+        "[ledger] date_format must not hold %z",
+        id="ledger-date-format-with-a-zone",
+    ),
+    pytest.param(
+        '[ledger]\ndate_format = "%d.%m.%Y %c"\n',
+        "[ledger] date_format has %c, which recon does not read",
+        id="ledger-date-format-with-a-locale-s-directive",
+    ),
+    pytest.param(
+        '[ledger.columns]\namount = "Amount"\ndebit = "Debit"\ncredit = "Credit"\n',
+        "[ledger.columns] amount and debit exclude each other",
+        id="ledger-amount-and-debit-credit",
+    ),
+    pytest.param(
+        '[ledger.columns]\ncredit = "Credit"\n',
+        "[ledger.columns] credit needs debit too",
+        id="ledger-credit-alone",
+    ),
+    pytest.param(
+        '[ledger.columns]\ndebit = "Debit"\n',
+        "[ledger.columns] debit needs credit too",
+        id="ledger-debit-alone",
+    ),
+    pytest.param(
+        '[ledger.columns]\ndebit = "Betrag"\ncredit = "Betrag"\n',
+        "[ledger.columns] debit and credit both name 'Betrag'",
+        id="ledger-debit-and-credit-one-column",
     ),
     pytest.param(
         "[starship]\npage_size = 0\n", "[starship] page_size must be at least 1", id="page-size-0"
@@ -681,3 +804,27 @@ def test_a_whole_number_floor_loses_no_digits(tmp_path: Path) -> None:
     path = tmp_path / "recon.toml"
     path.write_text("[checks.low_wallet_balance]\nUSD = 1000\n")
     assert repr(config.load(path).checks.low_wallet_balance["USD"]) == "Decimal('1000.00')"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[ledger]\ndelimiter = "::"\n', "[ledger] delimiter"),
+        ('[ledger]\ndecimal_separator = "x"\n', "[ledger] decimal_separator"),
+        ('[ledger]\ndate_format = "dd.mm.yyyy"\n', "[ledger] date_format"),
+        ('[ledger.columns]\namount = "A"\ndebit = "D"\ncredit = "C"\n', "[ledger.columns] amount"),
+    ],
+)
+def test_a_bad_ledger_shape_exits_2_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
+    """Through the command line, as cron runs it: one line naming the file and the key, exit
+    2, before any work (no lake, no export is looked at)."""
+    from click.testing import CliRunner
+
+    from recon.cli import cli
+
+    path = write(tmp_path, text)
+    result = CliRunner().invoke(cli, ["diff", "--date", "2026-04-14", "--config", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith(f"recon: {path}: {key} ")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "var").exists()

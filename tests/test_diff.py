@@ -161,6 +161,11 @@ PROFILES = st.builds(
     format=st.sampled_from(FORMATS),
     amount_unit=st.sampled_from(["major", "minor"]),
     purchase_sign=st.sampled_from(["positive", "negative"]),
+    # the export's regional shape (a delimiter is written for CSV exports only)
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    decimal_separator=st.sampled_from([".", ","]),
+    date_format=st.sampled_from(["iso", "day-first", "month-first", "%d.%m.%Y %H:%M:%S"]),
+    sides=st.booleans(),
 )
 
 
@@ -205,6 +210,28 @@ def test_recon_finds_exactly_the_planted_discrepancies(
     night = pipeline.diff(settings_, day)
     assert found_keys(night) == planted
     assert night.exit_code == (1 if any(SEVERITY[c] == "error" for c, _ in planted) else 0)
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [
+        Profile(delimiter=";", decimal_separator=",", date_format="day-first", sides=True),
+        Profile(date_format="month-first", purchase_sign="negative", sides=True),
+        Profile(format="parquet", decimal_separator=",", amount_unit="minor", sides=True),
+        Profile(format="xlsx", zone="Europe/Berlin", date_format="%d.%m.%Y %H:%M:%S"),
+    ],
+    ids=["german-debit-credit", "us-credit-purchases", "parquet-minor-comma", "xlsx-pattern"],
+)
+def test_every_plant_is_found_in_regional_and_debit_credit_shapes(
+    tmp_path: Path, profile: Profile
+) -> None:
+    """Every kind of plant at once, in shapes the drawn profiles reach only by chance."""
+    books = Books.clean(7, D, 30, profile=profile)
+    books.tricky()
+    planted = {key for key in map(books.plant, PLANTS) if key is not None}
+    night = pipeline.diff(books.write(tmp_path), D)
+    assert found_keys(night) == planted
+    assert night.diff.counts["quarantined"] == 0
 
 
 def test_clean_books_agree(tmp_path: Path) -> None:

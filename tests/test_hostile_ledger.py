@@ -369,3 +369,16 @@ def test_ledger_csv_lines_are_the_file_lines_after_blank_lines_and_fields_spanni
         (physical["LE-100"], "LE-100", "control character in reference"),
         (physical["LE-2000"], "LE-2000", "unparsable amount"),
     ]
+
+
+def test_doctor_reads_a_debit_credit_header_with_its_delimiter(tmp_path: Path) -> None:
+    """`recon doctor` reads the header as ingest does: with [ledger] delimiter, and the mapped
+    columns being debit and credit rather than amount; a ';' file read with ',' says so."""
+    sided = ("entry_id", "order_id", "reference", "debit", "credit", "currency", "status")
+    write_csv(csv_day(tmp_path), [], (*sided, "booked_at"), delimiter=";")
+    columns = {"debit": "debit", "credit": "credit"}
+    status, message = doctor._ledger(make_config(tmp_path, columns=columns, delimiter=";"), DAY)
+    assert (status, message) == ("ok", f"{csv_day(tmp_path)}: the header has the 8 mapped columns")
+    status, message = doctor._ledger(make_config(tmp_path, columns=columns), DAY)
+    assert status == "fail"
+    assert 'set [ledger] delimiter = ";"' in message

@@ -76,8 +76,10 @@ def make_config(
     amount_unit: str | None = None,
     purchase_sign: str | None = None,
     sheet: str | None = None,
+    **shape: str,
 ) -> LedgerConfig:
-    table: dict[str, Any] = {"path": str(folder / name), "timezone": timezone}
+    """`shape`: [ledger] delimiter, decimal_separator or date_format, as the file says them."""
+    table: dict[str, Any] = {"path": str(folder / name), "timezone": timezone, **shape}
     if sheet is not None:
         table["sheet"] = sheet
     if columns is not None:
@@ -96,11 +98,16 @@ def row(**changes: str) -> dict[str, str]:
 
 
 def write_csv(
-    path: Path, rows: list[dict[str, str]], fieldnames: tuple[str, ...] = (*FIELDS, "memo")
+    path: Path,
+    rows: list[dict[str, str]],
+    fieldnames: tuple[str, ...] = (*FIELDS, "memo"),
+    delimiter: str = ",",
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames, lineterminator="\n")
+        writer = csv.DictWriter(
+            handle, fieldnames=fieldnames, lineterminator="\n", delimiter=delimiter
+        )
         writer.writeheader()
         for r in rows:
             writer.writerow({name: r.get(name, "") for name in fieldnames})
@@ -1821,3 +1828,550 @@ def test_the_fixture_week_as_xlsx_finds_exactly_what_the_csv_finds(tmp_path: Pat
         assert manifest["export"] == str(export)
         assert manifest["sha256"] == hashlib.sha256(export.read_bytes()).hexdigest()
         assert manifest["size"] == export.stat().st_size
+
+
+# -- regional and general-ledger shapes ([ledger] delimiter, decimal_separator, date_format,
+# and [ledger.columns] debit / credit) -----------------------------------------------------------
+
+SIDED = ("entry_id", "order_id", "reference", "debit", "credit", "currency", "status", "booked_at")
+SIDED_COLUMNS = {"debit": "debit", "credit": "credit"}
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "expected"),
+    [
+        ("1.289,50", "USD", Decimal("1289.50")),
+        ("289,50", "USD", Decimal("289.50")),
+        ("289", "USD", Decimal("289")),
+        ("1.500", "JPY", Decimal("1500")),  # a group, never 1.5
+        ("1.000.000,5", "EUR", Decimal("1000000.5")),
+        ("1 289,50", "EUR", Decimal("1289.50")),
+        ("1\u00a0289,50", "EUR", Decimal("1289.50")),  # no-break space
+        ("1\u202f289,50", "EUR", Decimal("1289.50")),  # narrow no-break space (French)
+        ("1'289,50", "EUR", Decimal("1289.50")),
+        ("-1.289,50", "EUR", Decimal("-1289.50")),
+        ("(1.289,50)", "EUR", Decimal("-1289.50")),
+        ("1.289,50 €", "EUR", Decimal("1289.50")),
+        ("1.289,50\u00a0€", "EUR", Decimal("1289.50")),
+        ("EUR 1.289,50", "EUR", Decimal("1289.50")),
+        (",5", "EUR", Decimal("0.5")),
+        ("19,999", "KWD", Decimal("19.999")),
+    ],
+)
+@pytest.mark.parametrize("kind", list(LOADERS))
+def test_a_decimal_comma_amount_is_typed_exactly(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    kind: str,
+    text: str,
+    currency: str,
+    expected: Decimal,
+) -> None:
+    LOADERS[kind](con, tmp_path, [row(amount=text, currency=currency)], decimal_separator=",")
+    assert only_usable(con)[4] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("12.50", "unparsable amount"),  # a decimal point, in a decimal-comma export
+        ("1.28,50", "unparsable amount"),  # a group of two
+        ("1.2890,50", "unparsable amount"),  # a group of four
+        ("1.289.50", "unparsable amount"),
+        ("1,289,50", "unparsable amount"),
+        ("1.289 500,00", "unparsable amount"),  # two kinds of group in one amount
+        ("1.289,", "unparsable amount"),
+        ("1,005", "more decimals than the currency allows"),
+        ("1.289,50-", "unparsable amount"),
+    ],
+)
+def test_a_decimal_comma_amount_that_does_not_group_is_quarantined_not_guessed(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str, reason: str
+) -> None:
+    load_csv(con, tmp_path, [row(amount=text)], decimal_separator=",")
+    assert only_reason(con) == reason
+
+
+def test_a_decimal_comma_in_minor_units(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    load_csv(
+        con,
+        tmp_path,
+        [row(entry_id="A", amount="1.999"), row(entry_id="B", amount="1999,5")],
+        decimal_separator=",",
+        amount_unit="minor",
+    )
+    assert usable_by_id(con)["A"][2] == Decimal("19.99")
+    assert quarantine_rows(con) == [(3, "B", "a fraction in minor units")]
+
+
+def test_numbers_already_typed_are_not_read_with_the_decimal_comma(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A number cell, a JSON number and a Parquet decimal are numbers; only their text
+    neighbours are written 1.289,50."""
+    write_xlsx(
+        xlsx_day(tmp_path),
+        [row(entry_id="cell", amount=1289.5), row(entry_id="text", amount="1.289,50")],
+    )
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.xlsx", decimal_separator=","))
+    assert {k: v[2] for k, v in usable_by_id(con).items()} == {
+        "cell": Decimal("1289.50"),
+        "text": Decimal("1289.50"),
+    }
+    jsonl = tmp_path / f"ledger-{DAY}.jsonl"
+    jsonl.write_text(
+        json_line(row(entry_id="number"), "1289.50")
+        + "\n"
+        + json_line(row(entry_id="text", amount="1.289,50"))
+        + "\n"
+    )
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.jsonl", decimal_separator=","))
+    assert {k: v[2] for k, v in usable_by_id(con).items()} == {
+        "number": Decimal("1289.50"),
+        "text": Decimal("1289.50"),
+    }
+    for amounts in (
+        pa.array([Decimal("1289.50")], pa.decimal128(18, 2)),
+        pa.array(["1.289,50"], pa.string()),
+    ):
+        table = pa.table(
+            {name: [BASE_ROW[name]] for name in FIELDS if name != "amount"} | {"amount": amounts}
+        )
+        pq.write_table(table, tmp_path / f"ledger-{DAY}.parquet")
+        load_ledger(con, make_config(tmp_path, "ledger-{date}.parquet", decimal_separator=","))
+        assert only_usable(con)[4] == Decimal("1289.50")
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_a_csv_with_another_delimiter_gives_the_same_rows(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, delimiter: str
+) -> None:
+    # quoted fields with the delimiter inside (a tab in a mapped field is a control character)
+    inside = "" if delimiter == "\t" else delimiter
+    rows = [
+        {**row(entry_id="LE-1", reference=f"po{inside}1"), "memo": f"a{delimiter}b"},
+        row(entry_id="LE-2", amount="1,500.00"),
+        row(entry_id="LE-3", amount="abc"),
+    ]
+    write_csv(csv_day(tmp_path / "comma"), rows)
+    load_ledger(con, make_config(tmp_path / "comma"))
+    expected, expected_quarantine = usable_rows(con), quarantine_rows(con)
+    write_csv(csv_day(tmp_path), rows, delimiter=delimiter)
+    word = "tab" if delimiter == "\t" else delimiter
+    load_ledger(con, make_config(tmp_path, delimiter=word))
+    assert usable_rows(con) == expected
+    assert quarantine_rows(con) == expected_quarantine == [(4, "LE-3", "unparsable amount")]
+    assert ledger.header(csv_day(tmp_path), delimiter=delimiter) == [*FIELDS, "memo"]
+
+
+def test_a_semicolon_csv_read_with_commas_says_which_delimiter_to_set(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    write_csv(csv_day(tmp_path), [row()], delimiter=";")
+    message = expect_input_error(con, make_config(tmp_path))
+    assert "no column 'entry_id' (ledger.columns.entry_id)" in message
+    assert 'set [ledger] delimiter = ";"' in message
+
+
+@pytest.mark.parametrize(
+    ("date_format", "text", "expected"),
+    [
+        ("day-first", "14.04.2026 04:30:05", datetime(2026, 4, 14, 4, 30, 5)),
+        ("day-first", "14.04.2026 04:30", datetime(2026, 4, 14, 4, 30)),
+        ("day-first", "14.04.2026", datetime(2026, 4, 14)),
+        ("day-first", "4.4.2026 4:30:05", datetime(2026, 4, 4, 4, 30, 5)),
+        ("day-first", "14/04/2026 16:30:05.25", datetime(2026, 4, 14, 16, 30, 5, 250000)),
+        ("day-first", "14-04-2026 04:30:05 PM", datetime(2026, 4, 14, 16, 30, 5)),
+        ("month-first", "04/14/2026 4:30:05 PM", datetime(2026, 4, 14, 16, 30, 5)),
+        ("month-first", "04/14/2026 16:30:05", datetime(2026, 4, 14, 16, 30, 5)),
+        ("month-first", "4/14/2026 12:05 AM", datetime(2026, 4, 14, 0, 5)),
+        ("month-first", "04-14-2026", datetime(2026, 4, 14)),
+        ("%d.%m.%Y %H:%M:%S", "14.04.2026 04:30:05", datetime(2026, 4, 14, 4, 30, 5)),
+        ("%m/%d/%Y %I:%M:%S %p", "04/14/2026 04:30:05 PM", datetime(2026, 4, 14, 16, 30, 5)),
+        ("%Y%m%d %H%M%S", "20260414 043005", datetime(2026, 4, 14, 4, 30, 5)),
+        ("%d %b %Y %H:%M", "14 Apr 2026 04:30", datetime(2026, 4, 14, 4, 30)),
+        # an offset or Z after the time is honoured as in ISO text; naive is in `timezone`
+        ("day-first", "14.04.2026 04:30:05+02:00", datetime(2026, 4, 14, 2, 30, 5)),
+        ("day-first", "14.04.2026 04:30:05 -0500", datetime(2026, 4, 14, 9, 30, 5)),
+        ("day-first", "14.04.2026 04:30:05Z", datetime(2026, 4, 14, 4, 30, 5)),
+        ("month-first", "04/14/2026 4:30 PM UTC", datetime(2026, 4, 14, 16, 30)),
+        ("%d.%m.%Y %H:%M", "14.04.2026 04:30 GMT", datetime(2026, 4, 14, 4, 30)),
+    ],
+)
+@pytest.mark.parametrize("kind", list(LOADERS))
+def test_a_configured_date_format_reads_text_timestamps(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    kind: str,
+    date_format: str,
+    text: str,
+    expected: datetime,
+) -> None:
+    LOADERS[kind](con, tmp_path, [row(booked_at=text)], date_format=date_format)
+    assert only_usable(con)[7] == expected
+
+
+@pytest.mark.parametrize(
+    ("date_format", "expected"),
+    [("day-first", datetime(2026, 5, 4, 10)), ("month-first", datetime(2026, 4, 5, 10))],
+)
+@pytest.mark.parametrize("text", ["04/05/2026 10:00", "04.05.2026 10:00", "04-05-2026 10:00"])
+def test_a_date_that_reads_both_ways_follows_the_configured_order(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    date_format: str,
+    expected: datetime,
+    text: str,
+) -> None:
+    # a day that cannot be a month beside it: the order is the configuration's, every row
+    rows = [row(entry_id="both-ways", booked_at=text), row(entry_id="one-way", booked_at=text)]
+    rows[1]["booked_at"] = "13/05/2026 10:00" if date_format == "day-first" else "05/13/2026 10:00"
+    load_csv(con, tmp_path, rows, date_format=date_format)
+    assert usable_by_id(con)["both-ways"][5] == expected
+
+
+@pytest.mark.parametrize(
+    ("date_format", "text"),
+    [
+        ("day-first", "2026-04-14 10:00:00"),  # ISO text is not the configured shape
+        ("day-first", "04/14/2026 10:00"),  # month 14
+        ("day-first", "31.04.2026 10:00"),  # no 31 April
+        ("day-first", "14.04.2026 25:00"),
+        ("day-first", "14.04.2026 13:00 PM"),
+        ("day-first", "14.04.2026 10:00 CET"),  # a zone name, refused as in ISO text
+        ("day-first", "14.04.2026 10:00:00 extra"),
+        ("month-first", "14/04/2026 10:00"),
+        ("%d.%m.%Y %H:%M:%S", "14.04.2026 10:00"),  # no seconds where the pattern has them
+        ("%d.%m.%Y %H:%M:%S", "2026-04-14 10:00:00"),
+        ("iso", "14.04.2026 10:00:00"),  # today's behaviour, kept
+    ],
+)
+def test_a_timestamp_the_date_format_does_not_read_is_unparsable(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, date_format: str, text: str
+) -> None:
+    load_csv(con, tmp_path, [row(booked_at=text)], date_format=date_format)
+    assert only_reason(con) == "unparsable timestamp"
+
+
+def test_a_date_format_reads_naive_times_in_the_configured_zone_and_window(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rows = [
+        row(entry_id="berlin", booked_at="14.04.2026 04:30:05"),
+        row(entry_id="gap", booked_at="29.03.2026 02:30"),  # the clocks skip it in Berlin
+        row(entry_id="old", booked_at="14.04.1999"),
+        row(entry_id="two-digit-year", booked_at="14.04.26"),  # year 26, never guessed
+    ]
+    load_csv(con, tmp_path, rows, timezone="Europe/Berlin", date_format="day-first")
+    assert usable_by_id(con)["berlin"][5] == datetime(2026, 4, 14, 2, 30, 5)
+    assert quarantine_rows(con) == [
+        (
+            3,
+            "gap",
+            "booked at a local time that does not exist in Europe/Berlin (clocks moved forward)",
+        ),
+        (4, "old", "booked before 2000"),
+        (5, "two-digit-year", "booked before 2000"),
+    ]
+
+
+def test_moments_already_typed_are_not_read_with_the_date_format(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A date cell, an Excel serial and a Parquet timestamp are moments; only text cells are
+    written in the configured shape."""
+    write_xlsx(
+        xlsx_day(tmp_path),
+        [
+            row(entry_id="cell", booked_at=datetime(2026, 4, 14, 10)),
+            row(entry_id="serial", booked_at=46126.5),
+            row(entry_id="text", booked_at="14.04.2026 10:00"),
+        ],
+    )
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.xlsx", date_format="day-first"))
+    assert {k: v[5] for k, v in usable_by_id(con).items()} == {
+        "cell": datetime(2026, 4, 14, 10),
+        "serial": datetime(2026, 4, 14, 12),
+        "text": datetime(2026, 4, 14, 10),
+    }
+    table = pa.table(
+        {name: [BASE_ROW[name]] for name in FIELDS if name != "booked_at"}
+        | {"booked_at": pa.array([datetime(2026, 4, 14, 10)], pa.timestamp("us"))}
+    )
+    pq.write_table(table, tmp_path / f"ledger-{DAY}.parquet")
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.parquet", date_format="day-first"))
+    assert only_usable(con)[7] == datetime(2026, 4, 14, 10)
+
+
+def sided_row(debit: str | None, credit: str | None, **changes: str) -> dict[str, Any]:
+    values = {k: v for k, v in BASE_ROW.items() if k != "amount"}
+    return {**values, "debit": debit, "credit": credit, **changes}
+
+
+def load_sided(
+    con: duckdb.DuckDBPyConnection, folder: Path, kind: str, rows: list[dict[str, Any]], **s: Any
+) -> LedgerLoad:
+    """Rows of a debit/credit export, as CSV text or spreadsheet text cells (None: blank)."""
+    if kind == "csv":
+        text = [{k: "" if v is None else v for k, v in r.items()} for r in rows]
+        write_csv(csv_day(folder), text, SIDED)
+        return load_ledger(con, make_config(folder, columns=SIDED_COLUMNS, **s))
+    write_xlsx(xlsx_day(folder), rows, SIDED)
+    return load_ledger(con, make_config(folder, "ledger-{date}.xlsx", columns=SIDED_COLUMNS, **s))
+
+
+@pytest.mark.parametrize(
+    ("debit", "credit", "purchase_sign", "expected"),
+    [
+        # purchases on the debit side, reversals on the credit side: debit minus credit
+        ("10.00", None, "positive", Decimal("10.00")),
+        (None, "10.00", "positive", Decimal("-10.00")),
+        ("10.00", "0.00", "positive", Decimal("10.00")),  # a zero side is not filled
+        ("0", "10.00", "positive", Decimal("-10.00")),
+        ("  ", "10.00", "positive", Decimal("-10.00")),
+        ("$10.00", None, "positive", Decimal("10.00")),
+        ("1,500.00", "$0.00", "positive", Decimal("1500.00")),
+        ("-10.00", None, "positive", Decimal("-10.00")),  # a negative debit is a credit
+        ("(10.00)", None, "positive", Decimal("-10.00")),
+        (None, "-10.00", "positive", Decimal("10.00")),
+        # purchase_sign applies to debit minus credit as to any signed amount: "negative"
+        # is an export whose purchases are on the credit side
+        (None, "10.00", "negative", Decimal("10.00")),
+        ("10.00", None, "negative", Decimal("-10.00")),
+        ("10.00", "0,00", "negative", Decimal("-10.00")),
+    ],
+)
+@pytest.mark.parametrize("kind", list(LOADERS))
+def test_debit_and_credit_are_one_signed_amount(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    kind: str,
+    debit: str | None,
+    credit: str | None,
+    purchase_sign: str,
+    expected: Decimal,
+) -> None:
+    load_sided(con, tmp_path, kind, [sided_row(debit, credit)], purchase_sign=purchase_sign)
+    assert only_usable(con)[4] == expected
+
+
+@pytest.mark.parametrize(
+    ("debit", "credit", "reason"),
+    [
+        ("10.00", "10.00", "both debit and credit filled"),
+        ("10.00", "2.50", "both debit and credit filled"),
+        ("abc", "2.50", "both debit and credit filled"),  # text is filled, even if no number
+        (None, None, "neither debit nor credit filled"),
+        ("", " ", "neither debit nor credit filled"),
+        ("0.00", "0", "neither debit nor credit filled"),  # zero both sides: nothing moved
+        ("(0.00)", "€0,00", "neither debit nor credit filled"),
+        ("abc", None, "unparsable amount"),  # the filled side is read as an amount
+        ("1.005", None, "more decimals than the currency allows"),
+        (None, "24.13 EUR", "amount says EUR, currency column says USD"),
+    ],
+)
+@pytest.mark.parametrize("kind", list(LOADERS))
+def test_a_debit_credit_row_that_is_not_one_side_is_quarantined_with_its_line(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    kind: str,
+    debit: str | None,
+    credit: str | None,
+    reason: str,
+) -> None:
+    rows = [sided_row("5.00", None, entry_id="ok"), sided_row(debit, credit, entry_id="bad")]
+    load_sided(con, tmp_path, kind, rows)
+    assert [r[1] for r in usable_rows(con)] == ["ok"]
+    assert quarantine_rows(con) == [(3, "bad", reason)]
+
+
+def test_a_debit_credit_row_in_quarantine_keeps_both_sides_in_raw(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    load_sided(con, tmp_path, "csv", [sided_row("10.00", "1,000.00", booked_at="x")])
+    [(raw,)] = con.sql("SELECT raw FROM quarantine").fetchall()
+    assert raw == 'LE-1,ord_1,po-1,10.00,"1,000.00",USD,delivered,x'
+
+
+def test_debit_and_credit_in_minor_units_and_with_a_decimal_comma(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rows = [sided_row("1.999", "0", entry_id="sale"), sided_row("", "999", entry_id="refund")]
+    load_sided(con, tmp_path, "csv", rows, amount_unit="minor", decimal_separator=",")
+    assert {k: v[2] for k, v in usable_by_id(con).items()} == {
+        "sale": Decimal("19.99"),
+        "refund": Decimal("-9.99"),
+    }
+
+
+def test_debit_and_credit_from_json_numbers_and_parquet_decimals(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    settings = {"columns": SIDED_COLUMNS, "decimal_separator": ","}
+    jsonl = tmp_path / f"ledger-{DAY}.jsonl"
+    lines = [
+        {**sided_row(None, None, entry_id="sale"), "debit": Decimal("12.50"), "credit": None},
+        {**sided_row(None, None, entry_id="refund"), "debit": 0, "credit": "12,50"},
+        {**sided_row(None, None, entry_id="both"), "debit": Decimal("1"), "credit": 2},
+    ]
+    jsonl.write_text("".join(json.dumps(line, default=str) + "\n" for line in lines))
+    # json.dumps writes a Decimal as a string: make the sale's a JSON number again
+    jsonl.write_text(jsonl.read_text().replace('"debit": "12.50"', '"debit": 12.50'))
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.jsonl", **settings))
+    assert {k: v[2] for k, v in usable_by_id(con).items()} == {
+        "sale": Decimal("12.50"),
+        "refund": Decimal("-12.50"),
+    }
+    assert quarantine_rows(con) == [(3, "both", "both debit and credit filled")]
+    table = pa.table(
+        {name: [BASE_ROW[name]] * 2 for name in FIELDS if name != "amount"}
+        | {
+            "entry_id": ["sale", "refund"],
+            "debit": pa.array([Decimal("12.50"), None], pa.decimal128(18, 3)),
+            "credit": pa.array([Decimal("0"), Decimal("12.5")], pa.decimal128(18, 3)),
+        }
+    )
+    pq.write_table(table, tmp_path / f"ledger-{DAY}.parquet")
+    load_ledger(con, make_config(tmp_path, "ledger-{date}.parquet", **settings))
+    assert {k: v[2] for k, v in usable_by_id(con).items()} == {
+        "sale": Decimal("12.50"),
+        "refund": Decimal("-12.50"),
+    }
+
+
+def test_a_debit_credit_export_without_its_credit_column(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    write_csv(csv_day(tmp_path), [sided_row("1", None)], SIDED[:4] + SIDED[5:])
+    message = expect_input_error(con, make_config(tmp_path, columns=SIDED_COLUMNS))
+    assert "no column 'credit' (ledger.columns.credit)" in message
+    assert ledger.header(csv_day(tmp_path)) == [*SIDED[:4], *SIDED[5:]]
+
+
+# -- the fixture week in regional and general-ledger shapes, end to end ---------------------------
+
+_NUMBER = re.compile(r"-?\d{1,3}(,\d{3})*(\.\d+)?|-?\d+(\.\d+)?")
+_ISO = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)")
+
+
+def german(record: dict[str, str]) -> dict[str, str]:
+    """1,500.5 as 1.500,5 and 2026-04-14 04:30:05 as 14.04.2026 04:30:05 (a time that cannot
+    be, 2026-04-31 25:61:00, stays one: 31.04.2026 25:61:00)."""
+    amount = record["Amount"]
+    if _NUMBER.fullmatch(amount):
+        amount = amount.translate(str.maketrans(",.", ".,"))
+    booked = _ISO.sub(r"\3.\2.\1 \4:\5:\6", record["Booked At"])
+    return {**record, "Amount": amount, "Booked At": booked}
+
+
+def american(record: dict[str, str]) -> dict[str, str]:
+    """2026-04-14 16:30:05 as 04/14/2026 4:30:05 PM (an hour past 23 kept, so still none)."""
+
+    def clock(match: re.Match[str]) -> str:
+        year, month, day, hour, minute, second = match.groups()
+        h = int(hour)
+        if h > 23:
+            return f"{month}/{day}/{year} {hour}:{minute}:{second} PM"
+        return f"{month}/{day}/{year} {(h % 12) or 12}:{minute}:{second} {'AM' if h < 12 else 'PM'}"
+
+    return {**record, "Booked At": _ISO.sub(clock, record["Booked At"])}
+
+
+def sided(record: dict[str, str], number: int) -> dict[str, str]:
+    """Amount as Debit and Credit: a purchase on the debit side, a reversal (negative) on the
+    credit side, and every other row 0.00 on the side not used, as accounting systems write."""
+    amount, rest = record["Amount"], {k: v for k, v in record.items() if k != "Amount"}
+    empty = "0.00" if number % 2 else ""
+    if _NUMBER.fullmatch(amount) and amount.startswith("-"):
+        return {**rest, "Debit": empty, "Credit": amount[1:]}
+    return {**rest, "Debit": amount, "Credit": empty if amount else ""}
+
+
+SHAPES: dict[str, tuple[dict[str, Any], Any, str]] = {
+    # name: ([ledger] settings, the row rewrite, the delimiter written)
+    "german": (
+        {"delimiter": ";", "decimal_separator": ",", "date_format": "%d.%m.%Y %H:%M:%S"},
+        lambda record, _: german(record),
+        ";",
+    ),
+    "american": ({"date_format": "month-first"}, lambda record, _: american(record), ","),
+    "debit-credit": ({"delimiter": "\t"}, sided, "\t"),
+}
+
+
+def reshape(export: Path, rewrite: Any, delimiter: str) -> None:
+    with export.open(encoding="utf-8", newline="") as handle:
+        records = list(csv.DictReader(handle))
+    rows = [rewrite(record, number) for number, record in enumerate(records)]
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def demo_week(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pipeline.Night]:
+    folder = tmp_path_factory.mktemp("demo")
+    return folder, run_demo(folder).night
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_the_fixture_week_in_another_shape_finds_exactly_what_the_csv_finds(
+    demo_week: tuple[Path, pipeline.Night], tmp_path: Path, shape: str
+) -> None:
+    """The demo's night again, its week of exports rewritten as a German partner writes them
+    (; between fields, 1.500,5, 14.04.2026 04:30:05), as a US partner does (04/14/2026 4:30:05
+    PM) or as an accounting system's Debit and Credit: the same typed rows, the same findings,
+    the same quarantine, line for line (a blank amount is, there, a row with neither side)."""
+    demo, csv_night = demo_week
+    folder = tmp_path / shape
+    shutil.copytree(demo, folder)
+    settings_, rewrite, delimiter = SHAPES[shape]
+    for export in sorted(folder.glob("ledger-*.csv")):
+        reshape(export, rewrite, delimiter)
+    base = config.load(folder / "recon.toml")
+    table = {
+        "path": base.ledger.path,
+        "timezone": base.ledger.timezone,
+        "business_day_timezone": base.ledger.business_day_timezone,
+        "status_map": base.ledger.status_map,
+        "columns": dict(base.ledger.columns),
+        **settings_,
+    }
+    if shape == "debit-credit":
+        del table["columns"]["amount"]
+        table["columns"] |= {"debit": "Debit", "credit": "Credit"}
+    shaped = dataclasses.replace(base, ledger=config.from_dict({"ledger": table}).ledger)
+
+    # D's typed rows, beside those of the demo's own CSV export
+    def typed(settings: LedgerConfig) -> list[tuple[Any, ...]]:
+        with duckdb.connect() as con:
+            con.execute("SET TimeZone = 'UTC'")
+            ledger.load(con, settings, DAY)
+            return con.sql(f"SELECT {USABLE_COLUMNS} FROM ledger ORDER BY line").fetchall()
+
+    assert typed(shaped.ledger) == typed(config.load(demo / "recon.toml").ledger) != []
+
+    night = pipeline.diff(shaped, DAY)
+
+    def findings(n: pipeline.Night, root: Path) -> list[dict[str, Any]]:
+        # a finding that names an export names its file: the same file, in its own folder
+        return [
+            {k: v.replace(str(root), "ROOT") if isinstance(v, str) else v for k, v in r.items()}
+            for r in n.findings.to_pylist()
+        ]
+
+    assert len(csv_night.findings) == 23
+    assert findings(night, folder) == findings(csv_night, demo)
+    assert night.diff.counts == csv_night.diff.counts
+
+    def quarantined(n: pipeline.Night) -> list[tuple[Any, ...]]:
+        return [(q["line"], q["entry_id"], q["reason"]) for q in n.diff.quarantine.to_pylist()]
+
+    renamed = {"blank amount": "neither debit nor credit filled"} if shape == "debit-credit" else {}
+    assert quarantined(night) == [
+        (line, entry_id, renamed.get(reason, reason))
+        for line, entry_id, reason in quarantined(csv_night)
+    ]
+    assert quarantined(night) != []
+    assert night.exit_code == csv_night.exit_code == 1

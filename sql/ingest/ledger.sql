@@ -5,8 +5,14 @@
 -- `ledger_exponents` (a map: ISO 4217 code to exponent), `ledger_symbols` (a map: a currency
 -- symbol to the codes that write it) and `ledger_status_words` (a map: the export's words,
 -- lower case, to DELIVERED | CANCELLED | PENDING). Binds $timezone, the zone of
--- naive timestamps, the [ledger] settings $amount_unit and $purchase_sign, $export_day and
--- $controls (below).
+-- naive timestamps, the [ledger] settings $amount_unit, $purchase_sign, $decimal_separator and
+-- $date_format (with $date_patterns, its strptime patterns), $sided (a debit/credit export),
+-- $export_day and $controls (below).
+--
+-- `ledger_text` has amount, debit and credit (the unmapped ones NULL), and for each of them and
+-- booked_at a flag `<field>_native`: the text is that of a value already typed (a number cell,
+-- a JSON number, a Parquet decimal or timestamp), written by recon as 1289.5 or 2026-04-14
+-- 10:00:00, so neither $decimal_separator nor $date_format applies to it.
 --
 -- Every step is a projection, row by row: no join, no aggregate, so the rows come out in the
 -- order they went in (a CSV's line numbers are that order; see recon/ledger.py).
@@ -31,6 +37,25 @@
 -- books purchases as negative numbers and reversals as positive: every amount's sign is turned
 -- round, so that downstream a purchase is positive and a reversal negative either way.
 --
+-- $decimal_separator ',': text amounts are written 1.289,50 (the groups of thousands by '.',
+-- a space, U+00A0, U+202F or an apostrophe, one kind in an amount, always in threes) and
+-- 289,50; a decimal point (12.50) or a group not of three (1.28,50) is an unparsable amount,
+-- never read the other way. '.' (default): 1,289.50 as before.
+--
+-- $sided: a debit/credit export. Its signed amount is debit minus credit, as an accountant
+-- signs them, and $purchase_sign then applies to it as to any signed amount: 'positive'
+-- (default) reads a purchase on the debit side and a reversal on the credit side. Exactly one
+-- side must be filled: a blank cell and a zero (0, 0.00, 0,00) are not filled, as accounting
+-- systems write 0.00 on the side a movement is not on; a row with both sides or neither is
+-- quarantined. The filled side's text is then read as an amount column's would be.
+--
+-- $date_format: 'iso' (default) reads timestamps with DuckDB's own cast (ISO 8601). Otherwise
+-- text is read with $date_patterns (day-first: 14.04.2026 04:30:05, 14/04/2026, 14-04-2026;
+-- month-first: 04/14/2026 4:30:05 PM; or the one strftime pattern configured), only these: a
+-- date that reads both ways (04/05/2026) follows the configured order, and one that matches no
+-- pattern is an unparsable timestamp. An offset, Z, UTC or GMT after the time is split off
+-- first and the rest rewritten as ISO text, so the zones below are read alike in every format.
+--
 -- Timestamps: an explicit offset, Z, UTC or GMT after the time is honoured; naive text is local
 -- time in $timezone; any other zone name is refused rather than guessed, and so is a local time
 -- the clocks skip (02:30 on the night they go from 02:00 to 03:00), which has no moment. A local
@@ -41,7 +66,23 @@
 -- $controls: a regular expression of control characters (recon/ledger.py). One in any mapped
 -- field quarantines the row, naming the field: the first rule, as nothing else in such a row can
 -- be trusted.
-WITH cleaned AS (
+WITH sided AS (
+    SELECT
+        *,
+        -- a debit/credit export's filled side: not blank, not zero
+        $sided AND trim(coalesce(debit, '')) <> '' AND NOT zero_amount(debit) AS debit_filled,
+        $sided AND trim(coalesce(credit, '')) <> '' AND NOT zero_amount(credit)
+            AS credit_filled,
+        credit_filled AND NOT debit_filled AS credited,
+        CASE WHEN NOT $sided THEN amount WHEN credited THEN credit ELSE debit END AS amount_cell,
+        CASE
+            WHEN NOT $sided THEN amount_native
+            WHEN credited THEN credit_native
+            ELSE debit_native
+        END AS amount_is_number
+    FROM ledger_text
+),
+cleaned AS (
     SELECT
         *,
         nullif(trim(entry_id), '') AS entry_id_clean,
@@ -49,14 +90,28 @@ WITH cleaned AS (
         nullif(trim(reference), '') AS reference_clean,
         upper(trim(currency)) AS currency_clean,
         nullif(trim(booked_at), '') AS booked_text,
-        trim(coalesce(amount, '')) AS amount_text,
+        -- the text as ISO 8601, which the zone handling below reads
+        CASE WHEN $date_format = 'iso' OR booked_at_native THEN booked_text
+            ELSE iso_timestamp(booked_text, $date_patterns)
+        END AS booked_iso,
+        $decimal_separator = ',' AND NOT amount_is_number AS decimal_comma,
+        -- a no-break space (U+00A0, U+202F) groups thousands, or pads a currency marker
+        CASE WHEN decimal_comma
+            THEN trim(regexp_replace(coalesce(amount_cell, ''), '[\x{a0}\x{202f}]', ' ', 'g'))
+            ELSE trim(coalesce(amount_cell, ''))
+        END AS amount_text,
         -- most amounts are plain decimals: they skip the symbol and parenthesis handling
-        regexp_full_match(trim(coalesce(amount, '')), '-?\d+(\.\d+)?') AS plain,
+        CASE WHEN decimal_comma THEN regexp_full_match(amount_text, '-?\d+(,\d+)?')
+            ELSE regexp_full_match(amount_text, '-?\d+(\.\d+)?')
+        END AS plain,
         -- one match per row; the reason finds the field only for the rare row that has one
         regexp_matches(
-            concat(entry_id, order_id, reference, amount, currency, status, booked_at), $controls
+            concat(
+                entry_id, order_id, reference, amount, debit, credit, currency, status, booked_at
+            ),
+            $controls
         ) AS controlled
-    FROM ledger_text
+    FROM sided
 ),
 bracketed AS (
     SELECT *, NOT plain AND regexp_full_match(amount_text, '\(.*\)') AS accounting
@@ -93,20 +148,36 @@ parsed AS (
         NOT (accounting AND signed LIKE '-%') AS one_sign
     FROM unsymbolled
 ),
+numbered AS (
+    SELECT
+        *,
+        CASE
+            WHEN plain AND NOT decimal_comma THEN true
+            WHEN NOT one_sign THEN false
+            WHEN decimal_comma THEN regexp_full_match(
+                digits,
+                '\d{1,3}(\.\d{3})+(,\d+)?|\d{1,3}( \d{3})+(,\d+)?|\d{1,3}(''\d{3})+(,\d+)?'
+                || '|\d+(,\d+)?|,\d+'
+            )
+            ELSE regexp_full_match(digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
+        END AS well_formed,
+        -- the digits as DuckDB reads a decimal: no groups, a point before the decimals
+        CASE
+            WHEN plain AND NOT decimal_comma THEN digits
+            WHEN decimal_comma THEN replace(regexp_replace(digits, '[. '']', '', 'g'), ',', '.')
+            ELSE replace(digits, ',', '')
+        END AS number
+    FROM parsed
+),
 typed AS (
     SELECT
         p.*,
         getvariable('ledger_exponents')[p.currency_clean] AS exponent,
-        p.plain OR p.one_sign
-            AND regexp_full_match(p.digits, '\d{1,3}(,\d{3})+(\.\d+)?|\d+(\.\d+)?|\.\d+')
-            AS well_formed,
-        CASE WHEN contains(p.digits, '.') THEN length(p.digits) - strpos(p.digits, '.') ELSE 0 END
+        CASE WHEN contains(p.number, '.') THEN length(p.number) - strpos(p.number, '.') ELSE 0 END
             AS decimals,
-        CASE
-            -- a plain amount has no separator: its integer digits are all but its decimals
-            WHEN p.plain THEN length(p.digits) - decimals - CASE WHEN decimals > 0 THEN 1 ELSE 0 END
-            ELSE length(split_part(replace(p.digits, ',', ''), '.', 1))
-        END AS integer_digits,
+        -- the integer digits are all but the decimals and the point
+        length(p.number) - decimals - CASE WHEN contains(p.number, '.') THEN 1 ELSE 0 END
+            AS integer_digits,
         -- the first currency marker of the amount's that is not the currency column's: a code
         -- is its own currency, a symbol every currency that writes it ($ a dollar's or a peso's)
         CASE
@@ -116,20 +187,20 @@ typed AS (
         END AS other_currency,
         getvariable('ledger_status_words')[lower(trim(p.status))] AS status_clean,
         CASE
-            WHEN p.booked_text IS NULL THEN NULL
+            WHEN p.booked_iso IS NULL THEN NULL
             -- most text ends in a digit with no offset before it (2026-04-14 10:00:00): no
             -- branch below but the last can take it, so it is read as naive at once
-            WHEN NOT regexp_matches(p.booked_text, '(?:[+-]\d\d(?::?\d\d)?|\D)$') THEN 'local'
-            WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
+            WHEN NOT regexp_matches(p.booked_iso, '(?:[+-]\d\d(?::?\d\d)?|\D)$') THEN 'local'
+            WHEN regexp_matches(p.booked_iso, '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|UTC|GMT)$')
                 THEN 'utc'
-            WHEN regexp_matches(p.booked_text, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')
+            WHEN regexp_matches(p.booked_iso, '\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$')
                 THEN 'offset'
-            WHEN regexp_matches(p.booked_text, '[A-Za-z]{2,}$') THEN 'zone'
+            WHEN regexp_matches(p.booked_iso, '[A-Za-z]{2,}$') THEN 'zone'
             ELSE 'local'
         END AS booked_form,
-        CASE WHEN booked_form = 'local' THEN try_cast(p.booked_text AS TIMESTAMP) END
+        CASE WHEN booked_form = 'local' THEN try_cast(p.booked_iso AS TIMESTAMP) END
             AS booked_local
-    FROM parsed AS p
+    FROM numbered AS p
 ),
 stamped AS (
     SELECT
@@ -137,8 +208,8 @@ stamped AS (
         CASE booked_form
             WHEN 'local' THEN local_to_utc(booked_local, $timezone)
             WHEN 'utc'
-                THEN try_cast(regexp_replace(booked_text, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
-            WHEN 'offset' THEN timezone('UTC', try_cast(booked_text AS TIMESTAMPTZ))
+                THEN try_cast(regexp_replace(booked_iso, '\s*(Z|UTC|GMT)$', '') AS TIMESTAMP)
+            WHEN 'offset' THEN timezone('UTC', try_cast(booked_iso AS TIMESTAMPTZ))
         END AS booked_utc
     FROM typed
 ),
@@ -153,17 +224,22 @@ judged AS (
                 WHEN regexp_matches(order_id, $controls) THEN 'order_id'
                 WHEN regexp_matches(reference, $controls) THEN 'reference'
                 WHEN regexp_matches(amount, $controls) THEN 'amount'
+                WHEN regexp_matches(debit, $controls) THEN 'debit'
+                WHEN regexp_matches(credit, $controls) THEN 'credit'
                 WHEN regexp_matches(currency, $controls) THEN 'currency'
                 WHEN regexp_matches(status, $controls) THEN 'status'
                 ELSE 'booked_at'
             END
             WHEN entry_id_clean IS NULL THEN 'missing entry id'
+            WHEN $sided AND debit_filled AND credit_filled THEN 'both debit and credit filled'
+            WHEN $sided AND NOT debit_filled AND NOT credit_filled
+                THEN 'neither debit nor credit filled'
             WHEN amount_text = '' THEN 'blank amount'
             WHEN NOT well_formed THEN 'unparsable amount'
             WHEN exponent IS NULL THEN 'unknown currency'
             WHEN other_currency IS NOT NULL
                 THEN 'amount says ' || other_currency || ', currency column says ' || currency_clean
-            WHEN $amount_unit = 'minor' AND rtrim(split_part(digits, '.', 2), '0') <> ''
+            WHEN $amount_unit = 'minor' AND rtrim(split_part(number, '.', 2), '0') <> ''
                 THEN 'a fraction in minor units'
             WHEN $amount_unit <> 'minor' AND decimals > exponent
                 THEN 'more decimals than the currency allows'
@@ -193,19 +269,20 @@ SELECT
     order_id_clean AS order_id,
     reference_clean AS reference,
     CASE WHEN reason IS NULL
-        -- the sign as written, turned round when purchases are booked negative
-        THEN (CASE WHEN negative <> ($purchase_sign = 'negative') THEN -1 ELSE 1 END)
+        -- the sign as written (a credit's turned round: debit minus credit), turned round
+        -- again when purchases are booked negative
+        THEN (CASE WHEN (negative <> credited) <> ($purchase_sign = 'negative') THEN -1 ELSE 1 END)
             * CASE WHEN $amount_unit = 'minor'
                 -- ISO 4217 exponents run from 0 to 4, as DECIMAL(18, 4) allows
                 THEN CAST(
-                    try_cast(replace(digits, ',', '') AS DECIMAL(18, 0))
+                    try_cast(number AS DECIMAL(18, 0))
                     * CASE exponent
                         WHEN 0 THEN 1 WHEN 1 THEN 0.1 WHEN 2 THEN 0.01 WHEN 3 THEN 0.001
                         WHEN 4 THEN 0.0001
                     END
                     AS DECIMAL(18, 4)
                 )
-                ELSE try_cast(replace(digits, ',', '') AS DECIMAL(18, 4))
+                ELSE try_cast(number AS DECIMAL(18, 4))
             END
     END AS amount,
     currency_clean AS currency,
@@ -215,7 +292,9 @@ SELECT
     -- the row as the export had it, for quarantine.csv; built only for the rows that go there
     CASE WHEN reason IS NOT NULL THEN
         csv_field(entry_id) || ',' || csv_field(order_id) || ',' || csv_field(reference) || ','
-        || csv_field(amount) || ',' || csv_field(currency) || ',' || csv_field(status) || ','
-        || csv_field(booked_at)
+        || CASE WHEN $sided THEN csv_field(debit) || ',' || csv_field(credit)
+            ELSE csv_field(amount)
+        END
+        || ',' || csv_field(currency) || ',' || csv_field(status) || ',' || csv_field(booked_at)
     END AS raw
 FROM judged

@@ -33,6 +33,38 @@ CREATE OR REPLACE MACRO marker_agrees(marker, code) AS (
     OR list_contains(coalesce(getvariable('ledger_symbols')[marker], [upper(marker)]), code)
 );
 
+-- Whether an amount's text is a zero (0, 0.00, 0,00, -0, (0.00), $0.00, 0,00 EUR): the side
+-- of a debit/credit export a movement is not on, which accounting systems often fill so.
+CREATE OR REPLACE MACRO zero_amount(x) AS regexp_full_match(
+    x,
+    '[\s\x{a0}\x{202f}]*\(?-?[\s\x{a0}\x{202f}]*(?:[A-Za-z]{3}|[$€£¥₩₹])?[\s\x{a0}\x{202f}]*'
+    || '-?0+(?:[.,]0+)?[\s\x{a0}\x{202f}]*(?:[A-Za-z]{3}|[$€£¥₩₹])?[\s\x{a0}\x{202f}]*\)?'
+    || '[\s\x{a0}\x{202f}]*'
+);
+
+-- A timestamp's text, read with the strptime `patterns` ([ledger] date_format), as ISO 8601
+-- text (NULL if no pattern reads it). An offset, Z, UTC or GMT after the time is split off
+-- first and kept, so that the ingest reads zones alike whatever the date's shape.
+CREATE OR REPLACE MACRO iso_timestamp(stamp, patterns) AS CASE
+    WHEN regexp_matches(
+        stamp,
+        '^.*(?:\d:\d\d(?::\d\d(?:[.,]\d+)?)?|[AaPp][Mm])\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$'
+    )
+        THEN strftime(
+            try_strptime(
+                regexp_extract(
+                    stamp,
+                    '^(.*(?:\d:\d\d(?::\d\d(?:[.,]\d+)?)?|[AaPp][Mm]))\s*'
+                    || '(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$',
+                    1
+                ),
+                patterns
+            ),
+            '%Y-%m-%d %H:%M:%S.%f'
+        ) || regexp_extract(stamp, '(Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$', 1)
+    ELSE strftime(try_strptime(stamp, patterns), '%Y-%m-%d %H:%M:%S.%f')
+END;
+
 -- A naive local time in `zone` as naive UTC. The common zone, UTC, skips the conversion, which
 -- costs a tenth of a second per million rows.
 CREATE OR REPLACE MACRO local_to_utc(ts, zone) AS CASE
