@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 import duckdb
 import pyarrow as pa
 
-from recon import discounts, ledger, memory
+from recon import causes, discounts, ledger, memory
 from recon.config import Config
 from recon.errors import InputError, ReconError
 from recon.lake import DATASETS, PART, Lake
@@ -179,6 +179,8 @@ class Diff:
     missing_exports: list[dict[str, str]] = field(default_factory=list)
     # per currency, RUNWAY_SCHEMA's columns
     wallets: list[dict[str, Any]] = field(default_factory=list)
+    # the one setting most of the night's breaks point to, if any (recon.causes): Cause dicts
+    causes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -342,6 +344,10 @@ def run(
         {"date": day.isoformat(), "path": str(ledger.export_path(config.ledger, day))}
         for day in stream.missing
     ]
+    with timed(seconds, "likely causes"):
+        likely = causes.likely(
+            con, scope.day_start, scope.day_end, counts, _quoted_settings(config, day)
+        )
     return Diff(
         day,
         findings,
@@ -354,7 +360,21 @@ def run(
         seconds,
         missing,
         wallets,
+        [cause.as_dict() for cause in likely],
     )
+
+
+def _quoted_settings(config: Config, day: date) -> dict[str, str]:
+    """The [ledger] values a likely cause quotes (recon.causes)."""
+    settings = config.ledger
+    return {
+        "path": str(ledger.export_path(settings, day)),
+        "amount_unit": settings.amount_unit,
+        "purchase_sign": settings.purchase_sign,
+        "business_day_timezone": settings.business_zone,
+        "timezone": settings.timezone,
+        **{f"columns.{name}": column for name, column in settings.columns.items()},
+    }
 
 
 def _judged_views(con: duckdb.DuckDBPyConnection, day: date) -> None:

@@ -193,7 +193,7 @@ class History:
                     "$finished AS finished_at, $complete AS complete, $counts AS counts, "
                     "$path AS ledger_path, $totals AS totals, $reconciliation AS reconciliation, "
                     "$incomplete AS incomplete, $missing_exports AS missing_exports, "
-                    "$wallets AS wallets",
+                    "$wallets AS wallets, $causes AS causes",
                     {
                         "day": day,
                         "started": _naive(started_at),
@@ -206,6 +206,7 @@ class History:
                         "incomplete": json.dumps(diff.incomplete),
                         "missing_exports": json.dumps(diff.missing_exports),
                         "wallets": json.dumps(diff.wallets, default=str),
+                        "causes": json.dumps(diff.causes),
                     },
                 )
                 con.execute("COMMIT")
@@ -239,6 +240,7 @@ class History:
         run["reconciliation"] = json.loads(run["reconciliation"] or "{}")
         run["missing_exports"] = json.loads(run.get("missing_exports") or "[]")
         run["wallets"] = _wallets(run.get("wallets"))
+        run["causes"] = json.loads(run.get("causes") or "[]")
         run["incomplete"] = json.loads(run["incomplete"] or "[]") or (
             [] if run["complete"] else ["an extraction was left incomplete"]  # older histories
         )

@@ -63,6 +63,10 @@ class Night:
             f"{c['starship_orders']} Starship orders ({c['starship_matched']} matched, "
             f"{c['starship_reported']} reported)",
         ]
+        # before anything else: most of what follows may be this one setting
+        lines.extend(
+            f"  LIKELY CAUSE ({cause['key']}): {cause['text']}" for cause in self.diff.causes
+        )
         if c.get("earlier_exports") or c.get("ledger_reversals") or c.get("later_exports"):
             later = c.get("later_exports", 0)
             lines.append(

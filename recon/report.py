@@ -141,6 +141,12 @@ class Report:
     # -- the verdict --------------------------------------------------------------------------
 
     @property
+    def causes(self) -> list[dict[str, Any]]:
+        """The setting most of the night's breaks point to, if any (recon.causes): cause, key,
+        rows, text."""
+        return list(self.run.get("causes") or [])
+
+    @property
     def missing_exports(self) -> list[dict[str, str]]:
         """The night's own ledger export and the days before it in a row without one."""
         return list(self.run.get("missing_exports") or [])
@@ -210,6 +216,9 @@ class Report:
             text = "Books agree"
         if warnings:
             text += f"; {_plural(warnings, 'warning')}"
+        if self.causes:
+            keys = ", ".join(dict.fromkeys(cause["key"] for cause in self.causes))
+            text = f"Likely a setting ({keys}): {text}"
         if not self.complete:
             text = "INCOMPLETE: " + text
         if self.missing_exports:
@@ -267,6 +276,7 @@ class Report:
         return {
             "date": self.day.isoformat(),
             "verdict": self.verdict,
+            "likely_causes": self.causes,
             "canary": _canary_summary(self.canary),
             "wallets": {w["currency"]: _wallet_summary(w) for w in self.wallets},
             "agree": self.agree,

@@ -84,6 +84,8 @@ def test_every_planted_finding_is_found_and_nothing_else(demo_night: pipeline.Ni
     wanted = {(f["check"], subject(f), f["state"]) for f in ANSWER_KEY["findings"]}
     found = {(f["check"], subject(f), f["state"]) for f in demo_night.findings.to_pylist()}
     assert found == wanted
+    # 23 breaks of many kinds, and none of them a setting (recon.causes)
+    assert demo_night.diff.causes == []
 
 
 def test_each_finding_carries_the_answer_keys_amounts_and_statuses(
@@ -210,6 +212,8 @@ def test_recon_finds_exactly_the_planted_discrepancies(
     night = pipeline.diff(settings_, day)
     assert found_keys(night) == planted
     assert night.exit_code == (1 if any(SEVERITY[c] == "error" for c, _ in planted) else 0)
+    # correct books, however messy, point to no misconfigured setting (recon.causes)
+    assert night.diff.causes == []
 
 
 @pytest.mark.parametrize(
@@ -232,6 +236,7 @@ def test_every_plant_is_found_in_regional_and_debit_credit_shapes(
     night = pipeline.diff(books.write(tmp_path), D)
     assert found_keys(night) == planted
     assert night.diff.counts["quarantined"] == 0
+    assert night.diff.causes == []
 
 
 def test_clean_books_agree(tmp_path: Path) -> None:

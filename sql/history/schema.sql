@@ -18,6 +18,8 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS incomplete JSON;  -- why rows may be m
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS missing_exports JSON;
 -- Each wallet's runway at the end of the night (setup/runway.sql): [{currency, balance, ...}].
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS wallets JSON;
+-- The one setting most of the night's breaks point to, if any (recon.causes): [{cause, key, ...}].
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS causes JSON;
 
 -- What each night found. A break's identity is its check and key; `break_id` is a short hash of
 -- both, stable across nights, which analysts type.
