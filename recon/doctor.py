@@ -9,15 +9,18 @@ Each check is `ok`, `warn` (fine, but worth saying), `fail`, or `skip` (it canno
 an earlier one failed). The checks ask what a night would ask, through the same code: the
 configuration (`config.load`), the environment variables it names, one `GET /wallets` and one
 `GET /reconciliation/{date}` through the real client (retries kept short), the ledger export's
-header against `[ledger.columns]`, the data and report folders (a temporary file created and
+header against `[ledger.columns]`, D's export diffed against the lake's D in a scratch folder
+(whether most of its breaks point to one setting: recon.causes), the data and report folders (a temporary file created and
 removed), the discount sheet, and the SMTP relay's answer to EHLO (no login, nothing sent).
 
-Doctor takes no lock and writes nothing but that probe. Messages name environment variables,
-never their values, and pass `logs.redact` on their way out.
+Doctor takes no lock and writes nothing but that probe and the scratch folder it removes.
+Messages name environment variables, never their values, and pass `logs.redact` on their way
+out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -29,6 +32,7 @@ from typing import Literal
 
 from recon import config, discounts, ledger, logs, mail, memory
 from recon.errors import ReconError
+from recon.lake import Lake
 from recon.starship import reconciliation
 from recon.starship.client import StarshipClient
 
@@ -46,6 +50,7 @@ NAMES = (  # the checks, in the order they run and print
     "starship",
     "reconciliation",
     "ledger",
+    "books",
     "data_dir",
     "out_dir",
     "discounts",
@@ -94,7 +99,12 @@ def run(config_path: Path, day: date, environ: Mapping[str, str] | None = None) 
         add("reconciliation", "skip", "needs an answer from Starship")
     else:
         add("reconciliation", *_reconciliation(client, day))
-    add("ledger", *_ledger(settings.ledger, day))
+    ledger_status, ledger_message = _ledger(settings.ledger, day)
+    add("ledger", ledger_status, ledger_message)
+    if ledger_status == "fail":
+        add("books", "skip", "needs a readable ledger export")
+    else:
+        add("books", *_books(settings, day))
     add("data_dir", *_writable(settings.storage.data_dir, "[storage] data_dir"))
     add("out_dir", *_writable(settings.report.out_dir, "[report] out_dir"))
     add("discounts", *_discounts(settings.checks.discount_sheet))
@@ -229,6 +239,47 @@ def _ledger(settings: config.LedgerConfig, day: date) -> tuple[Status, str]:
             f"the latest, {found}"
         )
     return "ok", found
+
+
+def _books(settings: config.Config, day: date) -> tuple[Status, str]:
+    """D's export diffed against the lake's D as the night would, in a scratch folder (the
+    lake's Starship datasets linked into it, read only; the ledger's kept there): whether most
+    of the breaks point to one setting (recon.causes)."""
+    from recon import checks  # the diff's machinery: only this check needs it
+    from recon.pipeline import history_of
+
+    lake = Lake(settings.storage.data_dir / "lake")
+    if lake.manifest("orders", day) is None:
+        return "warn", (
+            f"the lake has no orders of {day} to try the export against: run `recon extract "
+            f"--date {day}`, then `recon doctor --date {day}`"
+        )
+    history = history_of(settings, read_only=True)
+    with tempfile.TemporaryDirectory(prefix="recon-doctor-") as scratch:
+        linked = Path(scratch) / "lake"
+        linked.mkdir()
+        for dataset in lake.root.iterdir():
+            if dataset.is_dir() and dataset.name != memory.DATASET:
+                (linked / dataset.name).symlink_to(dataset.resolve(), target_is_directory=True)
+        trial = dataclasses.replace(
+            settings, storage=dataclasses.replace(settings.storage, data_dir=Path(scratch))
+        )
+        try:
+            with checks.connect(trial) as con:
+                diff = checks.run(
+                    con, trial, day, carried=history.carried(day), diffed=history.diffed()
+                )
+        except ReconError as error:
+            return "fail", str(error)
+    findings = diff.findings.num_rows
+    if diff.causes:
+        return "fail", "; ".join(
+            f"likely cause {cause['key']}: {cause['text']}" for cause in diff.causes
+        )
+    return "ok", (
+        f"{day}'s export against the lake: {findings} finding{'s' if findings != 1 else ''}, "
+        "none of them pointing to a setting (tried in a scratch folder, nothing recorded)"
+    )
 
 
 def _writable(folder: Path, key: str) -> tuple[Status, str]:

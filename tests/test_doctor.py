@@ -117,6 +117,11 @@ def test_all_green_exits_0_and_changes_nothing(
     path.write_text(path.read_text() + email_section(controller.port, ca_file))
     env = environment(sandbox, RECON_SMTP_USER=SMTP_USER, RECON_SMTP_PASSWORD=SMTP_PASSWORD)
     settings_data = tmp_path / "var"
+    # the night's Starship side, which doctor tries the export against
+    extracted = CliRunner().invoke(
+        cli, ["extract", "--date", DAY.isoformat(), "--config", str(path)], env=env
+    )
+    assert extracted.exit_code == 0, extracted.output
     # a writer holding the lock does not stop doctor: it takes none
     with exclusive(settings_data, "run --date 2026-04-14"):
         before = tree(tmp_path)
@@ -141,6 +146,10 @@ def test_all_green_exits_0_and_changes_nothing(
     assert checks["ledger"][1] == (
         f"{tmp_path / f'ledger-{DAY}.csv'}: the header has the 7 mapped columns"
     )
+    assert checks["books"][1] == (
+        f"{DAY}'s export against the lake: 23 findings, none of them pointing to a setting "
+        "(tried in a scratch folder, nothing recorded)"
+    )
     assert checks["data_dir"][1].startswith(f"{settings_data}: writable, ")
     assert checks["out_dir"][1].startswith(
         f"{tmp_path / 'reports'}: not there yet; recon creates it in {tmp_path}, writable"
@@ -164,8 +173,8 @@ def test_a_missing_variable_exits_2_naming_it_and_skips_starship(
     assert checks["credentials"] == ("FAIL", f"STARSHIP_API_SECRET {says}")
     assert checks["starship"] == ("skip", "needs STARSHIP_API_SECRET")
     assert checks["reconciliation"][0] == "skip"
-    # the checks that do not need Starship still ran
-    assert [checks[name][0] for name in doctor.NAMES[4:]] == ["ok"] * 5
+    # the checks that do not need Starship still ran (no lake yet to try the books against)
+    assert [checks[name][0] for name in doctor.NAMES[4:]] == ["ok", "warn", "ok", "ok", "ok", "ok"]
     assert sandbox.options.api_key not in output
     assert f"FAIL credentials     STARSHIP_API_SECRET {says}\n" in output
 
@@ -363,3 +372,36 @@ def test_a_relay_that_wants_a_login_nobody_configured_fails(
         "login: 530"
     ), message
     assert handler.logins == [] and handler.delivered == [] and handler.data_calls == 0
+
+
+def test_a_setting_most_breaks_point_to_fails_the_books_check(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The demo's export read with purchases as negative numbers: every matched amount is
+    minus the charge, and doctor names the key before the first night is ever recorded."""
+    path = run_config(tmp_path, sandbox.base_url, ledger='purchase_sign = "negative"')
+    env = environment(sandbox)
+    extracted = CliRunner().invoke(
+        cli, ["extract", "--date", DAY.isoformat(), "--config", str(path)], env=env
+    )
+    assert extracted.exit_code == 0, extracted.output
+    before = tree(tmp_path)
+    code, checks, output = recon_doctor(path, env)
+    assert tree(tmp_path) == before  # no history, no kept export: the lake's ledger untouched
+    assert code == 2, output
+    status, message = checks["books"]
+    assert status == "FAIL"
+    assert message.startswith("likely cause ledger.purchase_sign: 18 of 22 matched amounts ")
+    assert "(now 'negative'): positive?" in message
+
+
+def test_without_the_nights_orders_in_the_lake_the_books_check_says_how(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    path = run_config(tmp_path, sandbox.base_url)
+    _, checks, output = recon_doctor(path, environment(sandbox))
+    assert checks["books"] == (
+        "warn",
+        f"the lake has no orders of {DAY} to try the export against: run `recon extract "
+        f"--date {DAY}`, then `recon doctor --date {DAY}`",
+    ), output
