@@ -420,3 +420,37 @@ def test_the_wallet_panel_and_the_canary_read_at_600px(
         assert alert.is_visible()
         alert_box, canary_box = alert.bounding_box(), canary.bounding_box()
         assert alert_box is not None and canary_box is not None and alert_box["y"] < 600
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_likely_cause_leads_the_report_at_600px(
+    browser: Browser | None, model: Report, tmp_path: Path, scheme: str
+) -> None:
+    """A night recon.causes finds misconfigured: the cause, with its key, under the verdict and
+    above the fold, readable in both schemes, and the path it quotes rendered as text."""
+    model.run["causes"] = [
+        {
+            "cause": "file",
+            "key": "ledger.path",
+            "rows": 22,
+            "text": f"22 of 23 Starship orders of the day are not in the export: is '{IMG}' "
+            "the export of this date?",
+        }
+    ]
+    path = write_html(model, tmp_path)
+    with opened(browser, path, scheme) as (page, seen):
+        heading = page.locator("h1")
+        assert heading.inner_text().startswith("Likely a setting (ledger.path): ")
+        cause = page.get_by_text("Likely cause:")
+        assert cause.is_visible()
+        box, top = cause.bounding_box(), heading.bounding_box()
+        assert box is not None and top is not None
+        assert top["y"] < box["y"] < 600 and box["x"] + box["width"] <= WIDTH, box
+        paragraph = page.locator("p", has_text="Likely cause:")
+        assert IMG in paragraph.inner_text()  # the quoted path is text, never markup
+        assert page.locator("img").count() == 0 and seen.requests == [path.as_uri()]
+        colour, background = (
+            computed(page, "p.caution", "color"),
+            computed(page, "p.caution", "backgroundColor"),
+        )
+    assert contrast(colour, background) >= 4.5, (scheme, colour, background)
