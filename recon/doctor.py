@@ -10,8 +10,9 @@ an earlier one failed). The checks ask what a night would ask, through the same 
 configuration (`config.load`), the environment variables it names, one `GET /wallets` and one
 `GET /reconciliation/{date}` through the real client (retries kept short), the ledger export's
 header against `[ledger.columns]`, D's export diffed against the lake's D in a scratch folder
-(whether most of its breaks point to one setting: recon.causes), the data and report folders (a temporary file created and
-removed), the discount sheet, and the SMTP relay's answer to EHLO (no login, nothing sent).
+(whether most of its breaks point to one setting: recon.causes), the data and report folders
+(a temporary file created and removed), the discount sheet, and the SMTP relay's answer to
+EHLO (no login, nothing sent).
 
 Doctor takes no lock and writes nothing but that probe and the scratch folder it removes.
 Messages name environment variables, never their values, and pass `logs.redact` on their way

@@ -687,3 +687,12 @@ def test_the_diff_connection_is_held_to_the_memory_limit(tmp_path: Path) -> None
         ).fetchall()
     assert limit == "300.0 MiB"
     assert spill == str(tmp_path / "var" / "spill")
+
+
+def test_conservation_counts_the_checks_that_say_what_they_account_for() -> None:
+    """A rule whose findings are the rows nothing matched says so in its header; conservation
+    reads that, not a list of names, and a misspelt declaration is refused."""
+    assert checks.accounts_for("entries") == ["duplicate_ledger_entry", "missing_at_starship"]
+    assert checks.accounts_for("orders") == ["duplicate_order", "missing_in_ledger"]
+    with pytest.raises(ValueError, match="one of"):
+        checks.accounts_for("transactions")

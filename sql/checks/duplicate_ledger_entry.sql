@@ -8,6 +8,9 @@
 -- earlier exports, and any later one already there). A reversal (a later row that cancels the
 -- sale) is not a duplicate; a second sale or a second reversal is. A repeated entry id is keyed
 -- by its line, and by its export's date too when the export is not D's.
+--
+-- Accounts for: entries. The usable ledger rows it reports (by `row_id`) matched no order;
+-- conservation counts them as reported (recon.checks.accounts_for).
 SELECT
     CASE
         WHEN m.entry_rank > 1 AND m.ledger_source IS NULL THEN m.entry_id || '@' || m.line

@@ -6,6 +6,9 @@
 --
 -- Reported once per surplus order of D (see setup/match.sql for which one is the original);
 -- an unbooked copy is not also reported as missing_in_ledger.
+--
+-- Accounts for: orders. The orders of D it reports (by `order_id`) no ledger row matched;
+-- conservation counts them as reported (recon.checks.accounts_for).
 SELECT
     o.order_id AS key,
     o.order_id,

@@ -10,6 +10,9 @@
 -- first read tonight). A row of an export whose business day runs past D (a Pacific partner's
 -- export of D books orders until 08:00 UTC on D+1) is judged on the night the day ends, when
 -- every order it could book is in the lake.
+--
+-- Accounts for: entries. The usable ledger rows it reports (by `row_id`) matched no order;
+-- conservation counts them as reported (recon.checks.accounts_for).
 SELECT
     entry_id AS key,
     row_id,

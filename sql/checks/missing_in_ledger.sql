@@ -16,6 +16,9 @@
 -- on that day: Monday's export books the weekend), or it was placed within `grace_minutes` of
 -- the day's close and no later export has arrived (its booking may land on the next one). Once
 -- such an export is there and books nothing for it, the order is missing.
+--
+-- Accounts for: orders. The orders of D it reports (by `order_id`) no ledger row matched;
+-- conservation counts them as reported (recon.checks.accounts_for).
 WITH missing AS (  -- few: the day's orders that no row of the stream books
     SELECT o.*
     FROM orders_all AS o
