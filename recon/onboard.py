@@ -340,7 +340,8 @@ def propose(
     if not orders:
         raise InputError(f"{lake.root}: the lake holds no orders; run recon extract --date {day}")
     cells = _choose_sheet(export, settings, orders, proposal)
-    Inference(export, day, cells, orders, proposal).run(settings)
+    grace = timedelta(minutes=settings.checks.grace_minutes)
+    Inference(export, day, cells, orders, proposal, grace=grace).run(settings)
     _prove(settings, proposal)
     return proposal
 
@@ -395,6 +396,7 @@ class Inference:
     purchases: set[int] = field(default_factory=set)  # matched rows booked as the sale
     naive: dict[int, datetime] = field(default_factory=dict)  # row -> booked, naive
     aware: dict[int, datetime] = field(default_factory=dict)  # row -> booked with its offset
+    grace: timedelta = timedelta(minutes=60)
 
     def run(self, settings: Config) -> None:
         p = self.proposal
@@ -683,8 +685,11 @@ class Inference:
                 self.day + timedelta(days=1), datetime.min.time(), tzinfo=zone
             ).astimezone(UTC)
             outside = sum(not start <= m < end for m in instants)
+            # an order in the day's last minutes may wait for the next export ([checks]
+            # grace_minutes): its absence tells nothing about the cut
             unbooked = sum(
-                start <= o.created_at < end and o.order_id not in booked_ids for o in self.orders
+                start <= o.created_at < end - self.grace and o.order_id not in booked_ids
+                for o in self.orders
             )
             scored.append((outside, unbooked, name, start, end))
         best = min(scored, key=lambda s: (s[0], s[1]))
