@@ -211,7 +211,8 @@ def sniff_delimiter(path: Path) -> tuple[str, str]:
     shown = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
     return (
         d,
-        f"Python's csv.Sniffer over the first lines (also steady: {', '.join(shown[s] for s in steady) or 'none'})",
+        "Python's csv.Sniffer over the first lines (also steady: "
+        f"{', '.join(shown[s] for s in steady) or 'none'})",
     )
 
 
@@ -456,7 +457,8 @@ class Inference:
         self.assign(
             "order_id",
             column,
-            f"order_id: column {column!r} — {hits:,} of {self.cells.rows:,} rows name an order in the lake",
+            f"order_id: column {column!r} — {hits:,} of {self.cells.rows:,} rows name an order in "
+            "the lake",
         )
         for i, v in self.filled(column):
             if v.strip() in ids:
@@ -525,7 +527,8 @@ class Inference:
         self.assign(
             "currency",
             column,
-            f"currency: column {column!r} — ISO 4217 codes; {agree:,} of {len(self.matched):,} matched rows in the order's currency",
+            f"currency: column {column!r} — ISO 4217 codes; {agree:,} of {len(self.matched):,} "
+            "matched rows in the order's currency",
         )
 
     # -- timestamps -----------------------------------------------------------------------------
@@ -565,7 +568,9 @@ class Inference:
         self.assign(
             "booked_at",
             column,
-            f"booked_at: column {column!r} — {reading.read:,} of {len(self.filled(column)):,} values read as timestamps; {near:,} matched rows within 15 hours of the order's creation",
+            f"booked_at: column {column!r} — {reading.read:,} of {len(self.filled(column)):,} "
+            f"values read as timestamps; {near:,} matched rows within 15 hours of the order's "
+            "creation",
         )
         if reading.formats == ("day-first", "month-first"):
             reading = self.settle_date_order(column, reading)
@@ -603,7 +608,9 @@ class Inference:
             reading.read,
             reading.moments,
             reading.formats,
-            f"{reading.formats[0]} — no date has a day past the 12th, but read so {close:,} matched rows fall within 15 hours of the order's creation, read the other way {best[1][0]:,}",
+            f"{reading.formats[0]} — no date has a day past the 12th, but read so {close:,} "
+            "matched rows fall within 15 hours of the order's creation, read the other way "
+            f"{best[1][0]:,}",
         )
 
     def zones(self) -> None:
@@ -646,7 +653,8 @@ class Inference:
         if top < max(MIN_MATCHES, len(sample) // 2):
             raise Ambiguous(
                 self.path,
-                "the zone of the booked timestamps: the booked times keep no steady offset from Starship's created times",
+                "the zone of the booked timestamps: the booked times keep no steady offset from "
+                "Starship's created times",
                 [
                     f"offset {_hours(s)}: {n:,} of {len(sample):,} rows"
                     for s, n in Counter(offsets.values()).most_common(4)
@@ -658,13 +666,16 @@ class Inference:
         rule = _dst_rule(zone, self.day.year)
         others = [n for n in winners[1:] if _dst_rule(ZoneInfo(n), self.day.year) != rule][:3]
         also = (
-            f"; these dates fit other rules too: {', '.join(f'{n} ({_dst_rule(ZoneInfo(n), self.day.year)})' for n in others)}"
+            "; these dates fit other rules too: "
+            f"{', '.join(f'{n} ({_dst_rule(ZoneInfo(n), self.day.year)})' for n in others)}"
             if others
             else ""
         )
         evidence = (
-            f"{top:,} of {len(sample):,} matched sales were booked {_hours(typical)} from Starship's "
-            f"created time in UTC ({count:,} at that offset): {chosen}, assumed DST rule: {rule}{also}"
+            f"{top:,} of {len(sample):,} matched sales were booked {_hours(typical)} from "
+            "Starship's "
+            f"created time in UTC ({count:,} at that offset): {chosen}, assumed DST rule: "
+            f"{rule}{also}"
         )
         return chosen, evidence
 
@@ -697,8 +708,10 @@ class Inference:
         ties = [s[2] for s in scored if (s[0], s[1]) == (outside, unbooked) and s[2] != name]
         cut = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
         evidence = (
-            f"{len(instants) - outside:,} of {len(instants):,} bookings fall in {self.day}'s day in "
-            f"{name} ({cut}), and {unbooked:,} of the lake's orders of that day are not on this export"
+            f"{len(instants) - outside:,} of {len(instants):,} bookings fall in {self.day}'s day "
+            "in "
+            f"{name} ({cut}), and {unbooked:,} of the lake's orders of that day are not on this "
+            "export"
         )
         if ties:
             evidence += f"; as good: {', '.join(ties[:3])}{' and more' if len(ties) > 3 else ''}"
@@ -753,7 +766,8 @@ class Inference:
         if units:
             raise Ambiguous(
                 self.path,
-                "the amounts' unit: every matched row reads the same in major and minor units (no currency with decimals)",
+                "the amounts' unit: every matched row reads the same in major and minor units "
+                "(no currency with decimals)",
                 [best.describe(len(self.matched)), units[0].describe(len(self.matched))],
             )
         p = self.proposal
@@ -830,12 +844,13 @@ class Inference:
         self.assign(
             "status",
             column,
-            f"status: column {column!r} — {len(words)} words; each word's most common Starship status agrees with {agree:,} matched rows",
+            f"status: column {column!r} — {len(words)} words; each word's most common Starship "
+            f"status agrees with {agree:,} matched rows",
         )
         for word in sorted(words, key=lambda w: -words[w]):
             counts = table.get(word)
             if counts:
-                status, n = counts.most_common(1)[0]
+                status, _ = counts.most_common(1)[0]
                 shown = ", ".join(f"{s} {k:,}" for s, k in counts.most_common())
                 self.proposal.status_map[word] = Choice(
                     status, f"{word!r}: {words[word]:,} rows, matched orders {shown}"
@@ -847,7 +862,8 @@ class Inference:
                 )
             else:
                 self.proposal.notes.append(
-                    f"status word {word!r} ({words[word]:,} rows) matched no order: not mapped, its rows will be quarantined"
+                    f"status word {word!r} ({words[word]:,} rows) matched no order: not mapped, "
+                    "its rows will be quarantined"
                 )
 
     def entry_id(self) -> None:
@@ -881,7 +897,8 @@ class Inference:
         self.assign(
             "entry_id",
             column,
-            f"entry_id: column {column!r} — {n:,} of {self.cells.rows:,} rows filled, every value different, {shape:.0%} of one shape",
+            f"entry_id: column {column!r} — {n:,} of {self.cells.rows:,} rows filled, every value "
+            f"different, {shape:.0%} of one shape",
         )
 
 
@@ -912,7 +929,8 @@ class _AmountFit:
         )
         sign = "minus" if self.minus > self.plus else "plus"
         return (
-            f"{which} in {self.unit} units, decimal {self.separator!r} — {self.score:,} of {matched:,} "
+            f"{which} in {self.unit} units, decimal {self.separator!r} — {self.score:,} of "
+            f"{matched:,} "
             f"matched rows equal the charged total ({max(self.plus, self.minus):,} {sign} it)"
         )
 
@@ -1109,14 +1127,16 @@ def _read_moments(
             len(day),
             day,
             ("day-first",),
-            f"day-first — {only_day:,} dates read only day first (a day past the 12th), none only month first",
+            f"day-first — {only_day:,} dates read only day first (a day past the 12th), none only "
+            "month first",
         )
     if only_month:
         return Reading(
             len(month),
             month,
             ("month-first",),
-            f"month-first — {only_month:,} dates read only month first (a day past the 12th), none only day first",
+            f"month-first — {only_month:,} dates read only month first (a day past the 12th), "
+            "none only day first",
         )
     return Reading(len(day), day, ("day-first", "month-first"), "")
 

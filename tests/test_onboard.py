@@ -189,7 +189,7 @@ def test_two_columns_of_order_ids_are_ambiguous(tmp_path: Path) -> None:
     with export.open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     column = rows[0].index("order_id")
-    rows = [rows[0] + ["Order (copy)"]] + [row + [row[column]] for row in rows[1:]]
+    rows = [[*rows[0], "Order (copy)"]] + [[*row, row[column]] for row in rows[1:]]
     with export.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
     config_file = tmp_path / "recon.toml"
