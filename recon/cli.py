@@ -320,6 +320,54 @@ def run(
 
 @cli.command()
 @click.option(
+    "--ledger",
+    "export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="One of the partner's ledger exports.",
+)
+@click.option(
+    "--date", "day", callback=_date, help="The export's date.  [default: the date in its name]"
+)
+@click.option("--base-url", help="Starship's API root, when there is no configuration file yet.")
+@click.option("--api-key-env", default="STARSHIP_API_KEY", show_default=True)
+@click.option("--api-secret-env", default="STARSHIP_API_SECRET", show_default=True)
+@click.option(
+    "--write", is_flag=True, help="Merge the section into the configuration (a .bak beside it)."
+)
+@config_option
+@wait_option
+def init(
+    export: Path,
+    day: date | None,
+    base_url: str | None,
+    api_key_env: str,
+    api_secret_env: str,
+    write: bool,
+    config_path: Path,
+    wait: float,
+) -> None:
+    """Propose the [ledger] section from one export, against Starship's side in the lake.
+
+    Extracts the export's date first if the lake lacks it. Prints the section as TOML, each
+    choice's evidence as a comment; exit 2, with the candidates, where the data cannot decide.
+    """
+    from recon import onboard
+
+    settings, text = onboard.starting_config(config_path, base_url, api_key_env, api_secret_env)
+    with exclusive(settings, f"init --ledger {export}", wait):
+        proposal = onboard.propose(settings, export, day)
+    click.echo(proposal.toml(), nl=False)
+    if write:
+        backup = onboard.write(config_path, proposal, text)
+        click.echo(
+            f"wrote [ledger] into {config_path}"
+            + (f" (the file before: {backup})" if backup else "")
+        )
+
+
+@cli.command()
+@click.option(
     "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
 @config_option
