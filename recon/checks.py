@@ -17,131 +17,32 @@ every Starship order of D is matched or reported, and quarantine holds the rest.
 from __future__ import annotations
 
 import re
-import time as clock
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from recon import causes, discounts, ledger, memory
 from recon.config import Config
-from recon.errors import InputError, ReconError
-from recon.lake import DATASETS, PART, Lake
+from recon.errors import ReconError
+from recon.lake import Lake, diff_views, reconciliation_views
 from recon.money import quantum
+from recon.queries import bind, execute_script, timed
 from recon.resources import resource_dir, sql_literal, sql_text
-
-# The vocabulary of the `check` column (design.md), in the order reports list them.
-SEVERITY: dict[str, str] = {
-    "missing_in_ledger": "error",
-    "missing_at_starship": "error",
-    "amount_mismatch": "error",
-    "currency_mismatch": "error",
-    "status_mismatch": "error",
-    "duplicate_order": "error",
-    "duplicate_ledger_entry": "error",
-    "wallet_mismatch": "error",
-    "balance_gap": "error",
-    "stuck_pending": "warning",
-    "low_wallet_balance": "warning",
-    "wallet_runway": "warning",
-    "starship_reported_drift": "warning",
-    "discount_drift": "warning",
-    "unknown_status": "info",
-}
-
-# Breaks these checks find can resolve on a later night without D being re-run (the entry
-# arrives on the next export, a late cancellation's reversal is booked, the refund lands, the
-# order leaves PENDING): each night looks at the open ones again, and one it no longer finds
-# is resolved.
-CARRIED_CHECKS = ("missing_in_ledger", "status_mismatch", "stuck_pending", "wallet_mismatch")
-
-
-class Carried(NamedTuple):
-    """A break still open from an earlier night, for its check (CARRIED_CHECKS) to look at
-    again: the order it is about and the books' side its latest finding saw. status_mismatch
-    falls back on that side once the order's bookings are older than the ledger's memory."""
-
-    check: str
-    order_id: str
-    ledger_status: str | None = None
-    ledger_entry_id: str | None = None
-    line: int | None = None
-    ledger_amount: Decimal | None = None
-    ledger_source: str | None = None  # the export `line` is in
-
-
-AMOUNT = pa.decimal128(18, 4)
-QUARANTINE_COLUMNS = ("source", "line", "entry_id", "reason", "raw")  # design.md's contract
-FINDING_SCHEMA = pa.schema(
-    [
-        pa.field("check", pa.string(), nullable=False),
-        pa.field("severity", pa.string(), nullable=False),
-        pa.field("key", pa.string(), nullable=False),  # the break's identity within its check
-        pa.field("expected", pa.bool_()),  # may still resolve by itself (inside the grace)
-        pa.field("order_id", pa.string()),
-        pa.field("transaction_id", pa.string()),
-        pa.field("ledger_entry_id", pa.string()),
-        pa.field("line", pa.int64()),
-        pa.field("reference", pa.string()),
-        pa.field("currency", pa.string()),
-        pa.field("starship_amount", AMOUNT),
-        pa.field("ledger_amount", AMOUNT),
-        pa.field("delta", AMOUNT),
-        pa.field("starship_status", pa.string()),
-        pa.field("starship_sub_status", pa.string()),
-        pa.field("ledger_status", pa.string()),
-        pa.field("created_at", pa.timestamp("us", tz="UTC")),
-        pa.field("trace_id", pa.string()),
-        pa.field("match_method", pa.string()),
-        pa.field("detail", pa.string()),
-        # the export `line` is in when it is not D's (a late cancellation's sale); NULL: D's
-        pa.field("ledger_source", pa.string()),
-    ]
+from recon.vocabulary import (
+    AMOUNT,
+    CARRIED_SCHEMA,
+    FINDING_SCHEMA,
+    RUNWAY_SCHEMA,
+    SEVERITY,
+    Carried,
+    duckdb_columns,
 )
-QUARANTINE_SCHEMA = pa.schema(
-    [(name, pa.int64() if name == "line" else pa.string()) for name in QUARANTINE_COLUMNS]
-)
-# setup/runway.sql's `runway`, one row per currency: the report's wallet panel, the run record's
-# `wallets` and the notebook's r.runway(D)
-RUNWAY_SCHEMA = pa.schema(
-    [
-        ("currency", pa.string()),
-        ("balance", AMOUNT),
-        ("spent", AMOUNT),
-        ("rate_days", pa.int64()),
-        ("daily_spend", AMOUNT),
-        ("days_left", pa.decimal128(18, 1)),
-        ("runs_out", pa.date32()),
-        ("floor", AMOUNT),
-        ("short", pa.bool_()),
-        ("trace_id", pa.string()),  # of the page that carried the balance
-    ]
-)
-_CARRIED_SCHEMA = pa.schema(  # Carried's fields, as the `carried` table holds them
-    [
-        ("check", pa.string()),
-        ("order_id", pa.string()),
-        ("ledger_status", pa.string()),
-        ("ledger_entry_id", pa.string()),
-        ("line", pa.int64()),
-        ("ledger_amount", AMOUNT),
-        ("ledger_source", pa.string()),
-    ]
-)
-_DUCKDB_TYPES = {
-    pa.string(): "VARCHAR",
-    pa.bool_(): "BOOLEAN",
-    pa.int32(): "INTEGER",
-    pa.int64(): "BIGINT",
-    AMOUNT: "DECIMAL(18, 4)",
-    pa.timestamp("us", tz="UTC"): "TIMESTAMP",  # naive UTC inside DuckDB
-}
 
 
 @dataclass(frozen=True)
@@ -294,8 +195,8 @@ def run(
     seconds: dict[str, float] = {}
     con.execute("SET TimeZone = 'UTC'")
     lake = Lake(config.storage.data_dir / "lake")
-    incomplete = _lake_views(con, lake, day)
-    reported = _reported_views(con, lake, day)
+    incomplete = diff_views(con, lake, day)
+    reported = reconciliation_views(con, lake, day)
     ledger.prepare(con, config.ledger)
     with timed(seconds, "ledger stream (read, keep)"):
         stream = memory.stream(
@@ -305,12 +206,12 @@ def run(
     # From here on every result is ordered where it is read, so DuckDB may keep no row order
     # of its own (the ledger's `line` numbers, which rely on it, are assigned by now).
     con.execute("SET preserve_insertion_order = false")
-    execute_script(con, "setup/vocabulary.sql", scope, seconds)
-    execute_script(con, "setup/match.sql", scope, seconds)
-    execute_script(con, "setup/runway.sql", scope, seconds, config)
+    available = parameters(scope, config)
+    for script in ("setup/vocabulary.sql", "setup/match.sql", "setup/runway.sql"):
+        execute_script(con, script, available, seconds)
     _judged_views(con, day)
 
-    columns = ", ".join(f'"{f.name}" {_DUCKDB_TYPES[f.type]}' for f in FINDING_SCHEMA)
+    columns = ", ".join(f'"{name}" {kind}' for name, kind in duckdb_columns(FINDING_SCHEMA).items())
     # not reported: `row_id`, the stream row a ledger-side finding is about (for conservation);
     # `awaited_export`, the business day whose export an expected missing order awaits
     con.execute(
@@ -322,7 +223,7 @@ def run(
             con.execute(
                 f"INSERT INTO findings BY NAME SELECT '{check}' AS \"check\", "
                 f"'{SEVERITY[check]}' AS severity, * FROM ({sql})",
-                _parameters(sql, scope, config),
+                bind(sql, available),
             )
     con.execute("UPDATE findings SET expected = coalesce(expected, false)")
 
@@ -414,111 +315,6 @@ def _judged_views(con: duckdb.DuckDBPyConnection, day: date) -> None:
     )
 
 
-# -- the inputs ---------------------------------------------------------------------------------
-
-
-def _parquet(paths: list[Path]) -> str:
-    return "read_parquet([" + ", ".join(sql_literal(str(p)) for p in paths) + "])"
-
-
-def _lake_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[str]:
-    """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
-    exactly the rows created on D). Returns why rows may be missing: the partitions read that
-    were published incomplete.
-
-    An order older than the look-back window is never paged again; the nights up to `day` that
-    read it again one by one (`refreshed_orders`: it had a break still open) hold a fresher
-    row, and the latest of those (by night, then `updated_at`) stands in `orders_all` for the
-    one in its partition. Without any, `orders_all` is the plain view: the few refreshed rows
-    cost an anti-join against a small table, never a second pass over the orders."""
-    refreshed = [
-        lake.part("refreshed_orders", each)
-        for each in _partitions_up_to(lake, "refreshed_orders", day)
-        if (lake.manifest("refreshed_orders", each) or {}).get("rows")
-    ]
-    if refreshed:
-        files = ", ".join(sql_literal(str(path)) for path in refreshed)
-        # `date` is the partition the order lives in, as in the plain view: its creation day.
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE refreshed_orders AS "
-            "SELECT * EXCLUDE (refreshed_on), created_at::DATE AS date FROM ("
-            "SELECT * EXCLUDE (date), date AS refreshed_on "
-            f"FROM read_parquet([{files}], hive_partitioning = true)) "
-            "QUALIFY row_number() OVER (PARTITION BY order_id "
-            "ORDER BY refreshed_on DESC, updated_at DESC NULLS LAST) = 1"
-        )
-    incomplete = []
-    for dataset in ("orders", "transactions"):
-        if lake.manifest(dataset, day) is None:
-            raise InputError(
-                f"{lake.root}: no {dataset} extracted for {day}; "
-                f"run `recon extract --date {day}` first"
-            )
-        parts = _partitions_up_to(lake, dataset, day)
-        for each in parts:
-            manifest = lake.manifest(dataset, each) or {}
-            if not manifest.get("complete", True):
-                incomplete.append(
-                    f"the {dataset} of {each} did not tie to the API's totals after "
-                    f"{manifest.get('passes', '?')} passes (`recon extract --date {each}` again)"
-                )
-        everything = _parquet([lake.part(dataset, d) for d in parts])
-        overlay = ""
-        if dataset == "orders" and refreshed:
-            everything += " ANTI JOIN refreshed_orders USING (order_id)"
-            overlay = " UNION ALL BY NAME SELECT * FROM refreshed_orders"
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}{overlay}"
-        )
-        today = _parquet([lake.part(dataset, day)])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
-        if dataset == "transactions":  # the days a wallet's rate of spend rests on
-            con.register("transaction_days", pa.table({"day": pa.array(parts, pa.date32())}))
-    wallets = lake.part("wallets", day)
-    source = (
-        _parquet([wallets]) if wallets.exists() else f"({empty_select(DATASETS['wallets'].schema)})"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
-    return incomplete
-
-
-def _reported_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> dict[str, Any] | None:
-    """`reported_drifts`, Starship's own reconciliation's drifts for `day` (empty when it was
-    not available or not extracted), and `reported_rejected`, the drifts recon could not use,
-    shaped as quarantine rows. Returns the partition's manifest (None: never extracted)."""
-    manifest = lake.manifest("reconciliation", day)
-    source = (
-        _parquet([lake.part("reconciliation", day)])
-        if manifest is not None
-        else f"({empty_select(DATASETS['reconciliation'].schema)})"
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW reported_drifts AS SELECT * FROM {source}")
-    where = f"Starship GET /reconciliation/{day}"
-    if manifest and manifest.get("trace_id"):
-        where += f" (X-Trace-ID {manifest['trace_id']})"
-    rejected = (manifest or {}).get("rejected", [])
-    con.register(
-        "reported_rejected",
-        pa.table(
-            {
-                "source": [where] * len(rejected),
-                "line": pa.array([r["line"] for r in rejected], pa.int64()),
-                "entry_id": [r.get("entry_id") or "" for r in rejected],
-                "reason": [r["reason"] for r in rejected],
-                "raw": [r["raw"] for r in rejected],
-            },
-            schema=QUARANTINE_SCHEMA,
-        ),
-    )
-    return manifest
-
-
-def empty_select(schema: pa.Schema) -> str:
-    """A SELECT of no rows with `schema`'s columns, for a view of data not extracted yet."""
-    columns = ", ".join(f"NULL::{_DUCKDB_TYPES[f.type]} AS {f.name}" for f in schema)
-    return f"SELECT {columns} WHERE false"
-
-
 def control_total(
     con: duckdb.DuckDBPyConnection, manifest: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -559,18 +355,6 @@ def _untied(control: dict[str, Any]) -> list[str]:
     return []
 
 
-def _partitions_up_to(lake: Lake, dataset: str, day: date) -> list[date]:
-    found = []
-    for folder in (lake.root / dataset).glob("date=*"):
-        try:
-            when = date.fromisoformat(folder.name.removeprefix("date="))
-        except ValueError:
-            continue
-        if when <= day and (folder / PART).exists():
-            found.append(when)
-    return sorted(found)
-
-
 def _reference_tables(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -609,50 +393,16 @@ def _reference_tables(
         "carried",
         pa.table(
             {name: [getattr(row, name) for row in rows] for name in Carried._fields},
-            schema=_CARRIED_SCHEMA,
+            schema=CARRIED_SCHEMA,
         ),
     )
 
 
-# -- SQL files ------------------------------------------------------------------------------
+# -- parameters -------------------------------------------------------------------------------
 
 
-def execute_script(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    scope: Scope,
-    seconds: dict[str, float] | None = None,
-    config: Config | None = None,
-) -> None:
-    """Run a file of `;`-separated statements, binding what each statement names; the time
-    of each goes into `seconds` under the file's name and the table it makes."""
-    for statement in _statements(sql_text(name)):
-        made = re.search(
-            r"(?:CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW)|DELETE FROM|INSERT INTO) (\w+)",
-            statement,
-        )
-        with timed(seconds, f"{name}: {made.group(1)}" if made else name):
-            con.execute(statement, _parameters(statement, scope, config))
-
-
-@contextmanager
-def timed(seconds: dict[str, float] | None, label: str) -> Iterator[None]:
-    """Add the block's wall time to `seconds[label]` (nothing kept when `seconds` is None)."""
-    started = clock.perf_counter()
-    try:
-        yield
-    finally:
-        if seconds is not None:
-            seconds[label] = seconds.get(label, 0.0) + clock.perf_counter() - started
-
-
-def _statements(text: str) -> list[str]:
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
-
-
-def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[str, Any]:
-    """The values of the `$name` parameters `sql` uses (DuckDB refuses unused ones)."""
+def parameters(scope: Scope, config: Config | None = None) -> dict[str, Any]:
+    """The values a diff's SQL may name as `$name` (queries.bind takes those each uses)."""
     available: dict[str, Any] = {
         "day_start": scope.day_start.replace(tzinfo=None),
         "day_end": scope.day_end.replace(tzinfo=None),
@@ -665,11 +415,7 @@ def _parameters(sql: str, scope: Scope, config: Config | None = None) -> dict[st
         # the window of the rate of spend ends with D: D and the days before it
         window = config.checks.wallet_runway_window_days
         available["runway_start"] = (scope.day_end - timedelta(days=window)).replace(tzinfo=None)
-    wanted = set(re.findall(r"\$([a-z_]+)", sql))
-    missing = wanted - set(available)
-    if missing:
-        raise ReconError(f"SQL uses parameters recon does not provide: {sorted(missing)}")
-    return {name: available[name] for name in wanted}
+    return available
 
 
 # -- conservation ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from recon import discounts, logs
 from recon.errors import ConfigError, MoneyError
 from recon.hosts import is_loopback
 from recon.money import minor_unit, parse_amount
+from recon.vocabulary import LEDGER_COLUMN_KEYS
 
 DEFAULT_CONFIG = Path("recon.toml")
 # Ledger exports that are workbooks: recon.ledger reads them, and only they take [ledger] sheet.
@@ -183,17 +184,6 @@ _CHOICES = {
     ("ledger", "amount_unit"): ("major", "minor"),
     ("ledger", "purchase_sign"): ("positive", "negative"),
 }
-_LEDGER_FIELDS = (
-    "entry_id",
-    "order_id",
-    "reference",
-    "amount",
-    "debit",
-    "credit",
-    "currency",
-    "status",
-    "booked_at",
-)
 LEDGER_DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
 LEDGER_DATE_WORDS = ("iso", "day-first", "month-first")
 # The strftime directives a date_format may use: the ones DuckDB's strptime reads the same way
@@ -427,11 +417,11 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
                     f"{where}: [ledger] {key} {values[key]!r} is not an "
                     "IANA time zone (like Europe/Berlin or UTC)"
                 ) from None
-        unknown = sorted(set(values.get("columns", {})) - set(_LEDGER_FIELDS))
+        unknown = sorted(set(values.get("columns", {})) - set(LEDGER_COLUMN_KEYS))
         if unknown:
             raise ConfigError(
                 f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
-                f"keys: {', '.join(_LEDGER_FIELDS)}"
+                f"keys: {', '.join(LEDGER_COLUMN_KEYS)}"
             )
         _validate_amount_columns(values.get("columns", {}), where)
         _validate_shape(values, where)

@@ -30,9 +30,10 @@ import duckdb
 import pyarrow as pa
 
 from recon import __version__
-from recon.checks import CARRIED_CHECKS, RUNWAY_SCHEMA, Carried, Diff, Scope
+from recon.checks import Diff, Scope
 from recon.errors import InputError, ReconError
 from recon.resources import sql_literal, sql_text
+from recon.vocabulary import CARRIED_CHECKS, RUNWAY_SCHEMA, Carried
 
 # looked at again every night
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance", "wallet_runway")

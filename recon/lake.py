@@ -29,7 +29,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from recon.errors import InputError
+from recon.resources import sql_literal
 from recon.starship import reconciliation, records
+from recon.vocabulary import DUCKDB_TYPES, QUARANTINE_SCHEMA
 
 MANIFEST_KEY = b"recon.manifest"
 PART = "part.parquet"
@@ -217,3 +220,125 @@ class Lake:
 
     def read(self, dataset: str, day: date) -> pa.Table:
         return pq.read_table(self.part(dataset, day), schema=DATASETS[dataset].schema)
+
+
+# -- the views a diff reads ----------------------------------------------------------------
+
+
+def parquet_scan(paths: list[Path]) -> str:
+    """A read of the given partitions' files, as a FROM clause."""
+    return "read_parquet([" + ", ".join(sql_literal(str(p)) for p in paths) + "])"
+
+
+def diff_views(con: duckdb.DuckDBPyConnection, lake: Lake, day: date) -> list[str]:
+    """Views over the lake: each dataset up to `day`, and `day`'s own partition (which holds
+    exactly the rows created on D). Returns why rows may be missing: the partitions read that
+    were published incomplete.
+
+    An order older than the look-back window is never paged again; the nights up to `day` that
+    read it again one by one (`refreshed_orders`: it had a break still open) hold a fresher
+    row, and the latest of those (by night, then `updated_at`) stands in `orders_all` for the
+    one in its partition. Without any, `orders_all` is the plain view: the few refreshed rows
+    cost an anti-join against a small table, never a second pass over the orders."""
+    refreshed = [
+        lake.part("refreshed_orders", each)
+        for each in partitions_up_to(lake, "refreshed_orders", day)
+        if (lake.manifest("refreshed_orders", each) or {}).get("rows")
+    ]
+    if refreshed:
+        files = ", ".join(sql_literal(str(path)) for path in refreshed)
+        # `date` is the partition the order lives in, as in the plain view: its creation day.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE refreshed_orders AS "
+            "SELECT * EXCLUDE (refreshed_on), created_at::DATE AS date FROM ("
+            "SELECT * EXCLUDE (date), date AS refreshed_on "
+            f"FROM read_parquet([{files}], hive_partitioning = true)) "
+            "QUALIFY row_number() OVER (PARTITION BY order_id "
+            "ORDER BY refreshed_on DESC, updated_at DESC NULLS LAST) = 1"
+        )
+    incomplete = []
+    for dataset in ("orders", "transactions"):
+        if lake.manifest(dataset, day) is None:
+            raise InputError(
+                f"{lake.root}: no {dataset} extracted for {day}; "
+                f"run `recon extract --date {day}` first"
+            )
+        parts = partitions_up_to(lake, dataset, day)
+        for each in parts:
+            manifest = lake.manifest(dataset, each) or {}
+            if not manifest.get("complete", True):
+                incomplete.append(
+                    f"the {dataset} of {each} did not tie to the API's totals after "
+                    f"{manifest.get('passes', '?')} passes (`recon extract --date {each}` again)"
+                )
+        everything = parquet_scan([lake.part(dataset, d) for d in parts])
+        overlay = ""
+        if dataset == "orders" and refreshed:
+            everything += " ANTI JOIN refreshed_orders USING (order_id)"
+            overlay = " UNION ALL BY NAME SELECT * FROM refreshed_orders"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {dataset}_all AS SELECT * FROM {everything}{overlay}"
+        )
+        today = parquet_scan([lake.part(dataset, day)])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {dataset}_day AS SELECT * FROM {today}")
+        if dataset == "transactions":  # the days a wallet's rate of spend rests on
+            con.register("transaction_days", pa.table({"day": pa.array(parts, pa.date32())}))
+    wallets = lake.part("wallets", day)
+    source = (
+        parquet_scan([wallets])
+        if wallets.exists()
+        else f"({empty_select(DATASETS['wallets'].schema)})"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW wallets_day AS SELECT * FROM {source}")
+    return incomplete
+
+
+def reconciliation_views(
+    con: duckdb.DuckDBPyConnection, lake: Lake, day: date
+) -> dict[str, Any] | None:
+    """`reported_drifts`, Starship's own reconciliation's drifts for `day` (empty when it was
+    not available or not extracted), and `reported_rejected`, the drifts recon could not use,
+    shaped as quarantine rows. Returns the partition's manifest (None: never extracted)."""
+    manifest = lake.manifest("reconciliation", day)
+    source = (
+        parquet_scan([lake.part("reconciliation", day)])
+        if manifest is not None
+        else f"({empty_select(DATASETS['reconciliation'].schema)})"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW reported_drifts AS SELECT * FROM {source}")
+    where = f"Starship GET /reconciliation/{day}"
+    if manifest and manifest.get("trace_id"):
+        where += f" (X-Trace-ID {manifest['trace_id']})"
+    rejected = (manifest or {}).get("rejected", [])
+    con.register(
+        "reported_rejected",
+        pa.table(
+            {
+                "source": [where] * len(rejected),
+                "line": pa.array([r["line"] for r in rejected], pa.int64()),
+                "entry_id": [r.get("entry_id") or "" for r in rejected],
+                "reason": [r["reason"] for r in rejected],
+                "raw": [r["raw"] for r in rejected],
+            },
+            schema=QUARANTINE_SCHEMA,
+        ),
+    )
+    return manifest
+
+
+def empty_select(schema: pa.Schema) -> str:
+    """A SELECT of no rows with `schema`'s columns, for a view of data not extracted yet."""
+    columns = ", ".join(f"NULL::{DUCKDB_TYPES[f.type]} AS {f.name}" for f in schema)
+    return f"SELECT {columns} WHERE false"
+
+
+def partitions_up_to(lake: Lake, dataset: str, day: date) -> list[date]:
+    found = []
+    for folder in (lake.root / dataset).glob("date=*"):
+        try:
+            when = date.fromisoformat(folder.name.removeprefix("date="))
+        except ValueError:
+            continue
+        if when <= day and (folder / PART).exists():
+            found.append(when)
+    return sorted(found)

@@ -54,21 +54,11 @@ from iso4217 import Currency
 from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig, date_format_problem
 from recon.errors import InputError
 from recon.resources import sql_literal, sql_text
+from recon.vocabulary import LEDGER_COLUMN_KEYS, LEDGER_STATUSES
 
-FIELDS = ("entry_id", "order_id", "reference", "amount", "currency", "status", "booked_at")
-# The text columns the typing reads: FIELDS, with debit and credit beside amount (an export
-# maps one or the other; the unmapped are NULL).
-TEXT_FIELDS = (
-    "entry_id",
-    "order_id",
-    "reference",
-    "amount",
-    "debit",
-    "credit",
-    "currency",
-    "status",
-    "booked_at",
-)
+# The text columns the typing reads: the [ledger.columns] keys (an export maps amount, or
+# debit and credit; the unmapped are NULL).
+TEXT_FIELDS = LEDGER_COLUMN_KEYS
 # The text columns that may come from a value already typed (a number cell, a JSON number, a
 # Parquet decimal or timestamp): `<field>_native` says so, and the typing reads such text as
 # recon wrote it (1289.5, 2026-04-14 10:00:00), not in the export's decimal_separator or
@@ -78,17 +68,6 @@ NATIVE_FIELDS = ("amount", "debit", "credit", "booked_at")
 # (which take one or two digits for a day, a month or an hour).
 _DATE_SEPARATORS = "./-"
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f", " %I:%M %p", " %I:%M:%S %p")
-CANONICAL_STATUSES = ("DELIVERED", "CANCELLED", "PENDING")
-# The typed `ledger` view's columns (after `line`), as DuckDB types.
-TYPED = {
-    "entry_id": "VARCHAR",
-    "order_id": "VARCHAR",
-    "reference": "VARCHAR",
-    "amount": "DECIMAL(18, 4)",
-    "currency": "VARCHAR",
-    "status": "VARCHAR",
-    "booked_at": "TIMESTAMP",
-}
 # Unicode's control characters (C0, DEL, C1), as an RE2 class: no mapped field may hold one.
 CONTROL_CHARACTERS = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
 # DuckDB's own limit on a CSV line (its max_line_size), said in recon's words and line numbers.
@@ -125,7 +104,7 @@ _SYMBOL_CODES = {"€": ("EUR",), "₹": ("INR",)}  # the other rupees do not wr
 
 
 def mapped_fields(columns: dict[str, str]) -> tuple[str, ...]:
-    """The [ledger.columns] keys an export must have: FIELDS, with debit and credit for
+    """The [ledger.columns] keys an export must have: LEDGER_FIELDS, with debit and credit for
     amount when the configuration maps those."""
     return tuple(name for name in TEXT_FIELDS if name in columns)
 
@@ -282,7 +261,7 @@ def prepare(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig) -> None:
 def register_reference_tables(con: duckdb.DuckDBPyConnection, status_map: dict[str, str]) -> None:
     """`currencies` (ISO 4217 exponents) and `status_words` (the export's words, lower case)."""
     con.register("currencies", currency_table())
-    words = {status.lower(): status for status in CANONICAL_STATUSES}
+    words = {status.lower(): status for status in LEDGER_STATUSES}
     words.update({word.strip().lower(): status.upper() for word, status in status_map.items()})
     con.register(
         "status_words",

@@ -45,6 +45,7 @@ from recon.config import LedgerConfig
 from recon.errors import InputError
 from recon.lake import MANIFEST_KEY, Lake, atomic_write_text
 from recon.resources import sql_literal
+from recon.vocabulary import LEDGER_COLUMNS, QUARANTINE_SCHEMA, duckdb_columns
 
 DATASET = "ledger"
 QUARANTINE = "quarantine.parquet"
@@ -53,11 +54,9 @@ COLUMNS = {
     "export_date": "DATE",
     "source": "VARCHAR",  # the export's path, the evidence a finding about its row cites
     "line": "BIGINT",
-    **ledger.TYPED,
+    **LEDGER_COLUMNS,
 }
-QUARANTINE_COLUMNS = dict.fromkeys(("source", "entry_id", "reason", "raw"), "VARCHAR") | {
-    "line": "BIGINT"
-}
+QUARANTINE_COLUMNS = duckdb_columns(QUARANTINE_SCHEMA)
 # A stream row's identity: its export's day and its line, as one number (lines stay below 1e10).
 ROW_ID_DAYS = 10_000_000_000
 
@@ -309,7 +308,7 @@ def remembered(path: Path, day: date) -> str:
     """The SELECT of the rows kept for D's export (COLUMNS) from `con`'s typed `ledger` view."""
     return (
         f"SELECT DATE {sql_literal(day.isoformat())} AS export_date, "
-        f"{sql_literal(str(path))} AS source, line, {', '.join(ledger.TYPED)} FROM ledger"
+        f"{sql_literal(str(path))} AS source, line, {', '.join(LEDGER_COLUMNS)} FROM ledger"
     )
 
 

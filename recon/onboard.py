@@ -40,6 +40,7 @@ from recon import config, ledger
 from recon.config import Config
 from recon.errors import ConfigError, InputError
 from recon.lake import Lake, atomic_write_text
+from recon.vocabulary import LEDGER_STATUSES
 
 # Fewer matched rows than this, and no choice is made: a handful of rows proves nothing.
 MIN_MATCHES = 5
@@ -855,7 +856,7 @@ class Inference:
                 self.proposal.status_map[word] = Choice(
                     status, f"{word!r}: {words[word]:,} rows, matched orders {shown}"
                 )
-            elif word.upper() in ledger.CANONICAL_STATUSES:
+            elif word.upper() in LEDGER_STATUSES:
                 self.proposal.status_map[word] = Choice(
                     word.upper(),
                     f"{word!r}: {words[word]:,} rows, none matched; the word is the status",

@@ -24,13 +24,13 @@ import pyarrow as pa
 
 from recon import checks, mail, memory
 from recon import report as reports
-from recon.checks import timed
 from recon.config import Config
 from recon.errors import ConfigError, Interrupted, ReconError
 from recon.extract import ExtractResult, Progress
 from recon.extract import extract as extract_lake
 from recon.history import History, exit_code, unexplained
 from recon.lock import exclusive
+from recon.queries import timed
 
 
 @dataclass

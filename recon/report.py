@@ -32,12 +32,13 @@ import jinja2
 import markupsafe
 
 from recon import __version__
-from recon.checks import SEVERITY, CheckText, describe
+from recon.checks import CheckText, describe
 from recon.errors import InputError
 from recon.history import EXPLAINED, History, exit_code, unexplained
 from recon.money import amount_text
 from recon.resources import resource_dir
 from recon.strings import clip, neutral
+from recon.vocabulary import QUARANTINE_COLUMNS, SEVERITY, STATES
 
 # discrepancies.csv: the contract's columns in its order; new ones go at the end, never between.
 CSV_COLUMNS = (
@@ -65,7 +66,6 @@ CSV_COLUMNS = (
     "trace_id",
     "note",
 )
-QUARANTINE_COLUMNS = ("source", "line", "entry_id", "reason", "raw")
 MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
 
 # Gmail clips a message whose HTML passes 102 KB, hiding the rest behind a link; the report
@@ -73,14 +73,7 @@ MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
 EMAIL_BYTES = 100_000
 ROWS_PER_CHECK = (25, 10, 5, 3, 1, 0)
 TREND_NIGHTS = 14
-ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")
-STATES = (
-    "new",
-    "persisting",
-    "expected",
-    "acknowledged",
-    "snoozed",
-)  # of a finding on D  # seed 000 asks for these alerts
+ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")  # seed 000's alerts
 
 # OWASP's rule for CSV injection: a text cell starting with one of these is a formula to a
 # spreadsheet; a leading apostrophe makes it text again.

@@ -34,6 +34,7 @@ from recon.errors import InputError
 from recon.history import ACTIONS, History, check_action, snooze_passed
 from recon.money import amount_text
 from recon.strings import clip, neutral
+from recon.vocabulary import QUARANTINE_COLUMNS, STATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +57,6 @@ NUMBER_DIGITS = 15
 MAX_UNPACKED_MB = 512  # as [ledger] max_unpacked_mb: the reader holds the sheet's XML whole
 
 _OPEN = ("new", "persisting")  # found again by the checks, unexplained: one state to `apply`
-_STATES = ("new", "persisting", "expected", "acknowledged", "snoozed")
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -69,7 +69,7 @@ def write_workbook(report: Report, path: Path) -> None:
     rest, atomically."""
     import xlsxwriter
 
-    from recon.report import CSV_COLUMNS, QUARANTINE_COLUMNS
+    from recon.report import CSV_COLUMNS
 
     options = {
         "constant_memory": True,  # rows are flushed as written: 100,000 findings stay small
@@ -540,9 +540,9 @@ def _judge(
     if now["state"] == "resolved":
         return refused(f"moved: resolved on {now['resolved_on']}, after the sheet's night")
     sheet_state = (mark.state or "").strip().lower()
-    if sheet_state not in _STATES:
+    if sheet_state not in STATES:
         return refused(
-            f"state {mark.state!r} is not one of the report's ({', '.join(_STATES)}): "
+            f"state {mark.state!r} is not one of the report's ({', '.join(STATES)}): "
             "cannot tell whether the break moved since the sheet was written"
         )
     state = findings[break_id]["state"]

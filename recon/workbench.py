@@ -41,14 +41,15 @@ import pyarrow.compute as pc
 
 from recon import config as configs
 from recon import ledger, memory, pipeline, sheet
-from recon.checks import QUARANTINE_SCHEMA, RUNWAY_SCHEMA, empty_select
 from recon.config import Config
 from recon.errors import InputError
 from recon.history import History
-from recon.lake import DATASETS, Lake
+from recon.lake import DATASETS, Lake, empty_select
 from recon.money import amount_text
+from recon.queries import bind
 from recon.report import CSV_COLUMNS, finding_order
 from recon.resources import sql_literal, sql_text
+from recon.vocabulary import AMOUNT, QUARANTINE_SCHEMA, RUNWAY_SCHEMA
 
 Day = date | str
 BREAK_STATES = ("open", "expected", "acknowledged", "snoozed", "resolved")
@@ -103,7 +104,7 @@ class Workbench:
         for moment in ("started_at", "finished_at"):
             if run.get(moment) is not None:
                 run[moment] = run[moment].replace(tzinfo=UTC)
-        money = [f.name for f in _TOTALS if f.type == _MONEY]
+        money = [f.name for f in _TOTALS if f.type == AMOUNT]
         totals = [  # kept as JSON text: the amounts come back as strings
             {k: Decimal(v) if k in money and v is not None else v for k, v in row.items()}
             for row in run["totals"] or []
@@ -150,7 +151,7 @@ class Workbench:
                 "warnings": pa.array([row["warnings"] for row in rows], pa.int64()),
                 "infos": pa.array([row["infos"] for row in rows], pa.int64()),
                 **{
-                    f"net_drift_{ccy}": pa.array([row["drift"].get(ccy) for row in rows], _MONEY)
+                    f"net_drift_{ccy}": pa.array([row["drift"].get(ccy) for row in rows], AMOUNT)
                     for ccy in currencies
                 },
             }
@@ -213,7 +214,7 @@ class Workbench:
                 )
             keys["today"] = datetime.now(UTC).date()
             found = {
-                name: con.sql(sql, params=_used(sql, keys)).to_arrow_table()
+                name: con.sql(sql, params=bind(sql, keys)).to_arrow_table()
                 for name, sql in _EXPLAIN_QUERIES.items()
             }
         found["orders"] = self._with_extraction_times(found["orders"])
@@ -531,21 +532,15 @@ def _resolve(con: duckdb.DuckDBPyConnection, wanted: str) -> tuple[str | None, d
     return kind, keys
 
 
-def _used(sql: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    """The parameters `sql` names: DuckDB refuses one it does not."""
-    return {name: value for name, value in parameters.items() if f"${name}" in sql}
-
-
 # -- conversions -------------------------------------------------------------------------------
 
-_MONEY = pa.decimal128(18, 4)
 _TOTALS = pa.schema(  # report/totals.sql's columns, as the history keeps them (JSON)
     [
         ("currency", pa.string()),
         ("starship_orders", pa.int64()),
-        ("starship_total", _MONEY),
+        ("starship_total", AMOUNT),
         ("ledger_entries", pa.int64()),
-        ("ledger_total", _MONEY),
+        ("ledger_total", AMOUNT),
     ]
 )
 

@@ -21,13 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from recon import checks, config, pipeline, report
-from recon.checks import SEVERITY
 from recon.cli import cli
 from recon.demo import demo_config, run_demo
 from recon.errors import InputError
 from recon.lake import Lake
 from recon.money import format_amount, quantum
 from recon.sandbox import scenario
+from recon.vocabulary import SEVERITY
 from tests.books import FORMATS, PLANTS, Books, Profile, _order_row, _publish
 from tests.test_scenario import FIXTURES
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from recon import checks, config, pipeline
+from recon import config, pipeline
 from recon.extract import Extractor, ExtractResult, extract, rotation
-from recon.lake import Lake
+from recon.lake import Lake, diff_views
 from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import Item, Order
 from recon.sandbox.server import Sandbox
@@ -229,7 +229,7 @@ def test_the_limit_rotates_through_the_open_orders(sandbox: Sandbox, tmp_path: P
 def orders_all(settings: config.Config, day: date) -> tuple[str, list[dict]]:
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        checks._lake_views(con, Lake(settings.storage.data_dir / "lake"), day)
+        diff_views(con, Lake(settings.storage.data_dir / "lake"), day)
         [(sql,)] = con.sql(
             "SELECT sql FROM duckdb_views() WHERE view_name = 'orders_all'"
         ).fetchall()

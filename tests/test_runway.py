@@ -17,11 +17,12 @@ import pyarrow as pa
 import pytest
 
 from recon import config, pipeline
-from recon.checks import FINDING_SCHEMA, QUARANTINE_SCHEMA, Diff
+from recon.checks import Diff
 from recon.history import History
 from recon.lake import Lake
 from recon.ledger import LedgerLoad
 from recon.report import Report
+from recon.vocabulary import FINDING_SCHEMA, QUARANTINE_SCHEMA
 from tests.books import _publish
 
 D = date(2026, 4, 14)
@@ -238,7 +239,7 @@ def test_bad_runway_settings_are_refused(key: str, value: int, message: str) -> 
 
 def record(history: History, day: date, *findings: tuple[str, str], complete: bool = True) -> None:
     """Record night `day` with findings of (check, key); severities from the vocabulary."""
-    from recon.checks import SEVERITY
+    from recon.vocabulary import SEVERITY
 
     rows = [
         {"check": check, "severity": SEVERITY[check], "key": key, "expected": False}

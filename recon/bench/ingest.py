@@ -32,8 +32,9 @@ from typing import Any
 from recon import ledger
 from recon.bench.diff import _LEDGER, _ORDERS, DAY
 from recon.bench.measure import child, figure_row, peak_rss_mb, summary
+from recon.vocabulary import LEDGER_COLUMNS
 
-TYPES = ledger.TYPED
+TYPES = LEDGER_COLUMNS
 FORMATS = ("csv", "xlsx")
 ENGINES = ("calamine", "openpyxl")  # pandas.read_excel's engines for .xlsx
 
@@ -92,7 +93,7 @@ def _write_xlsx(cursor: Any, export: Path) -> None:
 
 
 def measure_recon(config_file: Path) -> dict[str, Any]:
-    from recon import checks, config, ledger
+    from recon import checks, config
 
     settings = config.load(config_file)
     with checks.connect(settings) as con:

@@ -25,10 +25,9 @@ import pyarrow.json as pj
 
 from recon.errors import MoneyError
 from recon.money import minor_unit, parse_amount
+from recon.vocabulary import AMOUNT, TIMESTAMP
 
 SCHEMA_VERSION = 1
-AMOUNT = pa.decimal128(18, 4)  # every ISO 4217 minor unit (0 to 4 decimals) fits exactly
-TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 ORDERS = pa.schema(
     [
