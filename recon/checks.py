@@ -44,6 +44,10 @@ from recon.vocabulary import (
     duckdb_columns,
 )
 
+# Run in this order before the checks: the status vocabulary, how each ledger row found its
+# order, the per-order facts the checks filter, the wallets' runway.
+SETUP_SCRIPTS = ("setup/vocabulary.sql", "setup/match.sql", "setup/facts.sql", "setup/runway.sql")
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -207,7 +211,7 @@ def run(
     # of its own (the ledger's `line` numbers, which rely on it, are assigned by now).
     con.execute("SET preserve_insertion_order = false")
     available = parameters(scope, config)
-    for script in ("setup/vocabulary.sql", "setup/match.sql", "setup/runway.sql"):
+    for script in SETUP_SCRIPTS:
         execute_script(con, script, available, seconds)
     _judged_views(con, day)
 
@@ -426,16 +430,10 @@ def _conserve(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     The ledger's rows are those tonight judges; D's orders are matched when any row of the
     stream books them (a row judged on another night is checked then)."""
-    # Each big set is looked up once: D's orders are marked matched in one pass, and the
-    # reported rows and orders are the few in the findings.
+    # D's orders carry whether the stream books them (setup/facts.sql): no second pass over
+    # the orders; the reported rows and orders are the few in the findings.
     [counted] = con.sql(
         """
-            WITH day_orders AS (
-                SELECT order_id, order_id IN (
-                    SELECT order_id FROM found WHERE order_id IS NOT NULL
-                ) AS matched
-                FROM orders_day
-            )
             SELECT
                 (SELECT count(*) FROM matches),
                 (SELECT count(*) FROM matches WHERE role IN ('sale', 'reversal')),
@@ -443,18 +441,24 @@ def _conserve(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                     SELECT row_id FROM findings
                     WHERE "check" IN (SELECT unnest($entries)))),
                 (SELECT count(*) FROM quarantine),
+                (SELECT count(*) FROM orders_day),
                 count(*),
-                count(*) FILTER (WHERE matched),
-                count(*) FILTER (WHERE NOT matched AND order_id IN (
+                count(*) FILTER (WHERE booked),
+                count(*) FILTER (WHERE NOT booked AND order_id IN (
                     SELECT order_id FROM findings
                     WHERE "check" IN (SELECT unnest($orders))))
-            FROM day_orders
+            FROM order_facts
+            WHERE on_day
             """,
         params={"entries": accounts_for("entries"), "orders": accounts_for("orders")},
     ).fetchall()
-    judged, matched_rows, reported_rows, quarantined, orders, matched_orders, reported_orders = (
-        counted
-    )
+    judged, matched_rows, reported_rows, quarantined, orders, judged_orders = counted[:6]
+    matched_orders, reported_orders = counted[6:]
+    if judged_orders != orders:
+        raise ReconError(
+            f"Starship orders of the day do not add up: {orders} in the lake, {judged_orders} "
+            "judged (a bug in setup/facts.sql; nothing was recorded)"
+        )
     if matched_rows + reported_rows != judged:
         raise ReconError(
             f"ledger rows do not add up: {judged} usable, {matched_rows} matched, "

@@ -19,15 +19,12 @@
 --
 -- Accounts for: orders. The orders of D it reports (by `order_id`) no ledger row matched;
 -- conservation counts them as reported (recon.checks.accounts_for).
-WITH missing AS (  -- few: the day's orders that no row of the stream books
-    SELECT o.*
-    FROM orders_all AS o
-    WHERE (
-            (o.created_at >= $day_start AND o.created_at < $day_end)
-            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'missing_in_ledger')
-        )
-        AND o.order_id NOT IN (SELECT order_id FROM found WHERE order_id IS NOT NULL)
-        AND o.order_id NOT IN (SELECT order_id FROM duplicate_orders)
+WITH missing AS (  -- few: the orders no row of the stream books (setup/facts.sql)
+    SELECT *
+    FROM order_facts
+    WHERE listed AND (on_day OR list_contains(carried_as, 'missing_in_ledger'))
+        AND NOT booked
+        AND NOT duplicate
 ),
 placed AS (  -- each one's business day, and the first export there is since
     SELECT

@@ -9,39 +9,21 @@
 -- nothing (debit and refund), or for an order cancelled after a partial delivery the share of
 -- the items it delivered (macros.sql's delivered_share: total x delivered / quantity, rounded
 -- half-up to the minor unit), the rest refunded. Scope: orders of D, orders with a movement on
--- D (a late refund), and open breaks
--- from earlier nights (`carried`); only orders created inside the look-back window, whose
--- debit the lake holds.
-WITH movements AS (  -- one pass over the transactions: cheaper than first listing the scope
+-- D (a late refund), and open breaks from earlier nights (`carried`); only orders created
+-- inside the look-back window, whose debit the lake holds.
+WITH expectations AS (  -- the orders' facts hold the wallet's net (setup/facts.sql)
     SELECT
-        order_id,
-        sum(amount) AS net,
-        count(*) AS movements,
-        bool_or(created_at >= $day_start AND created_at < $day_end) AS moved_on_day
-    FROM transactions_all
-    WHERE order_id IS NOT NULL
-    GROUP BY order_id
-),
-expectations AS (
-    SELECT
-        o.*,
-        coalesce(m.net, 0) AS net,
-        coalesce(m.movements, 0) AS movements,
+        f.*,
         CASE
             WHEN c.ledger_status = 'CANCELLED' THEN -cancelled_keeps(
-                o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
+                f.status, f.total_amount, f.delivered_item_count, f.quantity, f.currency
             )
-            ELSE -o.total_amount
+            ELSE -f.total_amount
         END AS expected_net
-    FROM orders_all AS o
-    LEFT JOIN movements AS m USING (order_id)
-    LEFT JOIN status_classes AS c ON c.status = o.status
-    WHERE o.created_at >= $window_start
-        AND (
-            (o.created_at >= $day_start AND o.created_at < $day_end)
-            OR m.moved_on_day
-            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'wallet_mismatch')
-        )
+    FROM order_facts AS f
+    LEFT JOIN status_classes AS c ON c.status = f.status
+    WHERE f.listed AND f.created_at >= $window_start
+        AND (f.on_day OR f.moved_on_day OR list_contains(f.carried_as, 'wallet_mismatch'))
 )
 SELECT
     order_id AS key,
@@ -72,4 +54,4 @@ SELECT
     t.trace_id,
     t.type || ' for an order Starship does not list' AS detail
 FROM transactions_day AS t
-WHERE t.order_id IS NOT NULL AND t.order_id NOT IN (SELECT order_id FROM orders_all)
+SEMI JOIN (SELECT order_id FROM order_facts WHERE NOT listed) AS unlisted USING (order_id)
