@@ -260,13 +260,15 @@ class History:
     def trend(self, day: date, nights: int = 30) -> list[dict[str, Any]]:
         """The last `nights` diffed dates up to `day`, oldest first (history/trend.sql):
         findings per severity, the errors and warnings nothing explains, and the net drift per
-        currency ({currency: Decimal}) each night found."""
+        currency ({currency: Decimal}) of its findings (`drift`) and of those nothing explains
+        (`unexplained_drift`)."""
         with self.connect() as con:
             rows = _dicts(
                 con.execute(sql_text("history/trend.sql"), {"day": day, "nights": nights})
             )
         for row in rows:
             row["drift"] = dict(row["drift"] or {})
+            row["unexplained_drift"] = dict(row["unexplained_drift"] or {})
         return rows
 
     def canary(self, day: date) -> dict[str, Any]:

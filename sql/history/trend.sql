@@ -2,7 +2,8 @@
 -- (errors, warnings, infos: all of them, explained or not); how many of its errors and warnings
 -- nothing explains, counted as history/canary.sql counts them and history/states.sql gives
 -- that night its states (not expected, not acknowledged, not snoozed until that night or
--- later); and the net drift per currency of its findings (report/drift.sql), as a map. The
+-- later); and the net drift per currency (report/drift.sql) as a map, of all its findings
+-- (`drift`) and of those nothing explains (`unexplained_drift`, as the verdict nets it). The
 -- report's trend and the notebook's trend() read it.
 WITH nights AS (
     SELECT run_date FROM runs WHERE run_date <= $day
@@ -35,7 +36,9 @@ severities AS (
 ),
 per_currency AS (
     SELECT run_date, currency,
-        sum(drift("check", delta, starship_amount, ledger_amount)) AS net
+        sum(drift("check", delta, starship_amount, ledger_amount)) AS net,
+        sum(drift("check", delta, starship_amount, ledger_amount)) FILTER (WHERE unexplained)
+            AS unexplained_net
     FROM judged
     WHERE currency IS NOT NULL
     GROUP BY ALL
@@ -43,7 +46,11 @@ per_currency AS (
 ),
 drifts AS (
     SELECT run_date,
-        map(list(currency ORDER BY currency), list(net ORDER BY currency)) AS drift
+        map(list(currency ORDER BY currency), list(net ORDER BY currency)) AS drift,
+        map(
+            list(currency ORDER BY currency) FILTER (WHERE unexplained_net IS NOT NULL),
+            list(unexplained_net ORDER BY currency) FILTER (WHERE unexplained_net IS NOT NULL)
+        ) AS unexplained_drift
     FROM per_currency
     GROUP BY run_date
 )
@@ -54,7 +61,8 @@ SELECT
     coalesce(s.infos, 0) AS infos,
     coalesce(s.unexplained_errors, 0) AS unexplained_errors,
     coalesce(s.unexplained_warnings, 0) AS unexplained_warnings,
-    d.drift
+    d.drift,
+    d.unexplained_drift
 FROM nights AS n
 LEFT JOIN severities AS s USING (run_date)
 LEFT JOIN drifts AS d USING (run_date)
