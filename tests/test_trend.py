@@ -198,7 +198,8 @@ def test_the_text_part_has_a_line_per_night(month: report.Report) -> None:
 
 def trend_bytes(html: str) -> int:
     start = html.index('<tr><td style="padding:8px 16px;" id="trend">')
-    return len(html[start : html.index("</td></tr>", html.index('id="trend-numbers"'))].encode())
+    end = html.index("</table>", html.index('id="trend-numbers"')) + len("</table>")
+    return len(html[start:end].encode())
 
 
 def test_thirty_nights_of_six_currencies_stay_under_the_email_limit(
