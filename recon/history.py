@@ -258,57 +258,18 @@ class History:
                 )
             )
 
-    def trend(self, day: date, nights: int = 14) -> list[dict[str, Any]]:
-        """The last `nights` diffed dates up to `day`, oldest first: findings per severity
-        and the net drift per currency ({currency: Decimal}) each night found."""
+    def trend(self, day: date, nights: int = 30) -> list[dict[str, Any]]:
+        """The last `nights` diffed dates up to `day`, oldest first (history/trend.sql):
+        findings per severity, the errors and warnings nothing explains, and the net drift per
+        currency ({currency: Decimal}) of its findings (`drift`) and of those nothing explains
+        (`unexplained_drift`)."""
         with self.connect() as con:
             rows = _dicts(
-                con.execute(
-                    """
-                    WITH nights AS (
-                        SELECT run_date FROM runs WHERE run_date <= $day
-                        ORDER BY run_date DESC LIMIT $nights
-                    ),
-                    severities AS (
-                        SELECT run_date,
-                            count(*) FILTER (WHERE severity = 'error') AS errors,
-                            count(*) FILTER (WHERE severity = 'warning') AS warnings,
-                            count(*) FILTER (WHERE severity = 'info') AS infos
-                        FROM findings
-                        WHERE run_date IN (SELECT run_date FROM nights)
-                        GROUP BY run_date
-                    ),
-                    per_currency AS (
-                        SELECT run_date, currency,
-                            sum(drift("check", delta, starship_amount, ledger_amount)) AS net
-                        FROM findings
-                        WHERE run_date IN (SELECT run_date FROM nights) AND currency IS NOT NULL
-                        GROUP BY ALL
-                        HAVING net IS NOT NULL
-                    ),
-                    drifts AS (
-                        SELECT run_date,
-                            map(list(currency ORDER BY currency), list(net ORDER BY currency))
-                                AS drift
-                        FROM per_currency
-                        GROUP BY run_date
-                    )
-                    SELECT
-                        n.run_date,
-                        coalesce(s.errors, 0) AS errors,
-                        coalesce(s.warnings, 0) AS warnings,
-                        coalesce(s.infos, 0) AS infos,
-                        d.drift
-                    FROM nights AS n
-                    LEFT JOIN severities AS s USING (run_date)
-                    LEFT JOIN drifts AS d USING (run_date)
-                    ORDER BY n.run_date
-                    """,
-                    {"day": day, "nights": nights},
-                )
+                con.execute(sql_text("history/trend.sql"), {"day": day, "nights": nights})
             )
         for row in rows:
             row["drift"] = dict(row["drift"] or {})
+            row["unexplained_drift"] = dict(row["unexplained_drift"] or {})
         return rows
 
     def canary(self, day: date) -> dict[str, Any]:

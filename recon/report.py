@@ -72,7 +72,11 @@ MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
 # keeps under this, showing fewer rows per check until it fits (the CSV has them all).
 EMAIL_BYTES = 100_000
 ROWS_PER_CHECK = (25, 10, 5, 3, 1, 0)
-TREND_NIGHTS = 14
+TREND_NIGHTS = 30
+# The trend's bars, drawn with table cells and divs (every mail client renders them): the
+# tallest night's unexplained breaks, and each currency's largest drift either side of zero.
+TREND_BREAKS_PX = 40
+TREND_DRIFT_PX = 12
 ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")  # seed 000's alerts
 
 # OWASP's rule for CSV injection: a text cell starting with one of these is a formula to a
@@ -403,13 +407,46 @@ def _context(report: Report) -> dict[str, Any]:
         "sections": report.sections(0),
         "by_check": report.by_check(),
         "states": report.states(),
-        "trend_most": max((n["errors"] + n["warnings"] for n in report.trend), default=0),
+        "chart": trend_chart(report.trend),
         "ledger_name": Path(report.run.get("ledger_path") or "").name,
         "severity": SEVERITY,
         "version": __version__,
         "alerts": ALERT_CHECKS,
         "wallets_by_currency": {w["currency"]: w for w in report.wallets},
     }
+
+
+def trend_chart(trend: list[dict[str, Any]]) -> dict[str, Any]:
+    """The trend's bar heights in px, computed here so the template only draws them: per night
+    its unexplained errors and warnings (one scale for the whole window) and the net drift of
+    its unexplained findings per currency (signed; each currency scaled to its own largest
+    night, as a yen and a dinar share no scale). Any break or drift gets a bar one can see."""
+    most = max((n["unexplained_errors"] + n["unexplained_warnings"] for n in trend), default=0)
+    drifts = [night["unexplained_drift"] for night in trend]
+    currencies = sorted({currency for drift in drifts for currency in drift})
+    largest = {c: max(abs(drift.get(c, Decimal(0))) for drift in drifts) for c in currencies}
+    return {
+        "currencies": currencies,
+        "nights": [
+            {
+                "error": _bar(night["unexplained_errors"], most, TREND_BREAKS_PX),
+                "warning": _bar(night["unexplained_warnings"], most, TREND_BREAKS_PX),
+                "drift": {
+                    c: _bar(drift.get(c, Decimal(0)), largest[c], TREND_DRIFT_PX)
+                    for c in currencies
+                },
+            }
+            for night, drift in zip(trend, drifts, strict=True)
+        ],
+    }
+
+
+def _bar(value: Decimal | int, most: Decimal | int, height: int) -> int:
+    """`value`'s bar out of `height` px for the largest, `most`; signed, at least 2 px."""
+    if not value or not most:
+        return 0
+    px = max(2, round(abs(value) * height / most))
+    return px if value > 0 else -px
 
 
 def _showing(context: dict[str, Any], rows_per_check: int) -> dict[str, Any]:

@@ -137,8 +137,9 @@ class Workbench:
 
     def trend(self, nights: int = 30, until: Day | None = None) -> pd.DataFrame:
         """The last `nights` diffed nights up to `until` (default the latest), oldest first:
-        findings per severity (errors, warnings, infos), and the net drift (ledger minus
-        Starship) per currency as one `net_drift_<CCY>` column each."""
+        findings per severity (errors, warnings, infos), the errors and warnings nothing
+        explains (unexplained_errors, unexplained_warnings: the report's trend), and the net
+        drift (ledger minus Starship) per currency as one `net_drift_<CCY>` column each."""
         if nights < 1:
             raise InputError(f"trend(nights={nights}): at least one night")
         last = _day(until) if until is not None else self._latest_night()
@@ -150,6 +151,10 @@ class Workbench:
                 "errors": pa.array([row["errors"] for row in rows], pa.int64()),
                 "warnings": pa.array([row["warnings"] for row in rows], pa.int64()),
                 "infos": pa.array([row["infos"] for row in rows], pa.int64()),
+                **{
+                    column: pa.array([row[column] for row in rows], pa.int64())
+                    for column in ("unexplained_errors", "unexplained_warnings")
+                },
                 **{
                     f"net_drift_{ccy}": pa.array([row["drift"].get(ccy) for row in rows], AMOUNT)
                     for ccy in currencies

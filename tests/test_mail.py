@@ -31,13 +31,16 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from click.testing import CliRunner
 
+from recon import report
 from recon.cli import cli
 from recon.config import EmailConfig, from_dict
 from recon.demo import DemoResult, run_demo
 from recon.errors import ConfigError, ReconError
+from recon.history import History
 from recon.mail import COMPRESS_ABOVE_BYTES, MailError, compose, send
-from recon.report import ReportFiles
+from recon.report import EMAIL_BYTES, TREND_NIGHTS, ReportFiles
 from tests.helpers import free_port
+from tests.nights import CURRENCIES, record_nights
 
 DAY = "2026-04-14"
 SENDER = "recon@example.com"
@@ -407,6 +410,29 @@ def test_large_csv_is_attached_gzipped(relay: Relay, copied_files: ReportFiles) 
     at_limit = pad_csv(copied_files.discrepancies, COMPRESS_ABOVE_BYTES)
     limit_message = compose(copied_files, config)
     assert attachments(limit_message)[f"{DAY}-discrepancies.csv"] == ("text/csv", at_limit)
+
+
+def test_thirty_nights_of_trend_arrive_within_the_limit(relay: Relay, tmp_path: Path) -> None:
+    """A month of breaks in six currencies: the message's HTML carries the trend's bars and
+    its table and stays within EMAIL_BYTES; the plain text carries a line per night."""
+    history = History(tmp_path / "recon.duckdb")
+    day = datetime.fromisoformat(DAY).date()
+    nights = record_nights(history, day, TREND_NIGHTS, currencies=CURRENCIES, seed=7)
+    files = report.write(report.build(history, day), tmp_path / "reports")
+    config = email_config(relay)
+    send(compose(files, config), config, environ={}, backoff_seconds=0)
+
+    [delivery] = relay.handler.delivered
+    message = parse(delivery.raw)
+    plain, html = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and html is not None
+    sent = cast(str, html.get_content())
+    size = len(sent.replace("\r\n", "\n").encode("utf-8"))
+    assert size <= EMAIL_BYTES, f"{size} bytes of HTML"
+    assert 'id="trend-chart"' in sent and 'id="trend-numbers"' in sent
+    text = cast(str, plain.get_content())
+    assert f"The last {TREND_NIGHTS} nights, unexplained" in text
+    assert all(f"\r\n  {night}  " in text for night in nights)
 
 
 # -- failures --------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ from playwright.sync_api import Browser, Dialog, Page, Request, sync_playwright
 
 from recon.demo import DemoResult, run_demo
 from recon.history import History
-from recon.report import Report, build, render_html
+from recon.report import EMAIL_BYTES, TREND_NIGHTS, Report, build, render_html
+from tests.nights import CURRENCIES, record_nights
 
 DAY = date(2026, 4, 14)
 WIDTH = 600  # the e-mail's design width, and a phone's in landscape
@@ -96,14 +97,14 @@ class Seen:
 
 @contextmanager
 def opened(
-    browser: Browser | None, path: Path, scheme: str = "light"
+    browser: Browser | None, path: Path, scheme: str = "light", width: int = WIDTH
 ) -> Iterator[tuple[Page, Seen]]:
-    """`path` loaded from its file:// URL at WIDTH px; anything leaving the machine is aborted
-    (and so shows up in both `requests` and `failed`), never really sent."""
+    """`path` loaded from its file:// URL at `width` px; anything leaving the machine is
+    aborted (and so shows up in both `requests` and `failed`), never really sent."""
     if browser is None:
         pytest.fail(MISSING_CHROMIUM, pytrace=False)
     page = browser.new_page(
-        viewport={"width": WIDTH, "height": 800}, color_scheme=scheme, java_script_enabled=True
+        viewport={"width": width, "height": 800}, color_scheme=scheme, java_script_enabled=True
     )
     seen = Seen()
 
@@ -155,11 +156,12 @@ STYLE_URLS_JS = """() => {
 }"""
 
 # Each element with text of its own: that text, its colour, the colour it sits on (the first
-# opaque background up its ancestors), and whether WCAG counts it as large.
-TEXT_COLOURS_JS = """() => {
+# opaque background up its ancestors), and whether WCAG counts it as large. An argument, a
+# selector, looks only inside what it selects.
+TEXT_COLOURS_JS = """(root) => {
   const opaque = (c) => !/^rgba\\(.*, 0\\)$/.test(c) && c !== "transparent";
   const rows = [];
-  for (const el of document.body.querySelectorAll("*")) {
+  for (const el of document.querySelector(root || "body").querySelectorAll("*")) {
     const own = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.data).join("");
     if (!own.trim() || !el.getClientRects().length) continue;
     const style = getComputedStyle(el);
@@ -454,3 +456,106 @@ def test_a_likely_cause_leads_the_report_at_600px(
             computed(page, "p.caution", "backgroundColor"),
         )
     assert contrast(colour, background) >= 4.5, (scheme, colour, background)
+
+
+# Each column of the trend's chart, oldest night first: the height and width of its error and
+# warning bars (0 when it has none), and of the bars of each currency's drift above and below
+# its line, signed as the drift is.
+TREND_BARS_JS = """() => {
+  const size = (el) => el ? [el.getBoundingClientRect().width, el.getBoundingClientRect().height]
+                          : [0, 0];
+  const rows = [...document.querySelectorAll("#trend-chart tr")];
+  const columns = [...rows[0].cells].slice(1).map((td) => ({
+    error: size(td.querySelector(".bar")), warning: size(td.querySelector(".bar-warning")),
+    drift: {},
+  }));
+  for (const row of rows) {
+    if (!row.classList.contains("drift")) continue;
+    const cells = [...row.cells];
+    if (row.getAttribute("valign") === "bottom") {
+      const currency = cells.shift().textContent.trim();
+      cells.forEach((td, i) => { columns[i].drift[currency] = size(td.querySelector("div"))[1]; });
+      row.dataset.currency = currency;
+    } else {
+      const currency = row.previousElementSibling.previousElementSibling.dataset.currency;
+      cells.forEach((td, i) => {
+        const below = size(td.querySelector("div"))[1];
+        if (below) columns[i].drift[currency] = -below;
+      });
+    }
+  }
+  return columns;
+}"""
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report of the last of 30 nights of breaks in six currencies."""
+    folder = tmp_path_factory.mktemp("month")
+    history = History(folder / "recon.duckdb")
+    record_nights(history, DAY, TREND_NIGHTS, currencies=CURRENCIES, seed=7)
+    path = write_html(build(history, DAY), folder)
+    assert len(path.read_bytes()) <= EMAIL_BYTES
+    return path
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [WIDTH, 1280])
+def test_the_trend_draws_every_night_and_reads_as_text(
+    browser: Browser | None, month: Path, scheme: str, width: int
+) -> None:
+    """30 nights at 600 and 1280 px, light and dark: the chart fits without scrolling
+    sideways, a night with unexplained breaks or drift has a bar one can see, hidden from
+    screen readers, the table beside it says the same figures, and all of it is readable."""
+    model = build(History(month.parent / "recon.duckdb"), DAY)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with opened(browser, month, scheme, width) as (page, seen):
+        assert seen.requests == [month.as_uri()]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        chart = page.locator("#trend-chart")
+        box = chart.bounding_box()
+        assert box is not None and box["width"] <= WIDTH - 32, box
+        assert chart.get_attribute("aria-hidden") == "true"
+        columns = page.evaluate(TREND_BARS_JS)
+        numbers = page.locator("#trend-numbers tr").all_inner_texts()[1:]
+        texts = page.evaluate(TEXT_COLOURS_JS, "#trend")
+        bars = {
+            name: computed(page, selector, "backgroundColor")
+            for name, selector in (
+                ("error", "#trend-chart .bar"),
+                ("warning", "#trend-chart .bar-warning"),
+                ("drift", "#trend-chart .drift div"),
+            )
+        }
+        card = computed(page, ".card", "backgroundColor")
+        page.locator("#trend").screenshot(path=str(ARTIFACTS / f"trend-{width}-{scheme}.png"))
+
+    assert len(columns) == len(numbers) == len(model.trend) == TREND_NIGHTS
+    for night, column, text in zip(model.trend, columns, numbers, strict=True):
+        for severity in ("error", "warning"):
+            bar_width, height = column[severity]
+            assert (bar_width > 0 and height > 0) == bool(night[f"unexplained_{severity}s"]), (
+                night["run_date"],
+                severity,
+                column,
+            )
+        drift = night["unexplained_drift"]
+        drawn = {c: h for c, h in column["drift"].items() if h}
+        assert {c: h > 0 for c, h in drawn.items()} == {c: v > 0 for c, v in drift.items() if v}
+        cells = text.split("\t")
+        assert cells[:3] == [
+            str(night["run_date"]),
+            str(night["unexplained_errors"]),
+            str(night["unexplained_warnings"]),
+        ], text
+        for currency in drift:
+            assert currency in cells[3], (currency, text)
+    assert texts and any(row["text"] == str(model.trend[-1]["run_date"]) for row in texts)
+    poor = sorted(
+        f"{row['text']!r}: {row['color']} on {row['background']} = {ratio:.2f}"
+        for row in texts
+        if (ratio := contrast(row["color"], row["background"])) < (3 if row["large"] else 4.5)
+    )
+    assert not poor, "\n".join(poor)
+    for name, colour in bars.items():  # a graphic's parts need 3:1 against what they sit on
+        assert contrast(colour, card) >= 3, (scheme, name, colour, card)

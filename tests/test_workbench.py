@@ -252,6 +252,10 @@ def test_trend_counts_and_net_drift_per_night(bench: Workbench) -> None:
         row = trend[trend["run_date"] == night].iloc[0]
         assert row["errors"] == (findings["severity"] == "error").sum()
         assert row["warnings"] == (findings["severity"] == "warning").sum()
+        unexplained = ~findings["state"].isin(["expected", "acknowledged", "snoozed"])
+        for severity in ("error", "warning"):
+            counted = (unexplained & (findings["severity"] == severity)).sum()
+            assert row[f"unexplained_{severity}s"] == counted, (night, severity)
     usd = bench.findings(D)
     usd = usd[(usd["currency"] == "USD") & usd["drift"].notna()]
     assert trend["net_drift_USD"].dtype == MONEY
