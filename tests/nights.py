@@ -17,10 +17,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from recon.checks import FINDING_SCHEMA, QUARANTINE_SCHEMA, SEVERITY, Diff
+from recon.checks import Diff
 from recon.history import History
 from recon.ledger import LedgerLoad
 from recon.money import quantum
+from recon.vocabulary import FINDING_SCHEMA, QUARANTINE_SCHEMA, SEVERITY
 
 CURRENCIES = ("CHF", "EUR", "GBP", "JPY", "KWD", "USD")
 
