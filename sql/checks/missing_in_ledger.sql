@@ -40,15 +40,15 @@ placed AS (  -- each one's business day, and the first export there is since
     LEFT JOIN exports AS e ON m.created_at >= e.opens_at AND m.created_at < e.closes_at
 )
 SELECT
-    order_id AS key,
-    order_id,
-    client_reference AS reference,
-    currency,
-    total_amount AS starship_amount,
-    status AS starship_status,
-    sub_status AS starship_sub_status,
-    created_at,
-    trace_id,
+    p.order_id AS key,
+    p.order_id,
+    o.client_reference AS reference,
+    p.currency,
+    p.total_amount AS starship_amount,
+    p.status AS starship_status,
+    o.sub_status AS starship_sub_status,
+    p.created_at,
+    o.trace_id,
     business_day IS NOT NULL
         AND (first_export IS NULL OR (near_close AND next_export IS NULL)) AS expected,
     -- the business day whose export has not come: the orders the verdict says await one
@@ -67,4 +67,6 @@ SELECT
             THEN 'no export since the business day ' || business_day || ' books it (the first is '
                 || first_export || ')'
     END AS detail
-FROM placed
+FROM placed AS p
+-- the columns a finding only reports, looked up for the few: a semi join builds on them
+JOIN (SELECT * FROM orders_all SEMI JOIN placed USING (order_id)) AS o USING (order_id)

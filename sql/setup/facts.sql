@@ -1,13 +1,11 @@
 -- The facts about each order that several checks judge, computed in one pass over the orders
 -- and one over the transactions, so that no check joins the big tables again.
 --
--- `movements`: per order, the wallet's net over its transactions, their count, and whether one
--- of them moved on D (a late refund).
---
 -- `order_facts`: the orders a night looks at (created on D; created inside the look-back window
 -- with a movement on D; or with a break still open from an earlier night, `carried`), each with
--- what the checks compare (status, currency, total, delivered items, wallet net) and report
--- (reference, sub-status, trace id), and:
+-- what the checks compare (status, currency, total, delivered items, wallet net; the columns a
+-- finding only reports, its reference, sub-status and trace id, are looked up in `orders_all`
+-- for the few that break), and:
 --   listed       Starship lists the order: false for an order id only a movement of D names
 --                (its other columns NULL);
 --   on_day       created on D: the orders conservation counts;
@@ -16,26 +14,25 @@
 --   carried_as   the checks its open breaks are carried by (an empty list when none).
 -- missing_in_ledger, wallet_mismatch and conservation filter these rows.
 
-CREATE OR REPLACE TEMP TABLE movements AS
-SELECT
-    order_id,
-    sum(amount) AS net,
-    count(*) AS movements,
-    bool_or(created_at >= $day_start AND created_at < $day_end) AS moved_on_day
-FROM transactions_all
-WHERE order_id IS NOT NULL
-GROUP BY order_id;
-
 CREATE OR REPLACE TEMP TABLE order_facts AS
-WITH carried_orders AS (
+WITH movements AS (
+    SELECT
+        order_id,
+        sum(amount) AS net,
+        count(*) AS movements,
+        bool_or(created_at >= $day_start AND created_at < $day_end) AS moved_on_day
+    FROM transactions_all
+    WHERE order_id IS NOT NULL
+    GROUP BY order_id
+),
+carried_orders AS (
     SELECT order_id, list("check") AS carried_as FROM carried GROUP BY order_id
 ),
 scoped AS (
     SELECT
         coalesce(o.order_id, m.order_id) AS order_id,
         o.order_id IS NOT NULL AS listed,
-        o.client_reference, o.currency, o.total_amount, o.status, o.sub_status,
-        o.quantity, o.delivered_item_count, o.created_at, o.trace_id,
+        o.currency, o.total_amount, o.status, o.quantity, o.delivered_item_count, o.created_at,
         coalesce(o.created_at >= $day_start AND o.created_at < $day_end, false) AS on_day,
         coalesce(m.net, 0) AS net,
         coalesce(m.movements, 0) AS movements,
