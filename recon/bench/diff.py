@@ -1,23 +1,31 @@
-"""`recon bench diff`: the diff of N Starship orders against an N-row ledger, beside pandas.
+"""`recon bench diff`: a night's diff of N Starship orders against the partner's real books.
 
     recon bench diff --orders 1000000 --repeat 3
 
-Synthetic books are written once, by DuckDB, straight into a lake (with manifests) and a
-Parquet ledger export, with a realistic share of breaks: ~1% of orders never booked, ~1% of
-entries with no order, ~0.5% amount drift, ~0.2% booked in another currency, cancelled orders
-booked as delivered, entries booked twice, retried orders, and a wallet below its floor.
-Then, each in its own process, median of `repeat`:
+The books are a partner's, written once by DuckDB straight into a lake (with manifests) and
+Parquet ledger exports: two days of N orders each, at the partner's negotiated discount (a
+total 2.5% below face value, priced by a discount sheet), and the night before already diffed,
+so its export sits typed in the ledger's memory as it would on a nightly run. The day's export
+books each order's sale, each cancellation as a reversal row, and each partial delivery as the
+refund of its undelivered items. D's books carry a realistic share of breaks: ~1% of orders
+never booked, ~1% of entries with no order, ~0.5% amount drift, ~0.2% booked in another
+currency, cancellations never reversed in the books, refunds of a partial delivery booked in
+full, entries booked twice, retried orders, a total off the discount sheet and a wallet below
+its floor. Then, each in its own process, median of `repeat`:
 
-* recon: `recon.pipeline.diff` (ledger ingest, every check, the break history);
+* recon: `recon.pipeline.diff` of D (D's ledger export ingested and kept, the memory of D-1's
+  read with it, every check, the break history), from the same state each run;
 * pandas: what a user would otherwise write (`merge(indicator=True)` and group-bys) for the
-  checks both can do: missing on either side, amount, currency and status drift, duplicate
-  entries and orders. Its counts must equal recon's, so the comparison is fair;
-* datacompy: its `PandasCompare` of the amounts, joined on the order id; its amount drift and
-  entries without an order must equal recon's;
+  checks both can do: missing on either side, amount, currency and status drift (a reversal
+  compared with the sale, or with the refund of a partial delivery), duplicate entries and
+  orders. Its counts must equal recon's, so the comparison is fair;
+* datacompy: its `PandasCompare` of the sale amounts, joined on the order id; its amount
+  drift and entries without an order must equal recon's;
 * the DuckDB floor: the pandas baseline's seven counts as one hand-written DuckDB statement
-  over the same two Parquet files (a window for duplicates, one full outer join, the
-  comparisons as filtered counts). recon does more (every check, ingest validation, the
-  history, conservation), but its time as a multiple of this one is the figure to drive down.
+  over D's orders and D's export (the rows' roles by a window, one full outer join, the
+  comparisons as filtered counts). recon does more (every check, two days of orders and the
+  memory, ingest validation, the history, conservation), but its time as a multiple of this
+  one is the figure to drive down.
 
 recon runs under its default `[storage] memory_limit`, as a nightly run would.
 """
@@ -26,17 +34,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from recon.bench.measure import child, figure_row, peak_rss_mb, summary
 
 DAY = date(2026, 4, 14)
+EVE = DAY - timedelta(days=1)  # the night before, diffed when the books are written
 COMPARED = (
     "missing_in_ledger",
     "missing_at_starship",
@@ -46,56 +57,84 @@ COMPARED = (
     "duplicate_ledger_entry",
     "duplicate_order",
 )
+SALE_AMOUNTS = "amount_mismatch of sales"  # what datacompy, which sees no reversal, can count
+DISCOUNT_PERCENT = "2.5"
+PRODUCTS = 7
+PRISTINE = "pristine"  # the data directory as the night before left it; each run starts from it
 
-# Order i of the synthetic day, by its number; every rate is a share of N.
+# Order i of a day, by its number; every rate is a share of N. `{plant}` (true on D only) adds
+# the breaks: the night before is clean, so that D's findings are D's own.
 _ORDERS = """
 SELECT
-    'ord_' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id,
-    CASE WHEN i % 500 = 3 THEN 'CANCELLED' ELSE 'DELIVERED' END AS status,
-    CASE WHEN i % 500 = 3 THEN 'REFUNDED' ELSE 'COMPLETED' END AS sub_status,
-    'gift-' || (i % 7) AS product_id,
+    i,
+    DATE '{day}' AS day,
+    'ord_{tag}' || lpad(CAST(i AS VARCHAR), 10, '0') AS order_id,
+    i % 500 = 3 OR i % 3000 = 53 AS cancelled,
+    i % 3000 = 53 AS partial,                    -- two of three items delivered, then cancelled
+    CASE WHEN cancelled THEN 'CANCELLED' ELSE 'DELIVERED' END AS status,
+    CASE WHEN cancelled THEN 'REFUNDED' ELSE 'COMPLETED' END AS sub_status,
+    'gift-' || (i % {products}) AS product_id,
     CAST(['10.00', '25.00', '50.00', '100.00'][i % 4 + 1] AS DECIMAL(18, 4)) AS denomination,
     CAST(i % 3 + 1 AS INTEGER) AS quantity,
-    CAST(['10.00', '25.00', '50.00', '100.00'][i % 4 + 1] AS DECIMAL(18, 4)) * (i % 3 + 1)
+    -- the negotiated discount, rounded half-up to the cent; a cent more off the sheet
+    CAST(round(denomination * quantity * (100 - {discount}) * 0.01, 2)
+        + CASE WHEN {plant} AND i % 1000 = 23 THEN 0.01 ELSE 0 END AS DECIMAL(18, 4))
         AS total_amount,
     ['USD', 'EUR'][i % 2 + 1] AS currency,
     'cache' AS fulfilled_from,
     -- every 1000th order is a retry of the one before: the same reference
-    'po-' || CASE WHEN i % 1000 = 11 THEN i - 1 ELSE i END AS client_reference,
+    'po-{tag}' || CASE WHEN {plant} AND i % 1000 = 11 THEN i - 1 ELSE i END AS client_reference,
     TIMESTAMPTZ '{day} 00:00:00+00' + to_microseconds(CAST(i * (86000000000 // {n}) AS BIGINT))
         AS created_at,
-    TIMESTAMPTZ '{day} 00:00:00+00' + to_microseconds(CAST(i * (86000000000 // {n}) AS BIGINT))
+    created_at + CASE WHEN cancelled THEN INTERVAL 1 MINUTE ELSE INTERVAL 0 SECOND END
         AS updated_at,
-    CAST(i % 3 + 1 AS INTEGER) AS item_count,
-    CAST(i % 3 + 1 AS INTEGER) AS delivered_item_count,
+    quantity AS item_count,
+    CAST(CASE WHEN partial THEN 2 WHEN cancelled THEN 0 ELSE quantity END AS INTEGER)
+        AS delivered_item_count,
+    -- what Starship refunds of a partial delivery: the undelivered items' share, in cents
+    CASE WHEN partial THEN total_amount - CAST(
+        (CAST(total_amount * 100 AS BIGINT) * 2 * 2 + 3) // 6 AS DECIMAL(18, 0)) * 0.01
+    END AS refunded,
     'bench' AS trace_id
 FROM range({n}) AS t(i)
 """
 
+# A day's export: each order's sale, then its reversal when cancelled; on D, the breaks.
 _LEDGER = """
-SELECT
-    'LE-' || i AS entry_id,
-    order_id,
-    client_reference AS reference,
-    CASE WHEN i % 200 = 5 THEN total_amount + 0.05 ELSE total_amount END AS amount,
-    CASE WHEN i % 500 = 7 THEN 'GBP' ELSE currency END AS currency,
-    CASE WHEN status = 'CANCELLED' AND i % 1000 = 3 THEN 'delivered'
-        WHEN status = 'CANCELLED' THEN 'cancelled' ELSE 'delivered' END AS status,
-    strftime(created_at + INTERVAL 40 SECOND, '%Y-%m-%d %H:%M:%S') AS booked_at
-FROM (SELECT *, CAST(substr(order_id, 5) AS BIGINT) AS i FROM orders)
-WHERE i % 100 <> 9 AND i % 1000 <> 11            -- never booked; the retries
-UNION ALL                                        -- entries booked twice
-SELECT 'LE-dup-' || i, order_id, client_reference, total_amount, currency, 'delivered',
-    strftime(created_at, '%Y-%m-%d %H:%M:%S')
-FROM (SELECT *, CAST(substr(order_id, 5) AS BIGINT) AS i FROM orders)
-WHERE i % 1000 = 17
-UNION ALL                                        -- entries Starship has no order for
-SELECT 'LE-ghost-' || i, 'ord_ghost_' || i, 'po-ghost-' || i, CAST('20.00' AS DECIMAL(18, 4)),
-    'USD', 'delivered', '{day} 12:00:00'
-FROM range({n} // 100) AS t(i)
+SELECT entry_id, order_id, reference, amount, currency, status, booked_at
+FROM (
+    SELECT
+        i, 0 AS seq, 'LE-{tag}' || i AS entry_id, order_id, client_reference AS reference,
+        CASE WHEN {plant} AND i % 200 = 5 THEN total_amount + 0.05 ELSE total_amount END
+            AS amount,
+        CASE WHEN {plant} AND i % 500 = 7 THEN 'GBP' ELSE currency END AS currency,
+        'delivered' AS status,
+        strftime(created_at + INTERVAL 40 SECOND, '%Y-%m-%d %H:%M:%S') AS booked_at
+    FROM orders
+    WHERE day = DATE '{day}'
+        AND NOT ({plant} AND (i % 100 = 9 OR i % 1000 = 11))  -- never booked; the retries
+    UNION ALL                                    -- reversals, but not every one on D
+    SELECT i, 1, 'LE-{tag}' || i || '-r', order_id, client_reference,
+        -CASE WHEN partial AND NOT ({plant} AND i % 6000 = 3053) THEN refunded
+            ELSE total_amount END,
+        currency, 'cancelled', strftime(created_at + INTERVAL 2 MINUTE, '%Y-%m-%d %H:%M:%S')
+    FROM orders
+    WHERE day = DATE '{day}' AND cancelled AND NOT ({plant} AND (i % 100 = 9 OR i % 1000 = 3))
+    UNION ALL                                    -- entries booked twice
+    SELECT i, 2, 'LE-{tag}' || i || '-dup', order_id, client_reference, total_amount, currency,
+        'delivered', strftime(created_at + INTERVAL 3 MINUTE, '%Y-%m-%d %H:%M:%S')
+    FROM orders
+    WHERE day = DATE '{day}' AND {plant} AND i % 1000 = 17
+    UNION ALL                                    -- entries Starship has no order for
+    SELECT {n} + i, 0, 'LE-ghost-' || i, 'ord_ghost_' || i, 'po-ghost-' || i,
+        CAST('20.00' AS DECIMAL(18, 4)), 'USD', 'delivered', '{day} 12:00:00'
+    FROM range(CASE WHEN {plant} THEN {n} // 100 ELSE 0 END) AS t(i)
+)
+ORDER BY i, seq
 """
 
 _TRANSACTIONS = """
+SELECT * FROM (
 SELECT
     transaction_id, type, order_id, amount, currency,
     CAST(sum(amount) OVER (PARTITION BY currency ORDER BY created_at, transaction_id)
@@ -104,68 +143,137 @@ SELECT
 FROM (
     SELECT 'txn_top_' || currency AS transaction_id, 'TOPUP' AS type, NULL AS order_id,
         CAST(1000000000 AS DECIMAL(18, 4)) AS amount, currency,
-        TIMESTAMPTZ '{day} 00:00:00+00' AS created_at
+        TIMESTAMPTZ '{eve} 00:00:00+00' AS created_at
     FROM (VALUES ('USD'), ('EUR')) AS c(currency)
     UNION ALL
     SELECT 'txn_d_' || order_id, 'ORDER_DEBIT', order_id, -total_amount, currency, created_at
     FROM orders
     UNION ALL
-    SELECT 'txn_r_' || order_id, 'REFUND', order_id, total_amount, currency,
-        created_at + INTERVAL 1 MINUTE
-    FROM orders WHERE status = 'CANCELLED'
+    SELECT 'txn_r_' || order_id, 'REFUND', order_id, coalesce(refunded, total_amount), currency,
+        updated_at
+    FROM orders WHERE cancelled
 )
+)  -- each day's part of the one balance chain
+WHERE CAST(created_at AS DATE) = DATE '{day}'
 """
 
 
-def write_books(folder: Path, orders: int) -> Path:
-    """The lake and the ledger export of DAY, and the recon.toml that reads them."""
-    import duckdb
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def orders_sql(day: date, n: int, tag: str = "d", plant: bool = True) -> str:
+    """The SELECT of a day's N orders (`plant`: with D's breaks)."""
+    return _ORDERS.format(
+        day=day,
+        tag=tag,
+        plant=str(plant).lower(),
+        n=n,
+        products=PRODUCTS,
+        discount=DISCOUNT_PERCENT,
+    )
 
-    from recon.lake import DATASETS, MANIFEST_KEY, Lake
+
+def ledger_sql(day: date, n: int, tag: str = "d", plant: bool = True) -> str:
+    """The SELECT of that day's export, over the table `orders` of `orders_sql`."""
+    return _LEDGER.format(day=day, tag=tag, plant=str(plant).lower(), n=n)
+
+
+def write_books(folder: Path, orders: int) -> Path:
+    """Two days of the partner's books, the night before diffed, and the recon.toml that reads
+    them; the data directory is left as `PRISTINE`, which each measured run starts from."""
+    import duckdb
+
+    from recon import config, pipeline
+    from recon.lake import DATASETS, Lake
 
     lake = Lake(folder / "var" / "lake")
+    days = {EVE: ("e", False), DAY: ("d", True)}
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE TABLE orders AS {_ORDERS.format(day=DAY, n=orders)}")
-        queries = {
-            "orders": "SELECT * FROM orders ORDER BY created_at, order_id",
-            "transactions": _TRANSACTIONS.format(day=DAY) + " ORDER BY created_at, transaction_id",
-            "wallets": "SELECT 'USD' AS currency, 'wal_usd' AS wallet_id, "
-            "CAST(500 AS DECIMAL(18, 4)) AS balance",
-        }
-        for name, query in queries.items():
-            schema = DATASETS[name].schema
-            path = lake.part(name, DAY)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            reader = con.sql(query).to_arrow_reader(100_000)
-            with pq.ParquetWriter(path, schema) as writer:
-                for batch in reader:
-                    columns = [
-                        batch.column(f.name) if f.name in batch.schema.names else None
-                        for f in schema
-                    ]
-                    arrays = [
-                        c if c is not None else pa.nulls(batch.num_rows, f.type)
-                        for c, f in zip(columns, schema, strict=True)
-                    ]
-                    writer.write_batch(
-                        pa.RecordBatch.from_arrays(arrays, schema=schema).cast(schema)
-                    )
-                writer.add_key_value_metadata(
-                    {MANIFEST_KEY: json.dumps({"dataset": name, "complete": True})}
-                )
-        ledger = folder / f"ledger-{DAY}.parquet"
-        con.execute(f"COPY ({_LEDGER.format(day=DAY, n=orders)}) TO '{ledger}' (FORMAT parquet)")
+        con.execute(
+            "CREATE TABLE orders AS "
+            + " UNION ALL ".join(orders_sql(day, orders, *book) for day, book in days.items())
+        )
+        for day, book in days.items():
+            queries = {
+                "orders": f"SELECT * FROM orders WHERE day = DATE '{day}' "
+                "ORDER BY created_at, order_id",
+                "transactions": _TRANSACTIONS.format(eve=EVE, day=day)
+                + " ORDER BY created_at, transaction_id",
+                "wallets": "SELECT 'USD' AS currency, 'wal_usd' AS wallet_id, "
+                "CAST(500 AS DECIMAL(18, 4)) AS balance",
+            }
+            for name, query in queries.items():
+                _write_dataset(con, lake.part(name, day), query, DATASETS[name].schema)
+            books = ledger_sql(day, orders, *book)
+            con.execute(f"COPY ({books}) TO '{_held(folder, day)}' (FORMAT parquet)")
+    sheet = folder / "discounts.csv"
+    sheet.write_text(
+        "product_id,currency,discount_percent\n"
+        + "".join(
+            f"gift-{p},{c},{DISCOUNT_PERCENT}\n" for p in range(PRODUCTS) for c in ("USD", "EUR")
+        )
+    )
     config_file = folder / "recon.toml"
     config_file.write_text(
         '[starship]\nlookback_days = 1\n[storage]\ndata_dir = "var"\n'
         '[ledger]\npath = "ledger-{date}.parquet"\n'
         '[ledger.status_map]\ndelivered = "DELIVERED"\ncancelled = "CANCELLED"\n'
+        f"[checks]\ndiscount_sheet = {json.dumps(str(sheet))}\n"
         '[checks.low_wallet_balance]\nUSD = "1000.00"\n'
     )
+    # D's export comes once the night before has run, as it would (that night would read it
+    # too, and D's run would find it in the memory already)
+    _held(folder, EVE).rename(folder / f"ledger-{EVE}.parquet")
+    pipeline.diff(config.load(config_file), EVE)  # its export typed and kept in the memory
+    _held(folder, DAY).rename(folder / f"ledger-{DAY}.parquet")
+    (folder / "var").rename(folder / PRISTINE)
     return config_file
+
+
+def _held(folder: Path, day: date) -> Path:
+    """Where a day's export waits until it comes: a name `[ledger] path` does not match."""
+    return folder / f"coming-{day}.parquet"
+
+
+def _write_dataset(con: Any, path: Path, query: str, schema: Any) -> None:
+    """`query`'s rows as the lake's Parquet part at `path`, in the dataset's schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from recon.lake import MANIFEST_KEY
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    reader = con.sql(query).to_arrow_reader(100_000)
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            arrays = [
+                batch.column(f.name).cast(f.type)
+                if f.name in batch.schema.names
+                else pa.nulls(batch.num_rows, f.type)
+                for f in schema
+            ]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        writer.add_key_value_metadata(
+            {MANIFEST_KEY: json.dumps({"dataset": path.parent.parent.name, "complete": True})}
+        )
+
+
+def fresh_state(folder: Path) -> None:
+    """The data directory as the night before left it: the lake's Parquet linked (recon
+    replaces a file, never writes into one), everything else copied."""
+    target = folder / "var"
+    if target.exists():
+        shutil.rmtree(target)
+
+    def link_or_copy(source: str, destination: str) -> None:
+        if source.endswith(".parquet"):
+            os.link(source, destination)
+        else:
+            shutil.copy2(source, destination)
+
+    shutil.copytree(folder / PRISTINE, target, copy_function=link_or_copy)
+
+
+def _day_part(folder: Path, name: str) -> Path:
+    return folder / PRISTINE / "lake" / name / f"date={DAY}" / "part.parquet"
 
 
 # -- the measured processes ---------------------------------------------------------------------
@@ -174,16 +282,25 @@ def write_books(folder: Path, orders: int) -> Path:
 def measure_recon(config_file: Path) -> dict[str, Any]:
     from recon import config, pipeline
 
+    fresh_state(config_file.parent)
     settings = config.load(config_file)
     started = time.perf_counter()
     night = pipeline.diff(settings, DAY)
     seconds = time.perf_counter() - started
     counts = night.diff.by_check()
+    findings = night.diff.findings
+    sales = sum(
+        1
+        for check, key in zip(
+            findings.column("check").to_pylist(), findings.column("key").to_pylist(), strict=True
+        )
+        if check == "amount_mismatch" and not key.endswith("/reversal")
+    )
     return {
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
         "rows": night.diff.counts["starship_orders"],
-        "counts": {check: counts[check] for check in COMPARED},
+        "counts": {**{check: counts[check] for check in COMPARED}, SALE_AMOUNTS: sales},
         "memory_limit": settings.storage.memory_limit,
         "profile": {
             **night.diff.seconds,
@@ -193,37 +310,80 @@ def measure_recon(config_file: Path) -> dict[str, Any]:
     }
 
 
+def _kept_cents(total: Any, delivered: Any, quantity: Any) -> Any:
+    """What Starship keeps of a partial delivery: the delivered share, half-up to the cent."""
+    from decimal import Decimal
+
+    cents = int(total * 100)
+    return Decimal((cents * delivered * 2 + quantity) // (2 * quantity)) / 100
+
+
 def measure_pandas(config_file: Path) -> dict[str, Any]:
     """The checks as a pandas user writes them, on the same Parquet files."""
+    import numpy as np
     import pandas as pd
 
     folder = config_file.parent
     started = time.perf_counter()
-    orders = pd.read_parquet(folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet")
+    orders = pd.read_parquet(_day_part(folder, "orders"))
     ledger = pd.read_parquet(folder / f"ledger-{DAY}.parquet")
-    ledger["status"] = ledger["status"].str.upper()
+    ledger["booked"] = ledger["status"].str.upper()
 
-    duplicate_entries = ledger.duplicated("order_id", keep="first")
-    booked = ledger[~duplicate_entries]
-    merged = orders.merge(booked, on="order_id", how="outer", indicator=True)
+    # each row's role in its order's bookings, in file order: sale, reversal or duplicate
+    cancels = ledger["booked"].eq("CANCELLED").astype(int)
+    by_order = ledger.groupby("order_id", sort=False)
+    nth = by_order.cumcount()
+    cancelled_before = cancels.groupby(ledger["order_id"], sort=False).cumsum() - cancels
+    ledger["role"] = np.select(
+        [nth.eq(0), cancels.eq(1) & cancelled_before.eq(0)], ["sale", "reversal"], "duplicate"
+    )
+    sales = ledger[ledger["role"] == "sale"]
+    reversals = ledger.loc[ledger["role"] == "reversal", ["order_id", "amount", "currency"]]
+    reversals = reversals.rename(columns={"amount": "reversed", "currency": "reversed_in"})
+
+    merged = orders.merge(sales, on="order_id", how="outer", indicator=True)
     is_booked = merged["_merge"] == "both"
     starship = merged[merged["_merge"] != "right_only"].sort_values(
         ["client_reference", "_merge", "created_at", "order_id"],
         ascending=[True, False, True, True],
     )
     duplicate_orders = starship.duplicated("client_reference", keep="first")
-    both = merged[is_booked]
-    same_currency = both["currency_x"] == both["currency_y"]
-    ledger_status = (
-        both["status_x"].map({"DELIVERED": "DELIVERED", "CANCELLED": "CANCELLED"}).fillna("PENDING")
+    both = merged[is_booked].merge(reversals, on="order_id", how="left")
+    has_reversal = both["reversed"].notna()
+    expected_status = both["status_x"].where(
+        both["status_x"].isin(["DELIVERED", "CANCELLED"]), "PENDING"
+    )
+    partial = both["status_x"].eq("CANCELLED") & (
+        (both["delivered_item_count"] > 0) & (both["delivered_item_count"] < both["quantity"])
+    )
+    refunded = both["total_amount"].copy()
+    refunded[partial] = [
+        total - _kept_cents(total, delivered, quantity)
+        for total, delivered, quantity in zip(
+            both.loc[partial, "total_amount"],
+            both.loc[partial, "delivered_item_count"],
+            both.loc[partial, "quantity"],
+            strict=True,
+        )
+    ]
+    reversal_charged = refunded.where(partial, both["amount"])
+    reversals_here = both[has_reversal]
+    sale_currency = both["currency_x"] == both["currency_y"]
+    reversal_currency = reversals_here["currency_x"] == reversals_here["reversed_in"]
+    sale_drift = sale_currency & (both["total_amount"] != both["amount"])
+    reversal_drift = reversal_currency & (
+        reversals_here["reversed"].map(abs) != reversal_charged[has_reversal]
     )
     counts = {
         "missing_in_ledger": int(((starship["_merge"] == "left_only") & ~duplicate_orders).sum()),
         "missing_at_starship": int((merged["_merge"] == "right_only").sum()),
-        "amount_mismatch": int((same_currency & (both["total_amount"] != both["amount"])).sum()),
-        "currency_mismatch": int((~same_currency).sum()),
-        "status_mismatch": int((ledger_status != both["status_y"]).sum()),
-        "duplicate_ledger_entry": int(duplicate_entries.sum()),
+        "amount_mismatch": int(sale_drift.sum() + reversal_drift.sum()),
+        "currency_mismatch": int((~sale_currency).sum() + (~reversal_currency).sum()),
+        "status_mismatch": int(
+            (~has_reversal & (both["booked"] != expected_status)).sum()
+            + (expected_status[has_reversal] != "CANCELLED").sum()
+        ),
+        "duplicate_ledger_entry": int((ledger["role"] == "duplicate").sum()),
         "duplicate_order": int(duplicate_orders.sum()),
     }
     return {
@@ -236,17 +396,48 @@ def measure_pandas(config_file: Path) -> dict[str, Any]:
 
 # The pandas baseline above, as one statement: the same rules, so the same counts.
 _FLOOR = """
-WITH ledger AS (
-    SELECT *, upper(status) AS booked_status,
-        row_number() OVER (PARTITION BY order_id ORDER BY file_row_number) AS nth
+WITH rows AS (
+    SELECT *, upper(status) AS booked
     FROM read_parquet($ledger, file_row_number = true)
+),
+roles AS (  -- each row's role in its order's bookings, in file order
+    SELECT *,
+        CASE
+            WHEN row_number() OVER booked_in_order = 1 THEN 'sale'
+            WHEN booked = 'CANCELLED' AND coalesce(count(*) FILTER (booked = 'CANCELLED')
+                OVER (booked_in_order ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) = 0
+                THEN 'reversal'
+            ELSE 'duplicate'
+        END AS role
+    FROM rows
+    WINDOW booked_in_order AS (PARTITION BY order_id ORDER BY file_row_number)
+),
+books AS (  -- per order: its sale and its reversal
+    SELECT order_id,
+        any_value(amount) FILTER (role = 'sale') AS amount,
+        any_value(currency) FILTER (role = 'sale') AS booked_in,
+        any_value(booked) FILTER (role = 'sale') AS booked_status,
+        any_value(amount) FILTER (role = 'reversal') AS reversed,
+        any_value(currency) FILTER (role = 'reversal') AS reversed_in,
+        count(*) FILTER (role = 'duplicate') AS duplicates
+    FROM roles
+    GROUP BY order_id
 ),
 joined AS (
     SELECT o.order_id AS ours, o.client_reference, o.created_at, o.total_amount,
-        o.currency AS charged_in, o.status, l.order_id AS theirs, l.amount,
-        l.currency AS booked_in, l.booked_status
+        o.currency AS charged_in, o.status, l.order_id AS theirs, l.amount, l.booked_in,
+        l.booked_status, l.reversed, l.reversed_in, l.duplicates,
+        CASE WHEN o.status IN ('DELIVERED', 'CANCELLED') THEN o.status ELSE 'PENDING' END
+            AS expected_status,
+        CASE WHEN o.status = 'CANCELLED' AND o.delivered_item_count > 0
+                AND o.delivered_item_count < o.quantity
+            THEN o.total_amount - CAST((CAST(o.total_amount * 100 AS BIGINT)
+                * o.delivered_item_count * 2 + o.quantity) // (2 * o.quantity) AS DECIMAL(18, 0))
+                * 0.01
+            ELSE l.amount
+        END AS reversal_due
     FROM read_parquet($orders) AS o
-    FULL OUTER JOIN (SELECT * FROM ledger WHERE nth = 1) AS l ON o.order_id = l.order_id
+    FULL OUTER JOIN books AS l ON o.order_id = l.order_id
 ),
 ranked AS (
     SELECT *, row_number() OVER (
@@ -256,15 +447,19 @@ ranked AS (
     FROM joined
 )
 SELECT
-    count(*) FILTER (WHERE ours IS NOT NULL AND theirs IS NULL AND reference_nth = 1),
-    count(*) FILTER (WHERE ours IS NULL),
-    count(*) FILTER (WHERE ours = theirs AND charged_in = booked_in AND total_amount <> amount),
-    count(*) FILTER (WHERE ours = theirs AND charged_in <> booked_in),
-    count(*) FILTER (WHERE ours = theirs AND booked_status <>
-        CASE WHEN status IN ('DELIVERED', 'CANCELLED') THEN status ELSE 'PENDING' END),
-    (SELECT count(*) FROM ledger WHERE nth > 1),
-    count(*) FILTER (WHERE ours IS NOT NULL AND reference_nth > 1),
-    count(*) FILTER (WHERE ours IS NOT NULL)
+    count(*) FILTER (ours IS NOT NULL AND theirs IS NULL AND reference_nth = 1),
+    count(*) FILTER (ours IS NULL),
+    count(*) FILTER (ours = theirs AND charged_in = booked_in AND total_amount <> amount)
+        + count(*) FILTER (ours = theirs AND charged_in = reversed_in
+            AND abs(reversed) <> reversal_due),
+    count(*) FILTER (ours = theirs AND charged_in <> booked_in)
+        + count(*) FILTER (ours = theirs AND charged_in <> reversed_in),
+    count(*) FILTER (ours = theirs AND reversed IS NULL AND booked_status <> expected_status)
+        + count(*) FILTER (ours = theirs AND reversed IS NOT NULL
+            AND expected_status <> 'CANCELLED'),
+    sum(duplicates),
+    count(*) FILTER (ours IS NOT NULL AND reference_nth > 1),
+    count(*) FILTER (ours IS NOT NULL)
 FROM ranked
 """
 
@@ -279,7 +474,7 @@ def measure_duckdb(config_file: Path) -> dict[str, Any]:
         [row] = con.execute(
             _FLOOR,
             {
-                "orders": str(folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet"),
+                "orders": str(_day_part(folder, "orders")),
                 "ledger": str(folder / f"ledger-{DAY}.parquet"),
             },
         ).fetchall()
@@ -292,21 +487,21 @@ def measure_duckdb(config_file: Path) -> dict[str, Any]:
     }
 
 
-DATACOMPY_COMPARED = ("amount_mismatch", "missing_at_starship")
+DATACOMPY_COMPARED = (SALE_AMOUNTS, "missing_at_starship")
 
 
 def measure_datacompy(config_file: Path) -> dict[str, Any]:
-    """datacompy's comparison of the amounts, joined on the order id: what it can say of
-    amount drift and of entries without an order (it cannot match on a reference, see a retry
-    or a double booking: the booked-twice entries are dropped first, as for pandas)."""
+    """datacompy's comparison of the sale amounts, joined on the order id: what it can say of
+    amount drift and of entries without an order (it cannot match on a reference, pair a
+    reversal with its sale, see a retry or a double booking: only each order's first row, its
+    sale, is compared)."""
     import pandas as pd
     from datacompy import PandasCompare
 
     folder = config_file.parent
     started = time.perf_counter()
     orders = pd.read_parquet(
-        folder / "var" / "lake" / "orders" / f"date={DAY}" / "part.parquet",
-        columns=["order_id", "total_amount", "currency"],
+        _day_part(folder, "orders"), columns=["order_id", "total_amount", "currency"]
     )
     ledger = pd.read_parquet(
         folder / f"ledger-{DAY}.parquet", columns=["order_id", "amount", "currency"]
@@ -315,7 +510,7 @@ def measure_datacompy(config_file: Path) -> dict[str, Any]:
     compared = PandasCompare(orders, ledger, join_columns="order_id")
     both = compared.intersect_rows
     counts = {
-        "amount_mismatch": int((~both["total_amount_match"] & both["currency_match"]).sum()),
+        SALE_AMOUNTS: int((~both["total_amount_match"] & both["currency_match"]).sum()),
         "missing_at_starship": len(compared.df2_unq_rows),
     }
     return {

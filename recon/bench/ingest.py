@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from recon import ledger
-from recon.bench.diff import _LEDGER, _ORDERS, DAY
+from recon.bench.diff import DAY, ledger_sql, orders_sql
 from recon.bench.measure import child, figure_row, peak_rss_mb, summary
 from recon.vocabulary import LEDGER_COLUMNS
 
@@ -48,11 +48,11 @@ def write_export(folder: Path, rows: int, export_format: str = "csv") -> Path:
     export = folder / f"ledger-{DAY}.{export_format}"
     select = (
         "SELECT entry_id, order_id, reference, CAST(amount AS DECIMAL(18, 2)) AS amount,"
-        f" currency, status, booked_at FROM ({_LEDGER.format(day=DAY, n=rows)})"
+        f" currency, status, booked_at FROM ({ledger_sql(DAY, rows)})"
     )
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE TABLE orders AS {_ORDERS.format(day=DAY, n=rows)}")
+        con.execute(f"CREATE TABLE orders AS {orders_sql(DAY, rows)}")
         if export_format == "xlsx":
             _write_xlsx(con.execute(select), export)
         else:
