@@ -23,36 +23,44 @@ WITH compared AS (
         END AS charged,
         CASE WHEN role = 'reversal' THEN abs(ledger_amount) ELSE ledger_amount END AS booked
     FROM pairs
+),
+broken AS (
+    SELECT
+        CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
+        p.order_id,
+        p.row_id,
+        p.entry_id AS ledger_entry_id,
+        p.line,
+        p.ledger_source,
+        p.currency,
+        p.charged AS starship_amount,
+        p.ledger_amount,
+        p.booked - p.charged AS delta,
+        p.status AS starship_status,
+        p.ledger_status,
+        p.created_at,
+        p.match_method,
+        CASE
+            WHEN p.role = 'reversal' AND p.kept_amount > 0
+                THEN 'the refund does not book what Starship refunded for the undelivered items: '
+                    || money(p.charged, p.currency) || ' (it kept ' || money(p.kept_amount, p.currency)
+                    || ' of ' || money(p.total_amount, p.currency) || ')'
+            WHEN p.role = 'reversal' AND p.sale_amount IS NULL
+                THEN 'the reversal of a sale older than the ledger''s memory does not reverse the '
+                    || 'total of ' || money(p.total_amount, p.currency)
+            WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
+                || money(p.sale_amount, p.currency)
+        END AS detail
+    FROM compared AS p
+    LEFT JOIN tolerances AS t ON t.currency = p.currency
+    WHERE p.ledger_currency = p.currency
+        AND abs(p.booked - p.charged) > coalesce(t.tolerance, 0)
 )
-SELECT
-    CASE WHEN p.role = 'reversal' THEN p.order_id || '/reversal' ELSE p.order_id END AS key,
-    p.order_id,
-    p.row_id,
-    p.entry_id AS ledger_entry_id,
-    p.line,
-    p.ledger_source,
-    p.client_reference AS reference,
-    p.currency,
-    p.charged AS starship_amount,
-    p.ledger_amount,
-    p.booked - p.charged AS delta,
-    p.status AS starship_status,
-    p.ledger_status,
-    p.created_at,
-    p.trace_id,
-    p.match_method,
-    CASE
-        WHEN p.role = 'reversal' AND p.kept_amount > 0
-            THEN 'the refund does not book what Starship refunded for the undelivered items: '
-                || money(p.charged, p.currency) || ' (it kept ' || money(p.kept_amount, p.currency)
-                || ' of ' || money(p.total_amount, p.currency) || ')'
-        WHEN p.role = 'reversal' AND p.sale_amount IS NULL
-            THEN 'the reversal of a sale older than the ledger''s memory does not reverse the '
-                || 'total of ' || money(p.total_amount, p.currency)
-        WHEN p.role = 'reversal' THEN 'the reversal does not reverse the booked sale of '
-            || money(p.sale_amount, p.currency)
-    END AS detail
-FROM compared AS p
-LEFT JOIN tolerances AS t ON t.currency = p.currency
-WHERE p.ledger_currency = p.currency
-    AND abs(p.booked - p.charged) > coalesce(t.tolerance, 0)
+-- the order's reference and trace id, looked up for the few rows that break
+SELECT b.*, o.client_reference AS reference, o.trace_id
+FROM broken AS b
+LEFT JOIN (
+    SELECT order_id, client_reference, trace_id
+    FROM orders_all
+    SEMI JOIN broken USING (order_id)
+) AS o USING (order_id)

@@ -11,17 +11,24 @@
 -- `valid_from` on or before the order's day applies. Scope: the orders of D whose product the
 -- sheet prices on their day (a product without a row in force is unknown_status). Without a
 -- sheet, no rows.
-WITH terms AS (
+WITH sheet AS (  -- each row's days: from its valid_from to the next row's of its product and
+    -- currency (the sheet prices a product once a valid_from), so an order meets one row
+    SELECT
+        *,
+        lead(valid_from) OVER (
+            PARTITION BY product_id, currency ORDER BY valid_from NULLS FIRST
+        ) AS superseded_on
+    FROM discount_sheet
+),
+terms AS (
     SELECT o.*, s.discount_percent, c.exponent
     FROM orders_day AS o
-    JOIN discount_sheet AS s
+    JOIN sheet AS s
         ON s.product_id = o.product_id
         AND s.currency = o.currency
         AND in_force(s.valid_from, o.created_at)
+        AND (s.superseded_on IS NULL OR CAST(o.created_at AS DATE) < s.superseded_on)
     JOIN currencies AS c ON c.code = o.currency
-    QUALIFY row_number() OVER (
-        PARTITION BY o.order_id ORDER BY s.valid_from DESC NULLS LAST
-    ) = 1
 ),
 priced AS (
     SELECT

@@ -18,8 +18,16 @@
 -- booked since has changed it: that booking would be in the memory). Starship's primary status
 -- is compared in the ledger's terms (status_classes); a status recon does not know is
 -- unknown_status instead.
-WITH remembered_or_open AS (  -- small next to orders_all: joined first, so little is read
-    SELECT order_id FROM earlier_bookings
+WITH candidates AS (  -- the few orders the earlier exports may have to answer for: those
+    -- cancelled on D, and those still open; filtered first, so little of orders_all is read
+    SELECT o.*, c.ledger_status AS starship_books_status
+    FROM orders_all AS o
+    JOIN status_classes AS c ON c.status = o.status
+    WHERE (c.ledger_status = 'CANCELLED' AND o.updated_at >= $day_start AND o.updated_at < $day_end)
+        OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'status_mismatch')
+),
+remembered_or_open AS (  -- those of them the memory books, or whose break is open
+    SELECT order_id FROM earlier_bookings SEMI JOIN candidates USING (order_id)
     UNION
     SELECT order_id FROM carried WHERE "check" = 'status_mismatch'
 ),
@@ -33,18 +41,12 @@ paired_on_day AS (  -- those of them with a sale or reversal on D (in `pairs`), 
 unbooked_on_day AS (  -- the orders checked against the earlier exports only
     SELECT
         o.*,
-        c.ledger_status AS starship_books_status,
         cancelled_keeps(
             o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
         ) AS kept_amount
-    FROM orders_all AS o
+    FROM candidates AS o
     SEMI JOIN remembered_or_open USING (order_id)
-    JOIN status_classes AS c ON c.status = o.status
-    WHERE (
-            (c.ledger_status = 'CANCELLED' AND o.updated_at >= $day_start AND o.updated_at < $day_end)
-            OR o.order_id IN (SELECT order_id FROM carried WHERE "check" = 'status_mismatch')
-        )
-        AND o.order_id NOT IN (SELECT order_id FROM paired_on_day)
+    WHERE o.order_id NOT IN (SELECT order_id FROM paired_on_day)
 ),
 standing AS (  -- each one's booking that says its books' status: a reversal, else its sale
     SELECT b.*
@@ -74,32 +76,39 @@ remembered AS (  -- its standing booking in the memory, else what its open break
     FROM unbooked_on_day AS o
     LEFT JOIN standing AS b USING (order_id)
     LEFT JOIN (SELECT * FROM carried WHERE "check" = 'status_mismatch') AS k USING (order_id)
+),
+broken AS (
+    SELECT
+        p.order_id AS key,
+        p.order_id,
+        p.row_id,
+        p.entry_id AS ledger_entry_id,
+        p.line,
+        p.ledger_source,
+        p.currency,
+        p.total_amount AS starship_amount,
+        p.ledger_amount,
+        p.status AS starship_status,
+        p.booked_status AS ledger_status,
+        p.created_at,
+        p.match_method,
+        CASE
+            WHEN p.role = 'reversal' THEN 'the books reverse a sale Starship has ' || p.status
+            WHEN p.kept_amount > 0 THEN refund_unbooked(p.total_amount, p.kept_amount, p.currency)
+        END AS detail
+    FROM pairs AS p
+    JOIN status_classes AS c ON c.status = p.status
+    WHERE (p.role = 'reversal' OR NOT p.reversed_today)
+        AND c.ledger_status <> p.booked_status
 )
-SELECT
-    p.order_id AS key,
-    p.order_id,
-    p.row_id,
-    p.entry_id AS ledger_entry_id,
-    p.line,
-    p.ledger_source,
-    p.client_reference AS reference,
-    p.currency,
-    p.total_amount AS starship_amount,
-    p.ledger_amount,
-    p.status AS starship_status,
-    p.sub_status AS starship_sub_status,
-    p.booked_status AS ledger_status,
-    p.created_at,
-    p.trace_id,
-    p.match_method,
-    CASE
-        WHEN p.role = 'reversal' THEN 'the books reverse a sale Starship has ' || p.status
-        WHEN p.kept_amount > 0 THEN refund_unbooked(p.total_amount, p.kept_amount, p.currency)
-    END AS detail
-FROM pairs AS p
-JOIN status_classes AS c ON c.status = p.status
-WHERE (p.role = 'reversal' OR NOT p.reversed_today)
-    AND c.ledger_status <> p.booked_status
+-- the order's reference, trace id and sub-status, looked up for the few rows that break
+SELECT b.*, o.client_reference AS reference, o.trace_id, o.sub_status AS starship_sub_status
+FROM broken AS b
+LEFT JOIN (
+    SELECT order_id, client_reference, trace_id, sub_status
+    FROM orders_all
+    SEMI JOIN broken USING (order_id)
+) AS o USING (order_id)
 
 UNION ALL BY NAME
 

@@ -41,18 +41,20 @@ FROM bookings
 SEMI JOIN repeated USING (entry_id);
 
 -- Every usable row of the stream beside the Starship order it matched (NULLs when none): the
--- one wide relation the checks read, so that no check joins the ledger or the orders again.
--- The ledger's side: row_id, export_date, source, line, entry_id, booked_order_id (the
--- export's order id text), reference, ledger_amount, ledger_currency, ledger_status,
--- ledger_booked_at, entry_rank; the order's: order_id, client_reference, total_amount,
--- currency, status, sub_status, created_at, trace_id, older_than_window, kept_amount (what
--- Starship keeps of a cancelled order for the items it delivered: the rule is macros.sql's
--- delivered_share); match_method; and the `night` that judges it. Built in two steps: every
--- entry beside the order its order id names, then the few that named none, by reference.
+-- one relation the checks read, so that no check joins the ledger or the orders again. Narrow:
+-- it carries what a check compares, and a check looks up what a finding only reports (the
+-- export's path in `exports`, the order's reference, sub-status and trace id in `orders_all`)
+-- for the few rows that break. The ledger's side: row_id, export_date, line, entry_id,
+-- booked_order_id (the export's order id text), reference, ledger_amount, ledger_currency,
+-- ledger_status, ledger_booked_at, entry_rank; the order's: order_id, total_amount, currency,
+-- status, created_at, older_than_window, kept_amount (what Starship keeps of a cancelled order
+-- for the items it delivered: the rule is macros.sql's delivered_share); match_method; and the
+-- `night` that judges it. Built in two steps: every entry beside the order its order id
+-- names, then the few that named none, by reference.
 CREATE OR REPLACE TEMP TABLE found AS
 WITH entries AS (
     SELECT
-        b.row_id, b.export_date, b.source, b.line, b.entry_id, b.order_id AS booked_order_id,
+        b.row_id, b.export_date, b.line, b.entry_id, b.order_id AS booked_order_id,
         b.reference, b.amount AS ledger_amount, b.currency AS ledger_currency,
         b.status AS ledger_status, b.booked_at AS ledger_booked_at, b.first_read, b.ran_before,
         b.judged_on,
@@ -62,8 +64,7 @@ WITH entries AS (
 )
 SELECT
     e.* EXCLUDE (first_read, ran_before, judged_on),
-    o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
-    o.created_at, o.trace_id,
+    o.order_id, o.total_amount, o.currency, o.status, o.created_at,
     o.created_at < $window_start AS older_than_window,
     cancelled_keeps(
         o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
@@ -83,11 +84,10 @@ LEFT JOIN orders_all AS o ON o.order_id = e.booked_order_id AND e.entry_rank = 1
 CREATE OR REPLACE TEMP TABLE found_by_reference AS
 WITH candidates AS (
     SELECT f.* EXCLUDE (
-            order_id, client_reference, total_amount, currency, status, sub_status, created_at,
-            trace_id, older_than_window, kept_amount, match_method, night, tonight
+            order_id, total_amount, currency, status, created_at, older_than_window,
+            kept_amount, match_method, night, tonight
         ),
-        o.order_id, o.client_reference, o.total_amount, o.currency, o.status, o.sub_status,
-        o.created_at, o.trace_id,
+        o.order_id, o.total_amount, o.currency, o.status, o.created_at,
         o.created_at < $window_start AS older_than_window,
         cancelled_keeps(
             o.status, o.total_amount, o.delivered_item_count, o.quantity, o.currency
@@ -126,7 +126,7 @@ WITH rebooked AS (
 sequenced AS (
     SELECT
         f.order_id, f.tonight AS today, f.night, f.export_date,
-        f.source, f.line, f.row_id, f.entry_id, f.ledger_amount AS amount,
+        x.source, f.line, f.row_id, f.entry_id, f.ledger_amount AS amount,
         f.ledger_status AS status, f.older_than_window,
         row_number() OVER booked_in_order AS booking,
         coalesce(
@@ -137,6 +137,7 @@ sequenced AS (
         ) AS cancelled_before
     FROM found AS f
     SEMI JOIN rebooked USING (order_id)
+    JOIN exports AS x USING (export_date)
     WINDOW booked_in_order AS (PARTITION BY f.order_id ORDER BY f.export_date, f.line)
 )
 SELECT
@@ -155,13 +156,15 @@ CREATE OR REPLACE TEMP VIEW matches AS
 SELECT
     f.*,
     -- the export a finding cites when it is not D's own (NULL: D's)
-    CASE WHEN NOT f.own_export THEN f.source END AS ledger_source,
+    x.source,
+    CASE WHEN NOT f.own_export THEN x.source END AS ledger_source,
     CASE WHEN f.order_id IS NOT NULL THEN coalesce(
         r.role,  -- booked once: the sale, or the reversal of a sale older than the memory
         CASE WHEN f.ledger_status = 'CANCELLED' AND f.older_than_window
             THEN 'reversal' ELSE 'sale' END
     ) END AS role
 FROM found AS f
+JOIN exports AS x ON x.export_date = f.export_date
 LEFT JOIN rebookings AS r ON r.row_id = f.row_id
 WHERE f.tonight;
 
@@ -169,9 +172,10 @@ WHERE f.tonight;
 -- stood before tonight.
 CREATE OR REPLACE TEMP TABLE earlier_bookings AS
 SELECT
-    export_date, source, line, entry_id, order_id, ledger_amount AS amount,
-    ledger_currency AS currency, ledger_status AS status, older_than_window
-FROM found
+    f.export_date, x.source, f.line, f.entry_id, f.order_id, f.ledger_amount AS amount,
+    f.ledger_currency AS currency, f.ledger_status AS status, f.older_than_window
+FROM found AS f
+JOIN exports AS x USING (export_date)
 WHERE order_id IS NOT NULL AND night < CAST($day_start AS DATE);
 
 -- Per order booked more than once: its sale and whether the books reverse it by tonight (a
@@ -214,14 +218,11 @@ SELECT
     END AS booked_status,
     coalesce(h.reversed_today, false) AS reversed_today,
     m.order_id,
-    m.client_reference,
     m.total_amount,
     m.kept_amount,
     m.currency,
     m.status,
-    m.sub_status,
-    m.created_at,
-    m.trace_id
+    m.created_at
 FROM matches AS m
 LEFT JOIN histories AS h USING (order_id)
 WHERE m.role IN ('sale', 'reversal');
