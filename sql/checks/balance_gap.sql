@@ -9,12 +9,21 @@
 -- be on an earlier day of the window). `delta` is the unexplained difference.
 --
 -- The chain is sorted with only the columns it compares, and only D's transactions and the
--- last one before D in each currency: sorting every column of the whole window is the slow
--- part. The rows that break it are joined back for the rest of their columns.
-WITH in_window AS (
-    SELECT transaction_id, currency, created_at, amount, balance_after
+-- last one before D in each currency, found by two group-bys (no sort, and the window's
+-- transactions never held as one relation: at 10M a night they outgrow the memory limit).
+-- The rows that break it are joined back for the rest of their columns.
+WITH latest_before AS (  -- the time of each currency's last movement before D
+    SELECT currency, max(created_at) AS created_at
     FROM transactions_all
-    WHERE created_at >= $window_start AND balance_after IS NOT NULL
+    WHERE created_at >= $window_start AND created_at < $day_start AND balance_after IS NOT NULL
+    GROUP BY currency
+),
+last_before AS (  -- that movement; of two at the same moment, the greater id
+    SELECT t.transaction_id, t.currency, t.created_at, t.amount, t.balance_after
+    FROM transactions_all AS t
+    JOIN latest_before AS l ON l.currency = t.currency AND l.created_at = t.created_at
+    WHERE t.balance_after IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY t.currency ORDER BY t.transaction_id DESC) = 1
 ),
 chained AS (
     SELECT
@@ -23,12 +32,11 @@ chained AS (
             PARTITION BY currency ORDER BY created_at, transaction_id
         ) AS previous_balance
     FROM (
-        SELECT * FROM in_window WHERE created_at >= $day_start
+        SELECT transaction_id, currency, created_at, amount, balance_after
+        FROM transactions_all
+        WHERE created_at >= $day_start AND balance_after IS NOT NULL
         UNION ALL
-        SELECT * FROM in_window WHERE created_at < $day_start
-        QUALIFY row_number() OVER (
-            PARTITION BY currency ORDER BY created_at DESC, transaction_id DESC
-        ) = 1
+        SELECT * FROM last_before
     )
 ),
 gaps AS (
