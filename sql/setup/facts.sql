@@ -15,29 +15,15 @@
 -- missing_in_ledger, wallet_mismatch and conservation filter these rows.
 
 CREATE OR REPLACE TEMP TABLE order_facts AS
-WITH scope AS (  -- the order ids the night may look at, found first: the transactions are
-    -- grouped, and the orders joined, for these alone, not for every order the lake holds
-    -- (`orders_all` and `transactions_all` span every partition up to D)
-    SELECT order_id FROM orders_all WHERE created_at >= $day_start AND created_at < $day_end
-    UNION ALL  -- an id twice is no matter to a semi-join
-    SELECT order_id
-    FROM transactions_all
-    WHERE order_id IS NOT NULL AND created_at >= $day_start AND created_at < $day_end
-    UNION ALL
-    SELECT order_id FROM carried
-),
-movements AS (
+WITH movements AS (
     SELECT
         order_id,
         sum(amount) AS net,
         count(*) AS movements,
         bool_or(created_at >= $day_start AND created_at < $day_end) AS moved_on_day
     FROM transactions_all
-    SEMI JOIN scope USING (order_id)
+    WHERE order_id IS NOT NULL
     GROUP BY order_id
-),
-listed AS (
-    SELECT * FROM orders_all SEMI JOIN scope USING (order_id)
 ),
 carried_orders AS (
     SELECT order_id, list("check") AS carried_as FROM carried GROUP BY order_id
@@ -51,7 +37,7 @@ scoped AS (
         coalesce(m.net, 0) AS net,
         coalesce(m.movements, 0) AS movements,
         coalesce(m.moved_on_day, false) AS moved_on_day
-    FROM listed AS o
+    FROM orders_all AS o
     FULL JOIN movements AS m ON m.order_id = o.order_id
 ),
 in_scope AS (
