@@ -50,11 +50,28 @@ class ReconGroup(click.Group):
         except OSError as error:
             stopped = from_os_error(error)
             raise ReconFailure(stopped, ctx.meta.get("recon.log_format", "text")) from error
+        except Exception as error:
+            if not _out_of_memory(error):
+                raise  # a bug: its traceback is the report
+            stopped = ReconError(
+                f"DuckDB ran out of memory ({str(error).splitlines()[0]}). Nothing of the "
+                "unfinished step was kept; raise [storage] memory_limit (the diff spills to "
+                "<data_dir>/spill up to it) and run it again"
+            )
+            raise ReconFailure(stopped, ctx.meta.get("recon.log_format", "text")) from error
         except KeyboardInterrupt:
             stopped = Interrupted(
                 "interrupted: nothing of the unfinished step was kept; run it again"
             )
             raise ReconFailure(stopped, ctx.meta.get("recon.log_format", "text")) from None
+
+
+def _out_of_memory(error: Exception) -> bool:
+    """Whether DuckDB ran out of memory: the machine's state, not a bug, and a traceback would
+    leave Python's exit code 1, which says "discrepancies found". duckdb is looked up, not
+    imported: a command that never loaded it cannot have run out of its memory."""
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(error, duckdb.OutOfMemoryException)
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

@@ -194,6 +194,8 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
             )
         finally:
             con.execute(f"SET preserve_insertion_order = {'true' if ordered else 'false'}")
+    except duckdb.OutOfMemoryException:
+        raise  # the machine's memory, not the file: the CLI names [storage] memory_limit
     except duckdb.Error as exc:
         if kind == "csv":
             _csv_records(path, ledger.delimiter)  # DuckDB's line numbers are not the file's

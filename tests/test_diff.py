@@ -696,3 +696,18 @@ def test_conservation_counts_the_checks_that_say_what_they_account_for() -> None
     assert checks.accounts_for("orders") == ["duplicate_order", "missing_in_ledger"]
     with pytest.raises(ValueError, match="one of"):
         checks.accounts_for("transactions")
+
+
+def test_a_night_that_runs_out_of_memory_exits_2_and_names_the_setting(tmp_path: Path) -> None:
+    # exit 1 would say "discrepancies found": an out-of-memory night is the run failing
+    books = Books.clean(31, D, 400)
+    settings_ = books.write(tmp_path)
+    config_file = write_config(tmp_path, settings_)
+    config_file.write_text(
+        config_file.read_text().replace("[storage]\n", '[storage]\nmemory_limit = "2MiB"\n')
+    )
+    result = CliRunner().invoke(cli, ["diff", "--date", str(D), "--config", str(config_file)])
+    assert result.exit_code == 2, result.output
+    assert "DuckDB ran out of memory" in result.output
+    assert "raise [storage] memory_limit" in result.output
+    assert "Traceback" not in result.output
