@@ -650,6 +650,8 @@ class Books:
             {
                 "starship": {"lookback_days": LOOKBACK},
                 "storage": {"data_dir": str(root / "var")},
+                # under root: the default, reports/out, is the checkout's own when tests run
+                "report": {"out_dir": str(root / "reports")},
                 "ledger": {
                     "path": str(root / f"ledger-{{date}}.{self.profile.suffix}"),
                     "timezone": self.timezone,
