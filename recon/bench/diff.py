@@ -181,7 +181,7 @@ def write_books(folder: Path, orders: int) -> Path:
     import duckdb
 
     from recon import config, pipeline
-    from recon.lake import DATASETS, Lake
+    from recon.lake import Lake
 
     lake = Lake(folder / "var" / "lake")
     days = {EVE: ("e", False), DAY: ("d", True)}
@@ -201,7 +201,7 @@ def write_books(folder: Path, orders: int) -> Path:
                 "CAST(500 AS DECIMAL(18, 4)) AS balance",
             }
             for name, query in queries.items():
-                _write_dataset(con, lake.part(name, day), query, DATASETS[name].schema)
+                _write_dataset(con, lake, name, day, query)
             books = ledger_sql(day, orders, *book)
             con.execute(f"COPY ({books}) TO '{_held(folder, day)}' (FORMAT parquet)")
     sheet = folder / "discounts.csv"
@@ -233,13 +233,14 @@ def _held(folder: Path, day: date) -> Path:
     return folder / f"coming-{day}.parquet"
 
 
-def _write_dataset(con: Any, path: Path, query: str, schema: Any) -> None:
-    """`query`'s rows as the lake's Parquet part at `path`, in the dataset's schema."""
+def _write_dataset(con: Any, lake: Any, name: str, day: date, query: str) -> None:
+    """`query`'s rows as the lake's Parquet part of dataset `name` on `day`, in its schema."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from recon.lake import MANIFEST_KEY
+    from recon.lake import DATASETS, MANIFEST_KEY
 
+    path, schema = lake.part(name, day), DATASETS[name].schema
     path.parent.mkdir(parents=True, exist_ok=True)
     reader = con.sql(query).to_arrow_reader(100_000)
     with pq.ParquetWriter(path, schema) as writer:
@@ -252,7 +253,7 @@ def _write_dataset(con: Any, path: Path, query: str, schema: Any) -> None:
             ]
             writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
         writer.add_key_value_metadata(
-            {MANIFEST_KEY: json.dumps({"dataset": path.parent.parent.name, "complete": True})}
+            {MANIFEST_KEY: json.dumps({"dataset": name, "complete": True})}
         )
 
 
