@@ -28,7 +28,8 @@ class ReconFailure(click.ClickException):
 
     def __init__(self, error: ReconError, log_format: str) -> None:
         super().__init__(logs.redact(str(error)))
-        self.exit_code = error.exit_code
+        # click declares exit_code a ClassVar, yet reads it from the instance it catches
+        self.exit_code = error.exit_code  # type: ignore[misc]
         self.log_format = log_format
         self.kind = type(error).__name__
 
@@ -844,6 +845,7 @@ def serve(
         field_aliases=field_aliases,
         seed=fault_seed,
     )
+    # click.Choice has checked each of these against the Literal SandboxOptions declares
     try:
         options = SandboxOptions(
             api_key=api_key or DEFAULT_API_KEY,
@@ -855,7 +857,7 @@ def serve(
             rate_limit=rate_limit,
             burst=burst,
             retry_after_format=retry_after_format,  # type: ignore[arg-type]
-            reconciliation=reconciliation,
+            reconciliation=reconciliation,  # type: ignore[arg-type]
             faults=faults,
         )
     except ValueError as exc:

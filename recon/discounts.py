@@ -90,6 +90,7 @@ def _term(path: Path, line: int, row: dict[str, str | None]) -> tuple[str, Decim
         raise bad(f"discount_percent {text!r} is not a number") from None
     if not percent.is_finite() or not 0 <= percent < 100:
         raise bad(f"discount_percent {text!r} must be at least 0 and below 100")
+    # a finite Decimal's exponent is an int (only NaN and Infinity have letters), checked above
     if percent.as_tuple().exponent < -4:  # type: ignore[operator]
         raise bad(f"discount_percent {text!r} has more than 4 decimals")
     since_text = (row.get("valid_from") or "").strip()

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -55,7 +55,9 @@ def unexplained(findings: Iterable[Mapping[str, Any]], severity: str) -> int:
     return sum(1 for f in findings if f["severity"] == severity and f["state"] not in EXPLAINED)
 
 
-def exit_code(findings: list[Mapping[str, Any]], *, complete: bool, fail_on: str = "error") -> int:
+def exit_code(
+    findings: Sequence[Mapping[str, Any]], *, complete: bool, fail_on: str = "error"
+) -> int:
     """0 when the books agree; 1 when unexplained findings at the `fail_on` severity (or
     above) say they do not, or when the night is incomplete and cannot show that they do."""
     if not complete:
@@ -283,7 +285,7 @@ class History:
 
         def clean(night: date) -> bool:
             figures = nights.get(night)
-            return figures is not None and figures["complete"] and not figures["unexplained"]
+            return figures is not None and bool(figures["complete"]) and figures["unexplained"] == 0
 
         streak, since = 0, None
         while clean(day - timedelta(days=streak)):

@@ -210,7 +210,7 @@ def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> Led
             "CREATE OR REPLACE TEMP VIEW ledger_rows AS "
             "SELECT rowid + 2 AS line, * EXCLUDE (line) FROM ledger_typed"
         )
-    elif kind == "csv":
+    elif starts is not None:
         # the record numbers are not the lines: each record's first line, by position
         [(typed,)] = con.sql("SELECT count(*) FROM ledger_typed").fetchall()
         if typed != len(starts):
@@ -291,7 +291,7 @@ def currency_table() -> pa.Table:
     return pa.table(
         {
             "code": [c.code for c in money],
-            "exponent": pa.array([int(c.exponent) for c in money], pa.int32()),
+            "exponent": pa.array([c.exponent for c in money], pa.int32()),
         }
     )
 

@@ -158,7 +158,8 @@ def stream(
     for day in span(config, window_start, night):
         path = ledger.export_path(config, day)
         opens, closes = business_day(config.business_zone, day)
-        first_read, ran_before = None, ()
+        first_read: date | None = None
+        ran_before: tuple[date, ...] = ()
         if path.is_file():
             if not _kept(lake.manifest(DATASET, day), path, config):
                 keep(con, ledger.load(con, config, day), lake, day, config)

@@ -683,10 +683,9 @@ class Inference:
     def business_zone(self, clocks: tzinfo, clocks_name: str) -> tuple[str, str]:
         """The zone whose day D holds every row's booking and leaves out the fewest of the lake's
         orders: the cut the export was made by."""
-        instants = [_utc(m, clocks) for m in self.naive.values()] + [
-            m.astimezone(UTC) for m in self.aware.values()
-        ]
-        instants = [m for m in instants if m is not None]
+        read = [_utc(m, clocks) for m in self.naive.values()]
+        instants = [m for m in read if m is not None]
+        instants += [m.astimezone(UTC) for m in self.aware.values()]
         booked_ids = {o.order_id for o in self.matched.values()}
         candidates = [clocks_name, *(z for z in _zones() if z != clocks_name)]
         scored = []
@@ -814,8 +813,12 @@ class Inference:
         scored = []
         for c in self.free():
             values = self.filled(c)
-            words = {v.strip().lower() for _, v in values}
-            if not values or len(words) > _STATUS_WORDS_MAX or _numeric_share(self.cells, c) > 0.5:
+            distinct = {v.strip().lower() for _, v in values}
+            if (
+                not values
+                or len(distinct) > _STATUS_WORDS_MAX
+                or _numeric_share(self.cells, c) > 0.5
+            ):
                 continue
             if len(values) < 0.9 * self.cells.rows:
                 continue
@@ -1094,8 +1097,9 @@ def _read_moments(
     moments: dict[int, datetime] = {}
     if typed is not None and any(typed):
         for i, _ in values:
-            if typed[i] is not None:
-                moments[i] = typed[i]
+            moment = typed[i]
+            if moment is not None:
+                moments[i] = moment
         return Reading(
             len(moments),
             moments,

@@ -320,7 +320,7 @@ class Report:
 _CHECK_ORDER = {check: n for n, check in enumerate(SEVERITY)}
 
 
-def finding_order(finding: dict[str, Any]) -> tuple[int, Decimal, float]:
+def finding_order(finding: dict[str, Any]) -> tuple[int, Decimal | int, float | int]:
     """The report's order: by check, then the most money at risk, then the oldest."""
     return (
         _CHECK_ORDER[finding["check"]],
@@ -445,7 +445,7 @@ def _bar(value: Decimal | int, most: Decimal | int, height: int) -> int:
     """`value`'s bar out of `height` px for the largest, `most`; signed, at least 2 px."""
     if not value or not most:
         return 0
-    px = max(2, round(abs(value) * height / most))
+    px = max(2, round(abs(Decimal(value) * height / Decimal(most))))
     return px if value > 0 else -px
 
 

@@ -265,7 +265,7 @@ class Workbench:
             [(latest,)] = con.execute("SELECT max(run_date) FROM runs").fetchall()
         if latest is None:
             raise InputError(f"{self.history.path}: no night diffed yet")
-        return latest  # type: ignore[no-any-return]
+        return latest
 
     def _partition(self, dataset: str, night: date) -> pd.DataFrame:
         if not self.lake.part(dataset, night).exists():

@@ -204,6 +204,7 @@ def bench_ingest(
     if export_format not in FORMATS:
         raise ValueError(f"export_format {export_format!r}: one of {FORMATS}")
     say = progress or (lambda _: None)
+    tools: tuple[str, ...]
     if export_format == "xlsx":
         tools = ("recon", *ENGINES) if baseline else ("recon",)
     else:

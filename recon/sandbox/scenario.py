@@ -282,6 +282,10 @@ class Transaction:
     description: str = ""
 
 
+# `date` in Scenario's annotations after its field of that name is the field: this is the type
+Day = date
+
+
 @dataclass
 class Scenario:
     seed: int
@@ -293,7 +297,7 @@ class Scenario:
     transactions: list[Transaction]  # as served: the balance_gap plant is already removed
     wallets: dict[str, Decimal]  # the true balances at snapshot_at
     reconciliation: dict[str, Any]  # GET /reconciliation/{date}
-    exports: dict[date, list[dict[str, str]]]  # the partner's exports, by their date
+    exports: dict[Day, list[dict[str, str]]]  # the partner's exports, by their date
     answer_key: dict[str, Any]
     cut: Cut = field(default_factory=Cut)
 
@@ -302,7 +306,7 @@ class Scenario:
         """The rows of the export dated D."""
         return self.exports.get(self.date, [])
 
-    def ledger_csv(self, day: date | None = None) -> str:
+    def ledger_csv(self, day: Day | None = None) -> str:
         """The partner's ledger export for `day` (default the scenario date), as CSV text."""
         rows = self.exports[day or self.date]
         out = io.StringIO()
@@ -1367,7 +1371,9 @@ def _earlier_exports(b: _Builder, d: date) -> dict[date, list[dict[str, str]]]:
         day = d - timedelta(days=back)
         start = datetime.combine(day, time(), tzinfo=UTC)
         end = start + timedelta(days=1)
-        entries = [(o, {}) for o in b.orders if start <= o.created_at < end]
+        entries: list[tuple[Order, dict[str, str]]] = [
+            (o, {}) for o in b.orders if start <= o.created_at < end
+        ]
         entries += [
             (o, {"reversal": "yes"})
             for o in b.orders

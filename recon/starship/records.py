@@ -342,7 +342,7 @@ _ITEMS = pa.list_(pa.struct([pa.field("status", pa.string())]))  # nothing else 
 def _record_type(shape: Shape) -> pa.StructType:
     """A record as the JSON reader takes it: the allow-list itself. Keys not in it (voucher
     codes, PINs, links, whatever comes next) are never read into memory as values."""
-    fields = []
+    fields: list[pa.Field] = []
     for name, aliases in shape.aliases.items():
         if name == "items":
             kind = _ITEMS
@@ -520,10 +520,10 @@ def _convert(shape: Shape, records: pa.StructArray, extra: dict[str, Any]) -> pa
     raw = {name: column(aliases) for name, aliases in shape.aliases.items()}
     try:
         for name in shape.required:
-            column = raw[name]
-            if column.null_count or (
-                pa.types.is_string(column.type)
-                and pc.any(pc.equal(column, _scalar("", pa.string()))).as_py()
+            values = raw[name]
+            if values.null_count or (
+                pa.types.is_string(values.type)
+                and pc.any(pc.equal(values, _scalar("", pa.string()))).as_py()
             ):
                 raise _Unclean
         if "direction" in raw and raw["direction"].null_count != count:
