@@ -36,7 +36,8 @@ from recon.history import History
 from recon.lake import Lake, Staging
 from recon.starship import reconciliation, records
 from recon.starship.client import Answer, StarshipClient
-from recon.starship.paging import Page, json_rows, paginator
+from recon.starship.pages import json_rows
+from recon.starship.paging import Page, paginator
 
 log = logging.getLogger("recon.extract")
 
@@ -356,7 +357,7 @@ class Extractor:
                     )
 
         def decode(answer: Answer) -> tuple[records.RawPage, int, dict[str, Any]]:
-            raw = records.decode_page(answer.content, answer.trace_id, answer.url)
+            raw = records.decode_page(answer)
             return raw, raw.size, raw.meta
 
         with PageConverter(shape, converted) as converter:

@@ -26,7 +26,7 @@ from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import iso
 from recon.sandbox.server import Sandbox, encode_json
 from recon.starship import records
-from recon.starship.client import StarshipClient
+from recon.starship.client import Answer, StarshipClient
 from recon.starship.errors import ServerError
 from tests.conftest import MakeSandbox
 
@@ -189,7 +189,7 @@ def page_of_orders(number: int, count: int = 3) -> records.RawPage:
     if number == 17:
         rows[1]["total_amount"] = "10.001"  # finer than USD allows: rejected, alone
     text = encode_json({"data": rows, "meta": {"current_page": number}}, numeric_amounts=False)
-    return records.decode_page(text, f"trc_{number}")
+    return records.decode_page(Answer(text, f"trc_{number}", 200, ""))
 
 
 def test_converted_batches_come_back_in_page_order_two_at_most_held() -> None:
@@ -218,7 +218,9 @@ def test_a_page_that_fails_in_the_worker_fails_the_window_naming_its_request() -
     """Invalid UTF-8 in a record: the paging read skips the field, the records' read
     refuses it, and the row-by-row reading finds the answer is not JSON after all."""
     body = b'{"data": [{"order_id": "\xff", "status": "DELIVERED"}]}'
-    page = records.decode_page(body, "trc_bad", "https://starship.invalid/api/v1/orders?page=3")
+    page = records.decode_page(
+        Answer(body, "trc_bad", 200, "https://starship.invalid/api/v1/orders?page=3")
+    )
     assert page.size == 1
     with (
         pytest.raises(ServerError, match="not JSON") as caught,

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from recon.money import minor_unit
 from recon.sandbox.server import encode_json
 from recon.starship import records
-from recon.starship.client import decode
+from recon.starship.client import Answer, decode
 
 SECRET_KEYS = ("voucher_code", "pin", "claim_url", "code", "redemption_url", "secret")
 KEPT = {
@@ -229,7 +229,7 @@ ORDER = {
 def list_page(number: int, rows: list, *, numeric_amounts: bool = False) -> records.RawPage:
     meta = {"current_page": number}
     text = encode_json({"data": rows, "meta": meta}, numeric_amounts=numeric_amounts)
-    return records.decode_page(text, f"trc_{number}")
+    return records.decode_page(Answer(text, f"trc_{number}", 200, ""))
 
 
 def row_by_row(pages: list[records.RawPage]) -> tuple[list[dict], list[records.Rejected]]:

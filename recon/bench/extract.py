@@ -73,6 +73,7 @@ def measure_parse_write(pages_file: Path, data_dir: Path) -> dict[str, Any]:
     from recon.extract import PageConverter
     from recon.lake import Lake
     from recon.starship import records
+    from recon.starship.client import Answer
 
     lake = Lake(data_dir)
     started = time.perf_counter()
@@ -84,7 +85,7 @@ def measure_parse_write(pages_file: Path, data_dir: Path) -> dict[str, Any]:
         PageConverter(records.ORDER_SHAPE, lambda batch, *_: staging.write(batch)) as converter,
     ):
         for number, line in enumerate(pages, 1):  # as the extractor does
-            converter.add(records.decode_page(line, f"trc_{number}"), number)
+            converter.add(records.decode_page(Answer(line, f"trc_{number}", 200, "")), number)
         converter.flush()
         rows = lake.publish(staging, "orders", DAY, {"dataset": "orders"})
     return {"rows": rows, "seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}

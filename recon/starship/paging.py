@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from recon.errors import ApiError, ConfigError
-from recon.starship.client import Answer, StarshipClient, redact
-from recon.starship.records import snake_meta
+from recon.starship.client import Answer, StarshipClient
+from recon.starship.pages import json_rows
 
 MAX_PAGES = 1_000_000  # a server that never stops paging is a bug, not a big night
 
@@ -31,31 +31,6 @@ class Page:
     def total(self) -> int | None:
         value = self.meta.get("total")
         return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def json_rows(answer: Answer) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
-    """The default page decoder: the `data` list as dicts, and the `meta`."""
-    payload = answer.payload
-    if not isinstance(payload, dict | list):  # `null`, a number, a string: no page at all
-        raise ApiError(
-            f"a list answer that is {'null' if payload is None else str(payload)[:40]}, "
-            "not an object with a `data` list",
-            trace_id=answer.trace_id,
-            request=f"GET {redact(answer.url)}",
-        )
-    rows = payload.get("data") if isinstance(payload, dict) else payload
-    if rows is None:
-        rows = []
-    if not isinstance(rows, list):
-        raise ApiError(
-            "a list answer without a `data` list",
-            trace_id=answer.trace_id,
-            request=f"GET {redact(answer.url)}",
-        )
-    meta = payload.get("meta") if isinstance(payload, dict) else None
-    if isinstance(payload, dict) and "next_cursor" in payload:
-        meta = {**(meta or {}), "next_cursor": payload["next_cursor"]}
-    return rows, len(rows), snake_meta(meta)
 
 
 Decoder = Callable[[Answer], tuple[Any, int, dict[str, Any]]]

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from recon.errors import ApiError
 from recon.starship.client import StarshipClient
-from recon.starship.records import TIMESTAMP, Reject, _count, _pick, _timestamp
+from recon.starship.records import TIMESTAMP, Reject, moment, pick, whole_number
 
 NOT_AVAILABLE_STATUSES = (404, 501)
 NOT_AVAILABLE_CODES = ("NOT_FOUND", "NOT_IMPLEMENTED", "NOT_AVAILABLE")  # code endings
@@ -144,16 +144,16 @@ def parse(
     if not isinstance(payload, dict):
         found.status, found.reason = "unreadable", "the answer is not a JSON object"
         return found
-    answered = _text(_pick(payload, ("date",)))
+    answered = _text(pick(payload, ("date",)))
     if answered and answered[:10] != day.isoformat():
         found.status = "unreadable"
         found.reason = f"asked for {day}, the answer is for {answered[:10]}"
         return found
-    summary = _pick(payload, ("summary",))
+    summary = pick(payload, ("summary",))
     summary = summary if isinstance(summary, dict) else {}
-    found.summary = {name: _whole(_pick(summary, names), name) for name, names in SUMMARY.items()}
-    found.generated_at = _text(_pick(payload, ("generated_at", "generatedAt")))
-    drifts = _pick(payload, ("drifts",))
+    found.summary = {name: _whole(pick(summary, names), name) for name, names in SUMMARY.items()}
+    found.generated_at = _text(pick(payload, ("generated_at", "generatedAt")))
+    drifts = pick(payload, ("drifts",))
     if drifts is None:
         drifts = []
     if not isinstance(drifts, list):
@@ -184,7 +184,7 @@ def _drift(
 ) -> tuple[dict[str, Any], str | None]:
     if not isinstance(raw, dict):
         return {}, "a drift that is not a JSON object"
-    drift: dict[str, Any] = {name: _pick(raw, names) for name, names in DRIFT.items()}
+    drift: dict[str, Any] = {name: pick(raw, names) for name, names in DRIFT.items()}
     for name in SECRET_FIELDS:
         drift[name] = _fingerprint(drift[name], fingerprint)
     for name in ("order_id", "vendor", "product_id", "resolution"):
@@ -195,7 +195,7 @@ def _drift(
     if not drift["order_id"]:
         return drift, "a drift without an order_id"
     try:
-        drift["detected_at"] = _timestamp(drift["detected_at"], "detected_at", required=False)
+        drift["detected_at"] = moment(drift["detected_at"], "detected_at", required=False)
     except Reject as reason:
         return drift, str(reason)
     identity = "\x1f".join(str(drift[n] or "") for n in ("order_id", *SECRET_FIELDS))
@@ -208,7 +208,7 @@ def _printable(raw: Any, fingerprint: Fingerprint) -> Any:
     fingerprinted (a new key could hold a voucher code, so nothing else is copied)."""
     if not isinstance(raw, dict):
         return f"<a JSON {type(raw).__name__}>"
-    known = {name: _pick(raw, names) for name, names in DRIFT.items()}
+    known = {name: pick(raw, names) for name, names in DRIFT.items()}
     return {
         name: _fingerprint(value, fingerprint) if name in SECRET_FIELDS else _text(value)
         for name, value in known.items()
@@ -237,6 +237,6 @@ def _text(value: Any) -> str | None:
 def _whole(value: Any, name: str) -> int | None:
     """A count from a number or a numeric string; None (not checked) if it is not one."""
     try:
-        return _count(value.strip() if isinstance(value, str) else value, name)
+        return whole_number(value.strip() if isinstance(value, str) else value, name)
     except Reject:
         return None

@@ -25,6 +25,8 @@ import pyarrow.json as pj
 
 from recon.errors import MoneyError
 from recon.money import minor_unit, parse_amount
+from recon.starship.client import Answer
+from recon.starship.pages import json_rows, snake_meta
 from recon.vocabulary import AMOUNT, TIMESTAMP
 
 SCHEMA_VERSION = 1
@@ -125,7 +127,7 @@ class Rejected:
     trace_id: str | None
 
 
-def _pick(row: dict[str, Any], names: tuple[str, ...]) -> Any:
+def pick(row: dict[str, Any], names: tuple[str, ...]) -> Any:
     for name in names:
         value = row.get(name)
         if value is not None:
@@ -160,7 +162,7 @@ def _money(value: Any, currency: str, field: str, *, required: bool = True) -> D
         raise Reject(f"{field}: {exc}") from None
 
 
-def _timestamp(value: Any, field: str, *, required: bool = True) -> datetime | None:
+def moment(value: Any, field: str, *, required: bool = True) -> datetime | None:
     if value is None or value == "":
         if required:
             raise Reject(f"{field} is missing")
@@ -168,14 +170,14 @@ def _timestamp(value: Any, field: str, *, required: bool = True) -> datetime | N
     if not isinstance(value, str):
         raise Reject(f"{field} is not an ISO 8601 timestamp: {value!r}")
     try:
-        moment = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         raise Reject(f"{field} is not an ISO 8601 timestamp: {value!r}") from None
     # A timestamp without an offset is taken as UTC, the API's documented zone.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _count(value: Any, field: str) -> int | None:
+def whole_number(value: Any, field: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -191,7 +193,7 @@ def _count(value: Any, field: str) -> int | None:
 
 def order_values(row: dict[str, Any]) -> dict[str, Any]:
     """One order, as the lake keeps it (without trace_id)."""
-    get = {name: _pick(row, aliases) for name, aliases in ORDER_ALIASES.items()}
+    get = {name: pick(row, aliases) for name, aliases in ORDER_ALIASES.items()}
     currency = _currency(get["currency"])
     items = get["items"] if isinstance(get["items"], list) else []
     return {
@@ -200,13 +202,13 @@ def order_values(row: dict[str, Any]) -> dict[str, Any]:
         "sub_status": _text(get["sub_status"], "sub_status"),
         "product_id": _text(get["product_id"], "product_id"),
         "denomination": _money(get["denomination"], currency, "denomination", required=False),
-        "quantity": _count(get["quantity"], "quantity"),
+        "quantity": whole_number(get["quantity"], "quantity"),
         "total_amount": _money(get["total_amount"], currency, "total_amount"),
         "currency": currency,
         "fulfilled_from": _text(get["fulfilled_from"], "fulfilled_from"),
         "client_reference": _text(get["client_reference"], "client_reference"),
-        "created_at": _timestamp(get["created_at"], "created_at"),
-        "updated_at": _timestamp(get["updated_at"], "updated_at", required=False),
+        "created_at": moment(get["created_at"], "created_at"),
+        "updated_at": moment(get["updated_at"], "updated_at", required=False),
         "item_count": len(items),
         "delivered_item_count": sum(
             1 for item in items if isinstance(item, dict) and item.get("status") == "DELIVERED"
@@ -215,7 +217,7 @@ def order_values(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def transaction_values(row: dict[str, Any]) -> dict[str, Any]:
-    get = {name: _pick(row, aliases) for name, aliases in TRANSACTION_ALIASES.items()}
+    get = {name: pick(row, aliases) for name, aliases in TRANSACTION_ALIASES.items()}
     currency = _currency(get["currency"])
     amount = _money(get["amount"], currency, "amount")
     assert amount is not None
@@ -229,18 +231,18 @@ def transaction_values(row: dict[str, Any]) -> dict[str, Any]:
         "amount": amount,
         "currency": currency,
         "balance_after": _money(get["balance_after"], currency, "balance_after", required=False),
-        "created_at": _timestamp(get["created_at"], "created_at"),
+        "created_at": moment(get["created_at"], "created_at"),
     }
 
 
 def wallet_values(row: dict[str, Any]) -> dict[str, Any]:
-    get = {name: _pick(row, aliases) for name, aliases in WALLET_ALIASES.items()}
+    get = {name: pick(row, aliases) for name, aliases in WALLET_ALIASES.items()}
     currency = _currency(get["currency"])
     return {
         "currency": currency,
         "wallet_id": _text(get["wallet_id"], "wallet_id"),
         "balance": _money(get["balance"], currency, "balance"),
-        "updated_at": _timestamp(get["updated_at"], "updated_at", required=False),
+        "updated_at": moment(get["updated_at"], "updated_at", required=False),
     }
 
 
@@ -293,31 +295,8 @@ def _scalar(value: Any, kind: pa.DataType) -> pa.Scalar:
     return pa.array([value], kind)[0]
 
 
-def snake_meta(meta: Any) -> dict[str, Any]:
-    """Paging meta with `perPage` and `per_page` alike as `per_page`; nulls dropped."""
-    if not isinstance(meta, dict):
-        return {}
-    return {_snake(key): value for key, value in meta.items() if value is not None}
-
-
-@functools.lru_cache(maxsize=256)  # the same few keys on every page; bounded all the same
-def _snake(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
-
-
 class _Unclean(Exception):
     """A page the columnar reading cannot take; the row-by-row reading explains why."""
-
-
-@dataclass
-class ParsedPage:
-    batch: pa.RecordBatch
-    rejected: list[Rejected]
-    meta: dict[str, Any]
-
-    @property
-    def size(self) -> int:
-        return self.batch.num_rows + len(self.rejected)
 
 
 META_FIELDS = {
@@ -377,12 +356,18 @@ _JSON_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
 class RawPage:
     """A page decoded for paging (its meta, its size); its records are read when converted."""
 
-    content: bytes
-    trace_id: str | None
-    url: str
+    answer: Answer
     meta: dict[str, Any]
     size: int  # how many records the page carries
     rows: list[Any] | None = None  # the decoded rows, when the JSON reader cannot take the page
+
+    @property
+    def content(self) -> bytes:
+        return self.answer.content
+
+    @property
+    def trace_id(self) -> str | None:
+        return self.answer.trace_id
 
 
 @functools.cache
@@ -409,8 +394,9 @@ def _read_json(content: bytes, parse_options: pj.ParseOptions) -> pa.Table:
     return reader.read_all()
 
 
-def decode_page(content: bytes, trace_id: str | None, url: str = "") -> RawPage:
+def decode_page(answer: Answer) -> RawPage:
     """Decode what paging needs of a page's JSON body: its meta and its size."""
+    content = answer.content
     data = None
     # Only an object reaches Arrow's reader: pyarrow 26 crashes the process on a bare `null`.
     # Anything else is decoded in Python, which says what is wrong with it.
@@ -421,16 +407,13 @@ def decode_page(content: bytes, trace_id: str | None, url: str = "") -> RawPage:
         except _JSON_ERRORS:
             data = None
     if data is None or data.null_count:
-        from recon.starship.client import Answer
-        from recon.starship.paging import json_rows  # paging builds on this module
-
-        rows, size, meta = json_rows(Answer(content, trace_id, 200, url))
-        return RawPage(content, trace_id, url, meta, size, rows)
+        rows, size, meta = json_rows(answer)
+        return RawPage(answer, meta, size, rows)
     meta = table.column("meta")[0].as_py() or {}
     cursor = table.column("next_cursor")[0].as_py()
     if cursor:
         meta["next_cursor"] = cursor
-    return RawPage(content, trace_id, url, snake_meta(meta), len(data[0]))
+    return RawPage(answer, snake_meta(meta), len(data[0]))
 
 
 def convert_pages(
@@ -488,23 +471,7 @@ def _rows(page: RawPage) -> list[Any]:
     """The page's rows as decoded JSON, for the row-by-row reading."""
     if page.rows is not None:
         return page.rows
-    from recon.starship.client import Answer
-    from recon.starship.paging import json_rows  # paging builds on this module
-
-    return json_rows(Answer(page.content, page.trace_id, 200, page.url))[0]
-
-
-def read_page(
-    shape: Shape,
-    content: bytes,
-    trace_id: str | None,
-    url: str = "",
-    extra: dict[str, Any] | None = None,
-) -> ParsedPage:
-    """One page's JSON body as a batch in `shape.schema`, its rejected rows, and its meta."""
-    page = decode_page(content, trace_id, url)
-    batch, rejected = convert_pages(shape, [page], extra)
-    return ParsedPage(batch, rejected, page.meta)
+    return json_rows(page.answer)[0]
 
 
 def _convert(shape: Shape, records: pa.StructArray, extra: dict[str, Any]) -> pa.RecordBatch:
@@ -579,7 +546,7 @@ def _row_by_row(
         try:
             values = shape.values(row)
         except Reject as exc:
-            key = _pick(row, shape.aliases[shape.key])
+            key = pick(row, shape.aliases[shape.key])
             rejected.append(Rejected(None if key is None else str(key), str(exc), trace_id))
             continue
         values.update(extra)
