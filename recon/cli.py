@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -247,12 +247,11 @@ email_option = click.option(
 @wait_option
 def extract(day: date, allow_today: bool, config_path: Path, wait: float) -> None:
     """Page the Starship API into the Parquet lake for a date and its look-back window."""
-    from recon import config
-    from recon.extract import extract as run_extract
+    from recon import config, pipeline
 
     settings = config.load(config_path)
     with exclusive(settings, f"extract --date {day}", wait), showing_progress() as progress:
-        result = run_extract(settings, day, progress=progress)
+        result = pipeline.extract(settings, day, progress=progress)
     for line in result.summary():
         click.echo(line)
 
@@ -539,16 +538,19 @@ def breaks(ctx: click.Context, config_path: Path) -> None:
 
 
 def _history(config_path: Path) -> Any:
-    from recon import config, pipeline
+    from recon import config
+    from recon.history import history_of
 
-    return pipeline.history_of(config.load(config_path), read_only=True)
+    return history_of(config.load(config_path), read_only=True)
 
 
 def _act(config_path: Path, break_id: str, action: str, **details: Any) -> str:
     """Record an analyst's action on a break, holding the lock: its full id."""
     from recon import config, pipeline
 
-    return pipeline.act(config.load(config_path), break_id, action, **details)
+    settings = config.load(config_path)
+    with exclusive(settings, f"breaks {action} {break_id}"):
+        return pipeline.act(settings, break_id, action, **details)
 
 
 def breaks_config(command: Any) -> Any:
@@ -631,7 +633,9 @@ def breaks_apply(config_path: Path, file: Path, dry_run: bool, skip_refused: boo
     """
     from recon import config, sheet
 
-    result = sheet.apply(config.load(config_path), file, dry_run=dry_run, skip_refused=skip_refused)
+    settings = config.load(config_path)
+    with nullcontext() if dry_run else exclusive(settings, f"breaks apply {file.name}"):
+        result = sheet.apply(settings, file, dry_run=dry_run, skip_refused=skip_refused)
     for line in result.lines():
         click.echo(line)
     if result.exit_code:

@@ -247,7 +247,7 @@ def _books(settings: config.Config, day: date) -> tuple[Status, str]:
     lake's Starship datasets linked into it, read only; the ledger's kept there): whether most
     of the breaks point to one setting (recon.causes)."""
     from recon import checks  # the diff's machinery: only this check needs it
-    from recon.pipeline import history_of
+    from recon.history import history_of
 
     lake = Lake(settings.storage.data_dir / "lake")
     if lake.manifest("orders", day) is None:

@@ -14,14 +14,16 @@ An order older than the window is never paged again, so a break about it (a stuc
 missing refund, an entry the ledger never booked; `history.carried`) could never resolve. Each
 night therefore also reads again, one `GET /orders/{id}` each, the orders older than the window
 that breaks still open are about, into `refreshed_orders/date=D/` (the checks let the latest of
-these rows stand in for the order's own). An order Starship no longer knows (404) is recorded in
-that partition's manifest, with the trace id; it does not fail the night.
+these rows stand in for the order's own). The caller names them (`pipeline.extract` asks the
+break history), so this stage reads nothing but the API and the lake. An order Starship no
+longer knows (404) is recorded in that partition's manifest, with the trace id; it does not
+fail the night.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +34,6 @@ import pyarrow as pa
 
 from recon.config import Config
 from recon.errors import ApiError
-from recon.history import History
 from recon.lake import Lake, Staging
 from recon.starship import reconciliation, records
 from recon.starship.client import Answer, StarshipClient
@@ -144,6 +145,11 @@ class ExtractResult:
         return lines
 
 
+def window_start(config: Config, day: date) -> datetime:
+    """The first moment of `day`'s look-back window: older orders are only read again."""
+    return day_window(day - timedelta(days=config.starship.lookback_days))[0]
+
+
 def day_window(day: date) -> tuple[datetime, datetime]:
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     return start, start + timedelta(days=1)
@@ -234,24 +240,23 @@ class Extractor:
         client: StarshipClient,
         lake: Lake | None = None,
         progress: Progress | None = None,
-        history: History | None = None,
     ) -> None:
         self.config = config
         self.client = client
         self.lake = lake or Lake(config.storage.data_dir / "lake")
-        self.history = history or History(config.storage.data_dir / "recon.duckdb")
         self.paginator = paginator(config.starship.paginator)
         self.progress = progress
         self.refresh_limit = REFRESH_LIMIT
 
-    def run(self, day: date) -> ExtractResult:
-        """Extract `day` and its look-back window; each partition is replaced atomically."""
+    def run(self, day: date, open_orders: Sequence[tuple[str, bool]] = ()) -> ExtractResult:
+        """Extract `day` and its look-back window, and read again `open_orders` (order id,
+        carried: what `History.open_orders` answers); each partition is replaced atomically."""
         requests_before, retries_before = self.client.stats.requests, self.client.stats.retries
         days = [
             day - timedelta(days=back) for back in range(self.config.starship.lookback_days, -1, -1)
         ]
         windows = [self.window(dataset, each) for each in days for dataset in SHAPES]
-        refreshed = self.refresh(day, day_window(days[0])[0])
+        refreshed = self.refresh(day, window_start(self.config, day), open_orders)
         wallets = self.wallets(day)
         reported = self.reconciliation(day)
         return ExtractResult(
@@ -373,16 +378,18 @@ class Extractor:
             converter.flush()
         return first_total, (page.total if page else None), count
 
-    def refresh(self, day: date, created_before: datetime) -> RefreshResult:
-        """Read again the orders created before `created_before` (the window's start) that
-        breaks open when `day` begins are about, into `day`'s `refreshed_orders` partition.
+    def refresh(
+        self, day: date, created_before: datetime, candidates: Sequence[tuple[str, bool]]
+    ) -> RefreshResult:
+        """Read again `candidates` (order id, carried), the orders created before
+        `created_before` (the window's start) that breaks open when `day` begins are about,
+        into `day`'s `refreshed_orders` partition.
 
         The partition is published even when there is nothing to read again, so that a re-run
         of `day` always replaces what an earlier run left there.
         """
         started = datetime.now(UTC)
         retries_before = self.client.stats.retries
-        candidates = self.history.open_orders(day, created_before)
         # A fresh status can resolve only the breaks of checks that look again every night:
         # their orders come first when the limit leaves some for later nights.
         carried = [order_id for order_id, is_carried in candidates if is_carried]
@@ -533,8 +540,8 @@ def extract(
     *,
     client: StarshipClient | None = None,
     progress: Progress | None = None,
+    open_orders: Sequence[tuple[str, bool]] = (),
 ) -> ExtractResult:
-    """`recon extract --date D` as a function."""
-    return Extractor(config, client or StarshipClient.from_config(config), progress=progress).run(
-        day
-    )
+    """D's partitions of the lake, with `open_orders` read again (`Extractor.run`)."""
+    extractor = Extractor(config, client or StarshipClient.from_config(config), progress=progress)
+    return extractor.run(day, open_orders)

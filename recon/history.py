@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ import pyarrow as pa
 
 from recon import __version__
 from recon.checks import Diff, Scope
+from recon.config import Config
 from recon.errors import InputError, ReconError
 from recon.resources import sql_literal, sql_text
 from recon.vocabulary import CARRIED_CHECKS, RUNWAY_SCHEMA, Carried
@@ -39,12 +41,6 @@ from recon.vocabulary import CARRIED_CHECKS, RUNWAY_SCHEMA, Carried
 NIGHTLY_CHECKS = (*CARRIED_CHECKS, "low_wallet_balance", "wallet_runway")
 ACTIONS = ("ack", "snooze", "reopen")
 EXPLAINED = ("expected", "acknowledged", "snoozed")  # states that do not count against D
-
-
-# (table, column) of every `ADD COLUMN` in history/schema.sql: what a read-only reader needs.
-_ADDED_COLUMNS = re.findall(
-    r"ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+)", sql_text("history/schema.sql")
-)
 
 
 FAIL_ON = {"error": ("error",), "warning": ("error", "warning")}  # --fail-on: what exits 1
@@ -63,6 +59,21 @@ def exit_code(
     if not complete:
         return 1
     return 1 if any(unexplained(findings, s) for s in FAIL_ON[fail_on]) else 0
+
+
+HISTORY_FILE = "recon.duckdb"  # in [storage] data_dir
+# The schema's own digest, kept in the file: a writer applies the schema once per version, not
+# on every connection.
+_SCHEMA = sql_text("history/schema.sql")
+SCHEMA_DIGEST = hashlib.sha256(_SCHEMA.encode()).hexdigest()[:16]
+# (table, column) of every `ADD COLUMN` in the schema: what a read-only reader needs.
+_ADDED_COLUMNS = re.findall(r"ALTER TABLE (\w+) ADD COLUMN IF NOT EXISTS (\w+)", _SCHEMA)
+
+
+def history_of(config: Config, *, read_only: bool = False) -> History:
+    """The break history; `read_only` for readers that take no lock (`recon breaks`, `runs`,
+    the notebook)."""
+    return History(config.storage.data_dir / HISTORY_FILE, read_only=read_only)
 
 
 class History:
@@ -87,7 +98,7 @@ class History:
             if self.read_only:
                 self._require_current(con, "")
             else:
-                con.execute(sql_text("history/schema.sql"))
+                _migrate(con)
             con.execute(sql_text("report/drift.sql"))
             yield con
         finally:
@@ -538,6 +549,21 @@ def _day_parameters(day: date) -> dict[str, Any]:
 def _dicts(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [column[0] for column in result.description or []]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def _migrate(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring the file up to history/schema.sql, unless the file says it is at this version."""
+    try:
+        [(digest,)] = con.execute("SELECT digest FROM schema_version").fetchall()
+    except (duckdb.CatalogException, ValueError):  # no such table yet, or not one row
+        digest = None
+    if digest == SCHEMA_DIGEST:
+        return
+    con.execute(_SCHEMA)
+    con.execute(
+        "CREATE OR REPLACE TABLE schema_version AS SELECT $digest AS digest",
+        {"digest": SCHEMA_DIGEST},
+    )
 
 
 def _naive(moment: datetime) -> datetime:

@@ -9,7 +9,7 @@ pipeline.backfill(config, pipeline.missing_days(config, since, until))  # nights
 
 Every `run` is recorded in the history's `attempts` table (status, exit code, seconds per
 stage), which is how `backfill` knows which nights are missing. Callers that may overlap hold
-`recon.lock.exclusive(data_dir, ...)` around these; the CLI does.
+`recon.lock.exclusive(data_dir, ...)` around these and `act`: the CLI and the notebook do.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from recon import checks, mail, memory
 from recon import report as reports
 from recon.config import Config
 from recon.errors import ConfigError, Interrupted, ReconError
-from recon.extract import ExtractResult, Progress
+from recon.extract import ExtractResult, Progress, window_start
 from recon.extract import extract as extract_lake
-from recon.history import History, exit_code, unexplained
-from recon.lock import exclusive
+from recon.history import exit_code, history_of, unexplained
 from recon.queries import timed
+from recon.starship.client import StarshipClient
 
 
 @dataclass
@@ -98,9 +98,24 @@ class Night:
         return lines
 
 
-def history_of(config: Config, *, read_only: bool = False) -> History:
-    """The break history; `read_only` for readers that take no lock (`recon breaks`, `runs`)."""
-    return History(config.storage.data_dir / "recon.duckdb", read_only=read_only)
+def extract(
+    config: Config,
+    day: date,
+    *,
+    client: StarshipClient | None = None,
+    progress: Progress | None = None,
+) -> ExtractResult:
+    """`recon extract --date D`: D's partitions of the lake, with the older orders that open
+    breaks are about read again."""
+    return extract_lake(
+        config, day, client=client, progress=progress, open_orders=open_orders(config, day)
+    )
+
+
+def open_orders(config: Config, day: date) -> list[tuple[str, bool]]:
+    """(order id, carried) of the orders older than D's window that breaks open when D begins
+    are about: what D's extraction reads again."""
+    return history_of(config).open_orders(day, window_start(config, day))
 
 
 def diff(config: Config, day: date, fail_on: str = "error") -> Night:
@@ -122,12 +137,9 @@ def act(
     *,
     note: str | None = None,
     until: date | None = None,
-    wait: float = 0.0,
 ) -> str:
-    """Acknowledge, snooze or reopen a break (by id or a unique prefix), holding the data
-    directory's lock: its full id."""
-    with exclusive(config.storage.data_dir, f"breaks {action} {break_id}", wait):
-        return history_of(config).act(break_id, action, note=note, until=until)
+    """Acknowledge, snooze or reopen a break (by id or a unique prefix): its full id."""
+    return history_of(config).act(break_id, action, note=note, until=until)
 
 
 def report(
@@ -203,7 +215,7 @@ def run(
         # night without its own export (a weekend) runs with the exports it has.
         memory.missing_exports(config.ledger, day)
         with timed(seconds, "extract"):
-            extraction = extract_lake(config, day, progress=progress)
+            extraction = extract(config, day, progress=progress)
         with timed(seconds, "diff"):
             night = diff(config, day, fail_on)
         with timed(seconds, "report"):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recon.errors import InputError
-from recon.history import ACTIONS, History, check_action, snooze_passed
+from recon.history import ACTIONS, History, check_action, history_of, snooze_passed
 from recon.money import amount_text
 from recon.strings import clip, neutral
 from recon.vocabulary import QUARANTINE_COLUMNS, STATES
@@ -585,14 +585,11 @@ def apply(
     dry_run: bool = False,
     skip_refused: bool = False,
     today: date | None = None,
-    wait: float = 0.0,
 ) -> Applied:
     """Apply the actions of an edited discrepancies.xlsx (or .csv) to their breaks, all of
-    them or, if a row is refused, none (unless `skip_refused`: then the good ones). Holds the
-    data directory's lock while it checks and records, so no state moves in between; a dry
-    run takes no lock and records nothing."""
-    from recon.lock import exclusive
-    from recon.pipeline import history_of
+    them or, if a row is refused, none (unless `skip_refused`: then the good ones). The caller
+    holds the data directory's lock, so no state moves between the check and the record; a
+    dry run needs none and records nothing."""
 
     marks = read_marks(path)
     today = today or datetime.now(UTC).date()
@@ -602,13 +599,12 @@ def apply(
         return Applied(path, outcomes, dry_run=True, skip_refused=skip_refused, nights=nights)
     if not marks:
         return Applied(path, [], dry_run=False, skip_refused=skip_refused, nights=nights)
-    with exclusive(config.storage.data_dir, f"breaks apply {path.name}", wait):
-        history = history_of(config)
-        outcomes = plan(history, marks, today)
-        result = Applied(path, outcomes, dry_run=False, skip_refused=skip_refused, nights=nights)
-        if result.exit_code == 0:
-            history.act_all((o.break_id or "", o.action, o.note, o.until) for o in result.to_apply)
-            result.applied = True
+    history = history_of(config)
+    outcomes = plan(history, marks, today)
+    result = Applied(path, outcomes, dry_run=False, skip_refused=skip_refused, nights=nights)
+    if result.exit_code == 0:
+        history.act_all((o.break_id or "", o.action, o.note, o.until) for o in result.to_apply)
+        result.applied = True
     return result
 
 

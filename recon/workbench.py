@@ -24,6 +24,7 @@ holds up the nightly run (a read that meets a night's write fails with a message
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -43,8 +44,9 @@ from recon import config as configs
 from recon import ledger, memory, pipeline, sheet
 from recon.config import Config
 from recon.errors import InputError
-from recon.history import History
+from recon.history import history_of
 from recon.lake import DATASETS, Lake, empty_select
+from recon.lock import exclusive
 from recon.money import amount_text
 from recon.queries import bind
 from recon.report import CSV_COLUMNS, finding_order
@@ -71,7 +73,7 @@ def open(config_path: Path | str = "recon.toml") -> Workbench:
 class Workbench:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.history = History(config.storage.data_dir / "recon.duckdb", read_only=True)
+        self.history = history_of(config, read_only=True)
         self.lake = Lake(config.storage.data_dir / "lake")
 
     def __repr__(self) -> str:
@@ -230,15 +232,18 @@ class Workbench:
     def ack(self, break_id: str, note: str) -> str:
         """Mark a break explained (it stays listed, but no longer counts against the exit
         code); its full id. Takes the data directory's lock."""
-        return pipeline.act(self.config, break_id, "ack", note=note)
+        with self._lock(f"ack {break_id}"):
+            return pipeline.act(self.config, break_id, "ack", note=note)
 
     def snooze(self, break_id: str, until: Day, note: str | None = None) -> str:
         """Hide a break from the exit code until a date (inclusive); its full id."""
-        return pipeline.act(self.config, break_id, "snooze", note=note, until=_day(until))
+        with self._lock(f"snooze {break_id}"):
+            return pipeline.act(self.config, break_id, "snooze", note=note, until=_day(until))
 
     def reopen(self, break_id: str) -> str:
         """Undo an acknowledgement or a snooze; the break's full id."""
-        return pipeline.act(self.config, break_id, "reopen")
+        with self._lock(f"reopen {break_id}"):
+            return pipeline.act(self.config, break_id, "reopen")
 
     def apply(
         self, path: Path | str, dry_run: bool = False, skip_refused: bool = False
@@ -247,7 +252,11 @@ class Workbench:
         all or nothing unless `skip_refused`. The result's `frame()` has one row per marked
         row (result `apply`, `done` or `refused`, and why); `applied` says whether anything
         was recorded. Takes the data directory's lock unless `dry_run`."""
-        return sheet.apply(self.config, Path(path), dry_run=dry_run, skip_refused=skip_refused)
+        with contextlib.nullcontext() if dry_run else self._lock(f"apply {Path(path).name}"):
+            return sheet.apply(self.config, Path(path), dry_run=dry_run, skip_refused=skip_refused)
+
+    def _lock(self, command: str) -> contextlib.AbstractContextManager[Path]:
+        return exclusive(self.config.storage.data_dir, f"breaks {command} (notebook)")
 
     # -- the parts ---------------------------------------------------------------------------
 

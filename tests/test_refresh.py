@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from recon import config, pipeline
-from recon.extract import Extractor, ExtractResult, extract, rotation
+from recon.extract import Extractor, ExtractResult, rotation
 from recon.lake import Lake, diff_views
 from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import Item, Order
@@ -33,7 +33,7 @@ VOUCHER = "SBX-REFRESHSECRET1"
 
 def extract_with(settings: config.Config, sandbox: Sandbox, day: date) -> ExtractResult:
     client = StarshipClient.from_config(settings, credentials(sandbox), sleep=lambda _: None)
-    return extract(settings, day, client=client)
+    return pipeline.extract(settings, day, client=client)
 
 
 def keys(night: pipeline.Night) -> set[tuple[str, str]]:
@@ -215,7 +215,7 @@ def test_the_limit_rotates_through_the_open_orders(sandbox: Sandbox, tmp_path: P
     client = StarshipClient.from_config(settings, credentials(sandbox), sleep=lambda _: None)
     extractor = Extractor(settings, client)
     extractor.refresh_limit = 0
-    result = extractor.run(LATER)
+    result = extractor.run(LATER, pipeline.open_orders(settings, LATER))
     assert result.refreshed is not None
     assert (result.refreshed.open, result.refreshed.asked, result.refreshed.left) == (1, [], 1)
     # One 404, the reconciliation the sandbox does not offer: the stuck order was not asked for.
@@ -296,7 +296,7 @@ def test_a_refreshed_order_reads_exactly_as_a_list_page_does(
     served = serve_delivered(sandbox, books, stuck)
     client = StarshipClient.from_config(settings, credentials(sandbox), sleep=lambda _: None)
     extractor = Extractor(settings, client)
-    extractor.run(LATER)
+    extractor.run(LATER, pipeline.open_orders(settings, LATER))
     [refreshed] = extractor.lake.read("refreshed_orders", LATER).to_pylist()
     created = served.created_at.date()
     extractor.window("orders", created)  # the same order, paged as a list

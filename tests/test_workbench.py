@@ -235,7 +235,9 @@ def test_a_history_of_an_older_recon_is_refused_until_migrated(scratch: Workbenc
     import duckdb
 
     with duckdb.connect(str(scratch.history.path)) as con:
+        # as an older recon left it: without the column, and without this schema's version
         con.execute("ALTER TABLE findings DROP COLUMN ledger_source")
+        con.execute("DROP TABLE schema_version")
     for read in (lambda: scratch.findings(D), lambda: scratch.explain("LE-4021")):
         with pytest.raises(InputError, match=r"older recon \(no findings.ledger_source\)"):
             read()

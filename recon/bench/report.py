@@ -25,11 +25,12 @@ from recon.bench.measure import child, peak_rss_mb
 
 def bulk_model(findings: int, work: Path) -> report.Report:
     """The demo's report model with its findings repeated, under new ids, up to `findings`."""
-    from recon import config, pipeline
+    from recon import config
     from recon.demo import run_demo
+    from recon.history import history_of
 
     demo = run_demo(work / "demo")
-    history = pipeline.history_of(config.load(demo.config_file))
+    history = history_of(config.load(demo.config_file))
     model = report.build(history, demo.scenario.date)
     templates = model.findings
     bulk = []
