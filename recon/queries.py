@@ -2,6 +2,7 @@
 
     queries.execute_script(con, "setup/match.sql", parameters, seconds)
     queries.fetch(con, "history/trend.sql", {"day": day, "nights": 30})
+    queries.arrow(con, "explain/orders.sql", {"orders": [...], "references": [...]})
 
 A file's `$name` parameters are bound from the values given (DuckDB refuses a value the
 statement does not name, and recon refuses a name it was not given), never formatted into the
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from recon.errors import ReconError
 from recon.resources import sql_text
@@ -42,6 +44,15 @@ def fetch(
     """Execute the one statement of `sql/<name>` with what it binds; fetch from the result."""
     sql = sql_text(name)
     return con.execute(sql, bind(sql, available or {}))
+
+
+def arrow(
+    con: duckdb.DuckDBPyConnection, name: str, available: Mapping[str, Any] | None = None
+) -> pa.Table:
+    """The result of the one statement of `sql/<name>` as an Arrow table (`fetch` would copy
+    it once more on the way)."""
+    sql = sql_text(name)
+    return con.sql(sql, params=bind(sql, available or {})).to_arrow_table()
 
 
 def execute_script(

@@ -25,32 +25,26 @@ holds up the nightly run (a read that meets a night's write fails with a message
 from __future__ import annotations
 
 import contextlib
-import json
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon import config as configs
-from recon import ledger, memory, pipeline, sheet
+from recon import explain, ledger, memory, pipeline, sheet
 from recon.config import Config
 from recon.errors import InputError
+from recon.explain import Explanation
+from recon.frames import dataframe, scratch
 from recon.history import history_of
-from recon.lake import DATASETS, Lake, empty_select
+from recon.lake import Lake
 from recon.lock import exclusive
-from recon.money import amount_text
-from recon.queries import bind
 from recon.report import CSV_COLUMNS, finding_order
-from recon.resources import sql_literal, sql_text
+from recon.resources import sql_literal
 from recon.vocabulary import AMOUNT, QUARANTINE_SCHEMA, RUNWAY_SCHEMA
 
 Day = date | str
@@ -90,14 +84,14 @@ class Workbench:
         table = self.history.findings(night)
         table = table.select([*CSV_COLUMNS, "ledger_source", "match_method", "drift", "at_risk"])
         rows = sorted(table.to_pylist(), key=finding_order)
-        return _frame(pa.Table.from_pylist(rows, table.schema))
+        return dataframe(pa.Table.from_pylist(rows, table.schema))
 
     def quarantine(self, day: Day) -> pd.DataFrame:
         """The input rows D could not use, with their reason: quarantine.csv."""
         night = _day(day)
         self._require_diffed(night)
         rows = self.history.quarantine(night)
-        return _frame(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA))
+        return dataframe(pa.Table.from_pylist(rows, QUARANTINE_SCHEMA))
 
     def summary(self, day: Day) -> dict[str, Any]:
         """D's recorded diff: when it ran (UTC), complete or not (and why), the inputs' counts,
@@ -111,7 +105,7 @@ class Workbench:
             {k: Decimal(v) if k in money and v is not None else v for k, v in row.items()}
             for row in run["totals"] or []
         ]
-        run["totals"] = _frame(pa.Table.from_pylist(totals, _TOTALS))
+        run["totals"] = dataframe(pa.Table.from_pylist(totals, _TOTALS))
         run["wallets"] = self.runway(day)
         run["canary"] = self.history.canary(_day(day))
         return run
@@ -122,7 +116,7 @@ class Workbench:
         on), `daily_spend`, `days_left` (rounded down to a tenth), `runs_out`, the configured
         `floor`, and `short` (inside `[checks] wallet_runway_days`)."""
         wallets = self._require_diffed(_day(day)).get("wallets") or []
-        return _frame(pa.Table.from_pylist(wallets, RUNWAY_SCHEMA))
+        return dataframe(pa.Table.from_pylist(wallets, RUNWAY_SCHEMA))
 
     # -- across nights ------------------------------------------------------------------------
 
@@ -135,7 +129,7 @@ class Workbench:
             raise InputError(f"breaks(state={state!r}): one of {', '.join(BREAK_FILTERS)}")
         table = self.history.breaks()
         keep = pc.is_in(table.column("state"), pa.array(BREAK_FILTERS[state]))
-        return _frame(table.filter(keep))
+        return dataframe(table.filter(keep))
 
     def trend(self, nights: int = 30, until: Day | None = None) -> pd.DataFrame:
         """The last `nights` diffed nights up to `until` (default the latest), oldest first:
@@ -163,11 +157,11 @@ class Workbench:
                 },
             }
         )
-        return _frame(table)
+        return dataframe(table)
 
     def runs(self, limit: int = 50) -> pd.DataFrame:
         """The latest recorded `recon run`s, newest first, as `recon runs` lists them."""
-        return _frame(self.history.attempts_table(limit))
+        return dataframe(self.history.attempts_table(limit))
 
     # -- the inputs, as extracted and as booked ------------------------------------------------
 
@@ -192,12 +186,12 @@ class Workbench:
         in `quarantine(D)`."""
         night = _day(day)
         part = self.lake.part(memory.DATASET, night)
-        with _duckdb() as con:
+        with scratch() as con:
             if part.exists():
                 source = f"SELECT * FROM {_parquet(part)}"
             else:
                 source = memory.remembered(ledger.load(con, self.config.ledger, night).path, night)
-            return _frame(con.sql(f"{source} ORDER BY line").to_arrow_table())
+            return dataframe(con.sql(f"{source} ORDER BY line").to_arrow_table())
 
     # -- one id, every side --------------------------------------------------------------------
 
@@ -207,25 +201,7 @@ class Workbench:
         that carried it), its wallet transactions, the ledger rows that booked it (file, line,
         export date), every night's findings about it and the breaks' states, and what
         analysts said. InputError (exit 2) for an id recon has never seen."""
-        wanted = id.strip()
-        if not wanted:
-            raise InputError("explain: give an order id, ledger entry id, reference or break id")
-        with _duckdb() as con:
-            self._explain_views(con)
-            kind, keys = _resolve(con, wanted)
-            if kind is None:
-                raise InputError(
-                    f"{wanted!r}: recon has never seen it (no order id, ledger entry id, "
-                    f"reference, transaction id or break id of that name in "
-                    f"{self.config.storage.data_dir})"
-                )
-            keys["today"] = datetime.now(UTC).date()
-            found = {
-                name: con.sql(sql, params=bind(sql, keys)).to_arrow_table()
-                for name, sql in _EXPLAIN_QUERIES.items()
-            }
-        found["orders"] = self._with_extraction_times(found["orders"])
-        return Explanation(wanted, kind, **{name: _frame(t) for name, t in found.items()})
+        return explain.explain(self.lake, self.history, id)
 
     # -- what analysts say ---------------------------------------------------------------------
 
@@ -282,268 +258,7 @@ class Workbench:
                 f"{self.lake.root}: no {dataset} extracted for {night}; "
                 f"run `recon extract --date {night}` first"
             )
-        return _frame(self.lake.read(dataset, night))
-
-    def _explain_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Views over every partition the lake holds, and the history attached read-only."""
-        for name, datasets in _EXPLAIN_SOURCES.items():
-            selects = [
-                f"SELECT '{dataset}' AS dataset, * "
-                f"FROM read_parquet({sql_literal(self.lake.glob(dataset))}, "
-                "hive_partitioning = true, union_by_name = true)"
-                for dataset in datasets
-                if any((self.lake.root / dataset).glob("date=*/part.parquet"))
-            ]
-            none = (
-                memory.EMPTY
-                if datasets[0] == memory.DATASET
-                else empty_select(DATASETS[datasets[0]].schema)
-            )
-            source = " UNION ALL BY NAME ".join(selects) or (
-                f"SELECT '{datasets[0]}' AS dataset, *, NULL::DATE AS date FROM ({none})"
-            )
-            con.execute(f"CREATE TEMP VIEW {name} AS {source}")
-        if self.history.path.exists():
-            self.history.attach(con, "h")
-            con.execute("USE h")
-        else:  # nothing diffed yet: the lake alone speaks, beside an empty history
-            con.execute("ATTACH ':memory:' AS h")
-            con.execute("USE h")
-            con.execute(sql_text("history/schema.sql"))
-
-    def _with_extraction_times(self, orders: pa.Table) -> pa.Table:
-        """Each sighting of the order with the time its partition was extracted (manifest)."""
-        at = [
-            (self.lake.manifest(dataset, night) or {}).get("finished_at")
-            for dataset, night in zip(
-                orders.column("dataset").to_pylist(), orders.column("date").to_pylist(), strict=True
-            )
-        ]
-        moments = pa.array(
-            [datetime.fromisoformat(t.replace("Z", "+00:00")) if t else None for t in at],
-            pa.timestamp("us", tz="UTC"),
-        )
-        return orders.append_column("extracted_at", moments).sort_by(
-            [("extracted_at", "ascending"), ("date", "ascending")]
-        )
-
-
-@dataclass
-class Explanation:
-    """Everything about one id, each side as a DataFrame; `lines()` for a terminal, `as_dict()`
-    for JSON."""
-
-    id: str
-    kind: str  # order, ledger entry, reference, transaction or break
-    orders: pd.DataFrame  # every sighting of the order(s) in the lake, oldest extraction first
-    transactions: pd.DataFrame
-    ledger: pd.DataFrame  # the ledger rows that booked it, every export the lake remembers
-    quarantine: pd.DataFrame  # its ledger rows some night could not use
-    findings: pd.DataFrame  # every night's findings about it
-    breaks: pd.DataFrame  # the breaks those findings are, with their state today
-    actions: pd.DataFrame  # what analysts said of them, oldest first
-
-    _TABLES = ("orders", "transactions", "ledger", "quarantine", "findings", "breaks", "actions")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            **{name: _records(getattr(self, name)) for name in self._TABLES},
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2, default=_json_value)
-
-    def lines(self) -> list[str]:
-        """What each side says, for a terminal."""
-        out = [f"{self.id}: {self.kind}"]
-        out += _section(
-            "Starship order, as each lake partition holds it",
-            self.orders,
-            lambda o: (
-                f"{o['order_id']}  {o['status']}/{_text(o['sub_status'])}  "
-                f"{o['currency']} {_money(o['total_amount'], o['currency'])}  "
-                f"ref {_text(o['client_reference'])}  created {_instant(o['created_at'])}  "
-                f"updated {_instant(o['updated_at'])}  [{o['dataset']} date={o['date']}, "
-                f"extracted {_instant(o['extracted_at'])}, trace {_text(o['trace_id'])}]"
-            ),
-        )
-        out += _section(
-            "Wallet transactions",
-            self.transactions,
-            lambda t: (
-                f"{t['transaction_id']}  {t['type']}  {t['currency']} "
-                f"{_money(t['amount'], t['currency'])}  balance after "
-                f"{_money(t['balance_after'], t['currency'])}  {_instant(t['created_at'])}  "
-                f"[trace {_text(t['trace_id'])}]"
-            ),
-        )
-        out += _section(
-            "Ledger rows that booked it",
-            self.ledger,
-            lambda e: (
-                f"{Path(e['source']).name} line {e['line']} (export of {e['export_date']})  "
-                f"{e['entry_id']}  order {_text(e['order_id'])}  ref {_text(e['reference'])}  "
-                f"{e['currency']} {_money(e['amount'], e['currency'])}  {e['status']}  "
-                f"booked {_instant(e['booked_at'])}"
-            ),
-        )
-        out += _section(
-            "Quarantined ledger rows",
-            self.quarantine,
-            lambda q: (
-                f"night {q['run_date']}: {Path(q['source']).name} line {q['line']}  "
-                f"{q['entry_id']}: {q['reason']}"
-            ),
-        )
-        out += _section(
-            "Findings, night by night",
-            self.findings,
-            lambda f: (
-                f"{f['run_date']}  {f['break_id']}  {f['check']} ({f['severity']})  "
-                f"{_amounts(f)}{_statuses(f)}{'' if _missing(f['detail']) else f['detail']}"
-            ),
-        )
-        out += _section(
-            "Breaks",
-            self.breaks,
-            lambda b: (
-                f"{b['break_id']}  {b['check']}  {b['state']}  first seen {b['first_seen']}, "
-                f"last seen {b['last_seen']} ({b['nights']} night(s))"
-                + (f", resolved {b['resolved_on']}" if not _missing(b["resolved_on"]) else "")
-                + (f"  [{b['note']}]" if not _missing(b["note"]) else "")
-            ),
-        )
-        out += _section(
-            "What analysts said",
-            self.actions,
-            lambda a: (
-                f"{_instant(a['acted_at'])}  {a['break_id']}  {a['action']} by {a['by_user']}"
-                + (f" until {a['until']}" if not _missing(a["until"]) else "")
-                + (f": {a['note']}" if not _missing(a["note"]) else "")
-            ),
-        )
-        return out
-
-
-# -- resolving an id ---------------------------------------------------------------------------
-
-# The views explain() reads: every partition of these datasets, with the dataset's name.
-_EXPLAIN_SOURCES = {
-    "orders_seen": ("orders", "refreshed_orders"),
-    "transactions_seen": ("transactions",),
-    "ledger_seen": (memory.DATASET,),
-}
-# What one id names, and what that reaches: the orders, ledger entries and references that are
-# the same booking. An order reaches its reference and the ledger rows booking it by order id
-# or reference; a ledger row reaches its order and reference; a break, what its findings name.
-_RESOLVE = """
-WITH named_breaks AS (  -- a break id, or a unique prefix of one as `recon breaks ack` takes
-    SELECT DISTINCT break_id FROM findings
-    WHERE length($id) >= 6 AND starts_with(break_id, lower($id))
-),
-seed AS (
-    SELECT 'order' AS kind, order_id, NULL AS entry_id, NULL AS reference, NULL AS transaction_id
-        FROM orders_seen WHERE order_id = $id
-    UNION ALL SELECT 'ledger entry', order_id, entry_id, reference, NULL
-        FROM ledger_seen WHERE entry_id = $id
-    UNION ALL SELECT 'ledger entry', order_id, ledger_entry_id, reference, transaction_id
-        FROM findings WHERE ledger_entry_id = $id
-    UNION ALL SELECT 'ledger entry', NULL, entry_id, NULL, NULL  -- a row no night could use
-        FROM quarantine WHERE entry_id = $id
-    UNION ALL SELECT 'reference', order_id, NULL, client_reference, NULL
-        FROM orders_seen WHERE client_reference = $id
-    UNION ALL SELECT 'reference', order_id, entry_id, reference, NULL
-        FROM ledger_seen WHERE reference = $id
-    UNION ALL SELECT 'transaction', order_id, NULL, NULL, transaction_id
-        FROM transactions_seen WHERE transaction_id = $id
-    UNION ALL SELECT 'transaction', order_id, ledger_entry_id, reference, transaction_id
-        FROM findings WHERE transaction_id = $id
-    UNION ALL SELECT 'order', order_id, NULL, NULL, NULL
-        FROM transactions_seen WHERE order_id = $id
-    UNION ALL SELECT 'order', order_id, ledger_entry_id, reference, transaction_id
-        FROM findings WHERE order_id = $id
-    UNION ALL SELECT 'break', order_id, ledger_entry_id, reference, transaction_id
-        FROM findings WHERE break_id IN (SELECT break_id FROM named_breaks)
-),
-seed_orders AS (SELECT order_id FROM seed WHERE order_id <> ''),
-seed_entries AS (SELECT entry_id FROM seed WHERE entry_id <> ''),
-seed_refs AS (SELECT reference FROM seed WHERE reference <> ''),
-orders AS (
-    SELECT order_id FROM seed_orders
-    UNION SELECT order_id FROM ledger_seen
-        WHERE order_id <> '' AND (entry_id IN (SELECT entry_id FROM seed_entries)
-            OR reference IN (SELECT reference FROM seed_refs))
-),
-refs AS (
-    SELECT reference FROM seed_refs
-    UNION SELECT client_reference FROM orders_seen
-        WHERE client_reference <> '' AND order_id IN (SELECT order_id FROM orders)
-),
-entries AS (
-    SELECT entry_id FROM seed_entries
-    UNION SELECT entry_id FROM ledger_seen
-        WHERE entry_id <> '' AND (order_id IN (SELECT order_id FROM orders)
-            OR reference IN (SELECT reference FROM refs))
-)
-SELECT
-    (SELECT kind FROM seed ORDER BY list_position(
-        ['break', 'order', 'ledger entry', 'reference', 'transaction'], kind) LIMIT 1),
-    (SELECT list(DISTINCT order_id) FROM orders),
-    (SELECT list(DISTINCT entry_id) FROM entries),
-    (SELECT list(DISTINCT reference) FROM refs),
-    (SELECT list(DISTINCT transaction_id) FROM seed WHERE transaction_id <> ''),
-    (SELECT list(break_id ORDER BY break_id) FROM named_breaks)
-"""
-
-_ABOUT = """(
-    order_id IN (SELECT unnest($orders)) OR ledger_entry_id IN (SELECT unnest($entries))
-    OR reference IN (SELECT unnest($references)) OR break_id IN (SELECT unnest($breaks))
-    OR transaction_id IN (SELECT unnest($transactions))
-)"""
-_BREAK_IDS = f"(SELECT DISTINCT break_id FROM findings WHERE {_ABOUT})"
-_EXPLAIN_QUERIES = {
-    "orders": """SELECT * FROM orders_seen
-        WHERE order_id IN (SELECT unnest($orders))
-            OR client_reference IN (SELECT unnest($references))""",
-    "transactions": """SELECT * EXCLUDE (dataset) FROM transactions_seen
-        WHERE order_id IN (SELECT unnest($orders))
-            OR transaction_id IN (SELECT unnest($transactions))
-        ORDER BY created_at, transaction_id""",
-    "ledger": """SELECT * EXCLUDE (dataset, date) FROM ledger_seen
-        WHERE entry_id IN (SELECT unnest($entries)) OR order_id IN (SELECT unnest($orders))
-            OR reference IN (SELECT unnest($references))
-        ORDER BY export_date, line""",
-    "quarantine": """SELECT * FROM quarantine WHERE entry_id IN (SELECT unnest($entries))
-        ORDER BY run_date, source, line""",
-    "findings": f"""SELECT run_date, break_id, "check", severity, key, expected, order_id,
-            ledger_entry_id, transaction_id, reference, currency, starship_amount,
-            ledger_amount, delta, starship_status, starship_sub_status, ledger_status,
-            created_at, line, ledger_source, trace_id, detail
-        FROM findings WHERE {_ABOUT} ORDER BY run_date, "check", key""",
-    "breaks": f"SELECT * FROM ({sql_text('history/breaks.sql')}) WHERE break_id IN {_BREAK_IDS}",
-    "actions": f"""SELECT acted_at, break_id, action, note, until, by_user FROM actions
-        WHERE break_id IN {_BREAK_IDS} ORDER BY number""",
-}
-
-
-def _resolve(con: duckdb.DuckDBPyConnection, wanted: str) -> tuple[str | None, dict[str, Any]]:
-    [(kind, orders, entries, references, transactions, breaks)] = con.execute(
-        _RESOLVE, {"id": wanted}
-    ).fetchall()
-    if breaks and len(breaks) > 1:
-        raise InputError(f"{wanted!r} is ambiguous: breaks {', '.join(breaks[:5])}")
-    if kind is None and re.fullmatch(r"[0-9a-fA-F]{1,5}", wanted):
-        raise InputError(f"{wanted!r}: a break id prefix needs at least 6 of its 12 characters")
-    keys = {
-        "orders": orders or [],
-        "entries": entries or [],
-        "references": references or [],
-        "transactions": transactions or [],
-        "breaks": breaks or [],
-    }
-    return kind, keys
+        return dataframe(self.lake.read(dataset, night))
 
 
 # -- conversions -------------------------------------------------------------------------------
@@ -570,103 +285,6 @@ def _day(value: Day) -> date:
         raise InputError(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-@contextmanager
-def _duckdb() -> Iterator[duckdb.DuckDBPyConnection]:
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        yield con
-
-
 def _parquet(part: Path) -> str:
     """One partition's file, without the `date` its folder name would add."""
     return f"read_parquet({sql_literal(str(part))}, hive_partitioning = false)"
-
-
-def _utc(table: pa.Table) -> pa.Table:
-    """Naive timestamps (DuckDB's TIMESTAMP, which recon keeps in UTC) as tz-aware UTC."""
-    for number, column in enumerate(table.schema):
-        kind = column.type
-        if pa.types.is_timestamp(kind) and kind.tz is None:
-            table = table.set_column(
-                number, column.name, table.column(number).cast(pa.timestamp(kind.unit, "UTC"))
-            )
-    return table
-
-
-def _frame(table: pa.Table) -> pd.DataFrame:
-    return _utc(table).to_pandas(types_mapper=pd.ArrowDtype)
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows as plain values; an amount as the text of its row's currency (24.13, not
-    24.1300), exact, as discrepancies.csv writes it."""
-    rows = pa.Table.from_pandas(frame, preserve_index=False).to_pylist()
-    for row in rows:
-        for name, value in row.items():
-            if isinstance(value, Decimal):
-                row[name] = amount_text(value, row.get("currency"))
-    return rows
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
-def _text(value: Any) -> str:
-    return "-" if _missing(value) else str(value)
-
-
-def _instant(value: Any) -> str:
-    if _missing(value):
-        return "-"
-    return pd.Timestamp(value).tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _money(amount: Any, currency: Any) -> str:
-    return (
-        "-" if _missing(amount) else amount_text(amount, None if _missing(currency) else currency)
-    )
-
-
-def _amounts(finding: Any) -> str:
-    currency = finding["currency"]
-    parts = [
-        f"{label} {_money(finding[column], currency)}"
-        for label, column in (
-            ("starship", "starship_amount"),
-            ("ledger", "ledger_amount"),
-            ("delta", "delta"),
-        )
-        if not _missing(finding[column])
-    ]
-    return (f"{_text(currency)} " + ", ".join(parts) + "  ") if parts else ""
-
-
-def _statuses(finding: Any) -> str:
-    """What each side's status was that night: the order's status history, night by night."""
-    sides = [
-        f"{side} {'/'.join(str(v) for v in values if not _missing(v))}"
-        for side, values in (
-            ("Starship", (finding["starship_status"], finding["starship_sub_status"])),
-            ("ledger", (finding["ledger_status"],)),
-        )
-        if not _missing(values[0])
-    ]
-    return f"[{', '.join(sides)}]  " if sides else ""
-
-
-def _section(title: str, frame: pd.DataFrame, line: Any) -> list[str]:
-    rows = frame.to_dict("records")
-    return (
-        ["", f"{title} ({len(rows)})", *(f"  {line(row)}".rstrip() for row in rows)] if rows else []
-    )
