@@ -3,14 +3,16 @@
 Each command parses its options, calls one library function, and prints. A `ReconError`
 becomes a one-line message and its exit code (2); anything else is a bug and keeps its
 traceback. Exit codes, like diff(1): 0 the books agree, 1 breaks found, 2 the run failed.
+
+The nightly job's commands are here; `recon sandbox` is recon/sandbox/commands.py and `recon
+bench` recon/bench/commands.py, added to this group (and so under its error handling).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +21,10 @@ from typing import Any
 import click
 
 from recon import __version__, logs
+from recon.bench.commands import bench
+from recon.cli_options import iso_date
 from recon.errors import InputError, Interrupted, ReconError, from_os_error
+from recon.sandbox.commands import sandbox
 
 
 class ReconFailure(click.ClickException):
@@ -75,52 +80,13 @@ def _out_of_memory(error: Exception) -> bool:
     return duckdb is not None and isinstance(error, duckdb.OutOfMemoryException)
 
 
-def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _cut_options(command: Any) -> Any:
-    """`--business-day-zone` and `--weekdays-only`: how the scenario's partner cuts its exports."""
-    command = click.option(
-        "--weekdays-only",
-        is_flag=True,
-        help="No exports on Saturdays and Sundays: their bookings wait on Monday's.",
-    )(command)
-    return click.option(
-        "--business-day-zone",
-        metavar="ZONE",
-        help="Cut one export per business day of this IANA zone, booked on its clocks "
-        "(a Pacific partner's export for a date holds orders of the next UTC day).  "
-        "[default: cut at midnight UTC, clocks in Berlin, as the demo's partner]",
-    )(command)
-
-
-def _generate_scenario(
-    seed: int, day: date, orders_per_day: int, zone: str | None, weekdays_only: bool
-) -> Any:
-    from recon.sandbox.scenario import Cut, generate
-
-    try:
-        cut = Cut(zone, weekends=not weekdays_only)
-        return generate(seed, day, orders_per_day, cut)
-    except (ValueError, KeyError) as exc:  # an unknown zone is a KeyError (ZoneInfoNotFound)
-        raise click.BadParameter(
-            str(exc).strip("'\""), param_hint="--business-day-zone / --weekdays-only / --date"
-        ) from None
-
-
 BACKFILL_MAX_DAYS = 400  # a year and a bit: more is a typo more often than a plan
 
 
 def _night(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     """A date recon may judge: a UTC day that has ended (today too with --allow-today, as far
     as it has gone). A later one would age every open break to a day that has not come."""
-    day = _date(ctx, param, value)
+    day = iso_date(ctx, param, value)
     if day is None:
         return None
     latest = yesterday() + timedelta(days=1 if ctx.params.get("allow_today") else 0)
@@ -344,7 +310,7 @@ def run(
     help="One of the partner's ledger exports.",
 )
 @click.option(
-    "--date", "day", callback=_date, help="The export's date.  [default: the date in its name]"
+    "--date", "day", callback=iso_date, help="The export's date.  [default: the date in its name]"
 )
 @click.option("--base-url", help="Starship's API root, when there is no configuration file yet.")
 @click.option("--api-key-env", default="STARSHIP_API_KEY", show_default=True)
@@ -385,7 +351,7 @@ def init(
 
 @cli.command()
 @click.option(
-    "--date", "day", callback=_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
+    "--date", "day", callback=iso_date, help="The date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
 @config_option
 def doctor(day: date | None, config_path: Path) -> None:
@@ -404,7 +370,7 @@ def doctor(day: date | None, config_path: Path) -> None:
 
 
 @cli.command()
-@click.option("--since", callback=_date, required=True, help="The first date (YYYY-MM-DD).")
+@click.option("--since", callback=iso_date, required=True, help="The first date (YYYY-MM-DD).")
 @click.option(
     "--until", callback=_night, help="The last date (YYYY-MM-DD).  [default: yesterday, UTC]"
 )
@@ -585,7 +551,7 @@ def breaks_ack(config_path: Path, break_id: str, note: str) -> None:
 @breaks.command("snooze")
 @click.argument("break_id")
 @breaks_config
-@click.option("--until", "until", callback=_date, required=True, help="Last date to snooze.")
+@click.option("--until", "until", callback=iso_date, required=True, help="Last date to snooze.")
 @click.option("--note", default=None, help="Why.")
 @click.pass_obj
 def breaks_snooze(config_path: Path, break_id: str, until: date, note: str | None) -> None:
@@ -682,402 +648,8 @@ def demo(out_dir: Path) -> None:
         click.echo(line)
 
 
-@cli.group()
-def sandbox() -> None:
-    """The bundled Starship sandbox: a local API that behaves like the documented one."""
-
-
-@sandbox.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8642, show_default=True, type=int)
-@click.option("--seed", type=int, help="Scenario seed.  [default: 20260414]")
-@click.option("--date", "scenario_date", callback=_date, help="Scenario date (YYYY-MM-DD).")
-@click.option("--orders-per-day", type=click.IntRange(1), help="Background orders a day.")
-@click.option(
-    "--api-key",
-    envvar="STARSHIP_SANDBOX_API_KEY",
-    show_envvar=True,
-    help="The key clients must send.  [default: pk_test_sandbox]",
-)
-@click.option(
-    "--api-secret",
-    envvar="STARSHIP_SANDBOX_API_SECRET",
-    show_envvar=True,
-    help="The secret clients must send and sign with.  [default: sk_test_sandbox]",
-)
-@click.option(
-    "--page-cap",
-    type=click.IntRange(1),
-    default=100,
-    show_default=True,
-    help="Largest page the server returns, whatever `limit` asks.",
-)
-@click.option(
-    "--meta-style",
-    type=click.Choice(["snake", "camel"]),
-    default="snake",
-    show_default=True,
-    help="Paging meta keys: per_page or perPage.",
-)
-@click.option(
-    "--paging",
-    type=click.Choice(["page", "cursor"]),
-    default="page",
-    show_default=True,
-    help="Page numbers, or keyset cursors (meta.next_cursor).",
-)
-@click.option(
-    "--next-links/--no-next-links",
-    default=True,
-    show_default=True,
-    help="Include meta.next_page_url.",
-)
-@click.option(
-    "--rate-limit",
-    type=click.FloatRange(0),
-    default=25.0,
-    show_default=True,
-    help="Requests a second per key (token bucket); 0 turns it off.",
-)
-@click.option("--burst", type=click.IntRange(1), default=50, show_default=True)
-@click.option(
-    "--retry-after-format",
-    type=click.Choice(["seconds", "http-date"]),
-    default="seconds",
-    show_default=True,
-)
-@click.option(
-    "--reconciliation",
-    type=click.Choice(["off", "planned", "changed", "malformed", "not-implemented"]),
-    is_flag=False,
-    flag_value="planned",
-    default="off",
-    show_default=True,
-    help="Serve the planned GET /reconciliation/{date}: seed 001's shape (planned, the "
-    "default of a bare --reconciliation), a later shape, a broken body or 501. Off: 404.",
-)
-@click.option("--latency-ms", type=click.IntRange(0), default=0, help="Fault: added latency.")
-@click.option(
-    "--error-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Fault: probability of a 5xx (gateway ones in HTML).",
-)
-@click.option(
-    "--slow-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Fault: probability of a response stalled --slow-seconds.",
-)
-@click.option("--slow-seconds", type=click.FloatRange(0), default=5.0, show_default=True)
-@click.option(
-    "--throttle-rate",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    help="Fault: probability of a 429 (a storm).",
-)
-@click.option(
-    "--page-drift",
-    type=click.IntRange(0),
-    default=0,
-    help="Fault: orders inserted into /orders while a client pages it.",
-)
-@click.option("--numeric-amounts", is_flag=True, help="Fault: amounts as JSON numbers.")
-@click.option("--extra-fields", is_flag=True, help="Fault: unknown keys everywhere.")
-@click.option("--new-enum-values", is_flag=True, help="Fault: undocumented enum values.")
-@click.option("--field-aliases", is_flag=True, help="Fault: id / amount / subStatus names.")
-@click.option("--fault-seed", type=int, default=0, show_default=True)
-@_cut_options
-def serve(
-    host: str,
-    port: int,
-    seed: int | None,
-    scenario_date: date | None,
-    orders_per_day: int | None,
-    api_key: str | None,
-    api_secret: str | None,
-    page_cap: int,
-    meta_style: str,
-    paging: str,
-    next_links: bool,
-    rate_limit: float,
-    burst: int,
-    retry_after_format: str,
-    reconciliation: str,
-    latency_ms: int,
-    error_rate: float,
-    slow_rate: float,
-    slow_seconds: float,
-    throttle_rate: float,
-    page_drift: int,
-    numeric_amounts: bool,
-    extra_fields: bool,
-    new_enum_values: bool,
-    field_aliases: bool,
-    fault_seed: int,
-    business_day_zone: str | None,
-    weekdays_only: bool,
-) -> None:
-    """Serve the Starship sandbox until interrupted."""
-    from recon.sandbox import scenario as scenarios
-    from recon.sandbox.faults import Faults
-    from recon.sandbox.server import (
-        DEFAULT_API_KEY,
-        DEFAULT_API_SECRET,
-        Sandbox,
-        SandboxOptions,
-    )
-    from recon.starship.client import is_sandbox_host
-
-    scenario = _generate_scenario(
-        scenarios.DEFAULT_SEED if seed is None else seed,
-        scenario_date or scenarios.DEFAULT_DATE,
-        orders_per_day or scenarios.DEFAULT_ORDERS_PER_DAY,
-        business_day_zone,
-        weekdays_only,
-    )
-    faults = Faults(
-        latency_ms=latency_ms,
-        error_rate=error_rate,
-        slow_rate=slow_rate,
-        slow_seconds=slow_seconds,
-        throttle_rate=throttle_rate,
-        page_drift=page_drift,
-        numeric_amounts=numeric_amounts,
-        extra_fields=extra_fields,
-        new_enum_values=new_enum_values,
-        field_aliases=field_aliases,
-        seed=fault_seed,
-    )
-    # click.Choice has checked each of these against the Literal SandboxOptions declares
-    try:
-        options = SandboxOptions(
-            api_key=api_key or DEFAULT_API_KEY,
-            api_secret=api_secret or DEFAULT_API_SECRET,
-            page_cap=page_cap,
-            meta_style=meta_style,  # type: ignore[arg-type]
-            paging=paging,  # type: ignore[arg-type]
-            next_links=next_links,
-            rate_limit=rate_limit,
-            burst=burst,
-            retry_after_format=retry_after_format,  # type: ignore[arg-type]
-            reconciliation=reconciliation,  # type: ignore[arg-type]
-            faults=faults,
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--api-key / --api-secret") from None
-    logging.getLogger("recon.sandbox").setLevel(logging.INFO)
-    server = Sandbox(scenario, options, host=host, port=port)
-    if not is_sandbox_host(host):
-        click.echo(
-            f"warning: listening on {host}: anyone who can reach it can use the "
-            "sandbox's public test credentials",
-            err=True,
-        )
-    click.echo(
-        f"Starship sandbox on {server.base_url} (scenario {scenario.date}, seed "
-        f"{scenario.seed}, key {options.api_key}); Ctrl-C stops it.",
-        err=True,
-    )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-
-
-@sandbox.command()
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Folder to write the ledger export and answer key into.",
-)
-@click.option("--seed", type=int, default=20260414, show_default=True)
-@click.option(
-    "--date", "scenario_date", callback=_date, help="Scenario date.  [default: 2026-04-14]"
-)
-@click.option("--orders-per-day", type=click.IntRange(1), default=10, show_default=True)
-@_cut_options
-def scenario(
-    out_dir: Path,
-    seed: int,
-    scenario_date: date | None,
-    orders_per_day: int,
-    business_day_zone: str | None,
-    weekdays_only: bool,
-) -> None:
-    """Write a scenario's partner ledger exports and answer key (same seed, same bytes).
-
-    Serve the same scenario with `recon sandbox serve` and the same options."""
-    from recon.sandbox.scenario import DEFAULT_DATE
-
-    made = _generate_scenario(
-        seed, scenario_date or DEFAULT_DATE, orders_per_day, business_day_zone, weekdays_only
-    )
-    for path in made.write_fixture(out_dir):
-        click.echo(str(path))
-
-
-@cli.group()
-def bench() -> None:
-    """Measure recon's stages on synthetic books (figures, not pass/fail)."""
-
-
-json_option = click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the figures to this JSON file.",
-)
-
-repeat_option = click.option(
-    "--repeat",
-    type=click.IntRange(1),
-    default=3,
-    show_default=True,
-    help="Runs of each measurement; the figures are their median.",
-)
-
-
-def baseline_option(what: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    return click.option(
-        "--baseline/--no-baseline",
-        default=True,
-        show_default=True,
-        help=f"Also {what} (needs pip install 'recon[bench]').",
-    )
-
-
-@bench.command("extract")
-@click.option("--orders", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
-@repeat_option
-@click.option(
-    "--end-to-end/--parse-only",
-    default=True,
-    show_default=True,
-    help="Also extract from a sandbox over loopback.",
-)
-@json_option
-def bench_extract(
-    orders: int, page_size: int, repeat: int, end_to_end: bool, json_path: Path | None
-) -> None:
-    """Extraction: parse+write (JSON pages to Parquet) and end to end from the sandbox."""
-    from recon.bench.extract import bench_extract as run_bench
-
-    result = run_bench(orders, page_size, repeat, end_to_end, progress=_bench_progress)
-    _report_bench(result, json_path)
-
-
-@bench.command("diff")
-@click.option("--orders", type=click.IntRange(1), default=1_000_000, show_default=True)
-@repeat_option
-@baseline_option("run the same checks in pandas and the amounts in datacompy")
-@click.option("--profile", is_flag=True, help="Also print recon's seconds per SQL step.")
-@json_option
-def bench_diff(
-    orders: int, repeat: int, baseline: bool, profile: bool, json_path: Path | None
-) -> None:
-    """The diff: N orders against an N-row Parquet ledger, beside a one-statement DuckDB
-    floor, pandas and datacompy."""
-    from recon.bench.diff import bench_diff as run_bench
-
-    result = run_bench(orders, repeat, baseline, progress=_bench_progress, profile=profile)
-    _report_bench(result, json_path)
-
-
-@bench.command("ingest")
-@click.option("--rows", type=click.IntRange(1), default=1_000_000, show_default=True)
-@click.option(
-    "--format",
-    "export_format",
-    type=click.Choice(["csv", "xlsx"]),
-    default="csv",
-    show_default=True,
-    help="The export's format; xlsx also reads the sheet through calamine and openpyxl.",
-)
-@repeat_option
-@baseline_option("read a CSV with pandas, or an XLSX through both engines")
-@json_option
-def bench_ingest(
-    rows: int, export_format: str, repeat: int, baseline: bool, json_path: Path | None
-) -> None:
-    """Ledger ingest: an export of N rows typed and validated, beside DuckDB and pandas."""
-    from recon.bench.ingest import bench_ingest as run_bench
-
-    result = run_bench(
-        rows, repeat, baseline, progress=_bench_progress, export_format=export_format
-    )
-    _report_bench(result, json_path)
-
-
-@bench.command("report")
-@click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
-@repeat_option
-@json_option
-def bench_report(findings: int, repeat: int, json_path: Path | None) -> None:
-    """The report: the HTML e-mail and all six files for a night with N findings."""
-    from recon.bench.report import bench_report as run_bench
-
-    result = run_bench(findings, repeat, progress=_bench_progress)
-    _report_bench(result, json_path)
-
-
-@bench.command("all")
-@click.option(
-    "--orders",
-    type=click.IntRange(1),
-    default=1_000_000,
-    show_default=True,
-    help="Orders for the diff, and rows of the ledger export for the ingest.",
-)
-@click.option("--extract-orders", type=click.IntRange(1), default=100_000, show_default=True)
-@click.option("--page-size", type=click.IntRange(1), default=100, show_default=True)
-@click.option("--findings", type=click.IntRange(1), default=100_000, show_default=True)
-@repeat_option
-@json_option
-def bench_all(
-    orders: int,
-    extract_orders: int,
-    page_size: int,
-    findings: int,
-    repeat: int,
-    json_path: Path | None,
-) -> None:
-    """Every stage: extract, ingest, diff (beside pandas and datacompy) and report."""
-    from recon.bench.all import bench_all as run_bench
-
-    result = run_bench(
-        orders, extract_orders, page_size, findings, repeat, progress=_bench_progress
-    )
-    _report_bench(result, json_path)
-
-
-def _bench_progress(text: str) -> None:
-    click.echo(f"  {text}", err=True)
-
-
-def _report_bench(result: Any, json_path: Path | None) -> None:
-    """Print a benchmark's table; write its figures, with the machine, as JSON if asked."""
-    import dataclasses
-    import json
-    import platform
-
-    for line in result.lines():
-        click.echo(line)
-    if json_path:
-        figures = {
-            **dataclasses.asdict(result),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
-        }
-        json_path.write_text(json.dumps(figures, indent=2) + "\n")
+cli.add_command(sandbox)
+cli.add_command(bench)
 
 
 def main() -> None:

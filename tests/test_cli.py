@@ -97,3 +97,13 @@ def test_a_recon_error_is_one_line_and_exit_2() -> None:
     assert result.exit_code == 2
     assert result.output == "recon: exports/ledger.csv line 3: blank amount\n"
     assert "Traceback" not in result.output
+
+
+def test_the_scenario_options_say_the_scenario_modules_own_defaults() -> None:
+    from recon.sandbox.scenario import DEFAULT_DATE, DEFAULT_ORDERS_PER_DAY, DEFAULT_SEED
+
+    for command in ("serve", "scenario"):
+        shown = " ".join(CliRunner().invoke(cli, ["sandbox", command, "--help"]).output.split())
+        assert f"Scenario seed. [default: {DEFAULT_SEED}]" in shown
+        assert f"Scenario date (YYYY-MM-DD). [default: {DEFAULT_DATE}]" in shown
+        assert f"Background orders a day. [default: {DEFAULT_ORDERS_PER_DAY}]" in shown
