@@ -12,6 +12,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -364,106 +365,150 @@ def _no_twice(label: str, table: dict[str, Any], where: str) -> None:
         seen.add(key.upper())
 
 
+# The smallest value of each number a section takes, with how the message says it.
+_AT_LEAST = {
+    **dict.fromkeys(
+        [
+            ("starship", "page_size"),
+            ("starship", "max_attempts"),
+            ("checks", "stuck_pending_hours"),
+            ("checks", "wallet_runway_window_days"),
+            ("email", "attempts"),
+            ("email", "smtp_port"),
+            ("ledger", "max_unpacked_mb"),
+        ],
+        (1, "must be at least 1"),
+    ),
+    **dict.fromkeys(
+        [
+            ("starship", "lookback_days"),
+            ("starship", "retry_budget_seconds"),
+            ("starship", "requests_per_second"),
+            ("starship", "max_repages"),
+            ("starship", "connect_timeout_seconds"),
+            ("starship", "read_timeout_seconds"),
+            ("starship", "answer_timeout_seconds"),
+            ("checks", "grace_minutes"),
+            ("checks", "wallet_runway_days"),
+            ("ledger", "max_export_gap_days"),
+        ],
+        (0, "must not be negative"),
+    ),
+}
+_MORE_THAN_ZERO = (("email", "timeout_seconds"),)
+_SIZE = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+
+
 def _validate(name: str, values: dict[str, Any], where: str) -> None:
-    """Constraints beyond types."""
+    """Constraints beyond types: the tables above, then each rule of the section."""
     for (section, key), choices in _CHOICES.items():
         if section == name and key in values and values[key] not in choices:
             raise ConfigError(
                 f"{where}: [{name}] {key} must be one of {', '.join(choices)}, not {values[key]!r}"
             )
-    positive = {
-        "starship": ("page_size", "max_attempts"),
-        "checks": ("stuck_pending_hours", "wallet_runway_window_days"),
-        "email": ("attempts", "smtp_port"),
-        "ledger": ("max_unpacked_mb",),
-    }
-    for key in positive.get(name, ()):
-        if key in values and values[key] < 1:
-            raise ConfigError(f"{where}: [{name}] {key} must be at least 1")
-    non_negative = {
-        "starship": (
-            "lookback_days",
-            "retry_budget_seconds",
-            "requests_per_second",
-            "max_repages",
-            "connect_timeout_seconds",
-            "read_timeout_seconds",
-            "answer_timeout_seconds",
-        ),
-        "checks": ("grace_minutes", "wallet_runway_days"),
-        "ledger": ("max_export_gap_days",),
-    }
-    for key in non_negative.get(name, ()):
-        if key in values and values[key] < 0:
-            raise ConfigError(f"{where}: [{name}] {key} must not be negative")
-    if name == "starship" and "base_url" in values:
-        problem = _base_url_problem(values["base_url"])
-        if problem:
-            raise ConfigError(f"{where}: [starship] base_url {problem}")
-    size = r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
-    limit = values.get("memory_limit") if name == "storage" else None
-    if limit is not None and not re.fullmatch(size, limit):
+    for (section, key), (least, says) in _AT_LEAST.items():
+        if section == name and key in values and values[key] < least:
+            raise ConfigError(f"{where}: [{name}] {key} {says}")
+    for section, key in _MORE_THAN_ZERO:
+        if section == name and key in values and values[key] <= 0:
+            raise ConfigError(f"{where}: [{name}] {key} must be more than 0")
+    for rule in _RULES.get(name, ()):
+        rule(values, where)
+
+
+def check_ledger(ledger: LedgerConfig) -> None:
+    """ConfigError if a LedgerConfig built in code breaks a rule config.load enforces on the
+    shape of the rows it types (units, sign, delimiter, decimal separator, date format)."""
+    shape = ("amount_unit", "purchase_sign", "delimiter", "decimal_separator", "date_format")
+    _validate("ledger", {key: getattr(ledger, key) for key in shape}, "LedgerConfig")
+
+
+def _base_url(values: dict[str, Any], where: str) -> None:
+    problem = _base_url_problem(values["base_url"]) if "base_url" in values else None
+    if problem:
+        raise ConfigError(f"{where}: [starship] base_url {problem}")
+
+
+def _memory_limit(values: dict[str, Any], where: str) -> None:
+    limit = values.get("memory_limit")
+    if limit is not None and not re.fullmatch(_SIZE, limit):
         raise ConfigError(
             f'{where}: [storage] memory_limit must be a size like "1.5GB" or "800MiB", '
             f"not {limit!r}"
         )
-    if name == "ledger":
-        for key in ("timezone", "business_day_timezone"):
-            try:
-                ZoneInfo(values.get(key) or "UTC")
-            # "Pacific" names a folder of zones: IsADirectoryError
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                raise ConfigError(
-                    f"{where}: [ledger] {key} {values[key]!r} is not an "
-                    "IANA time zone (like Europe/Berlin or UTC)"
-                ) from None
-        unknown = sorted(set(values.get("columns", {})) - set(LEDGER_COLUMN_KEYS))
-        if unknown:
+
+
+def _time_zones(values: dict[str, Any], where: str) -> None:
+    for key in ("timezone", "business_day_timezone"):
+        try:
+            ZoneInfo(values.get(key) or "UTC")
+        # "Pacific" names a folder of zones: IsADirectoryError
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ConfigError(
-                f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
-                f"keys: {', '.join(LEDGER_COLUMN_KEYS)}"
-            )
-        _validate_amount_columns(values.get("columns", {}), where)
-        _validate_shape(values, where)
-        if "sheet" in values:
-            path = values.get("path", LedgerConfig.path)
-            if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
-                raise ConfigError(
-                    f"{where}: [ledger] sheet applies only to spreadsheet exports "
-                    f"({', '.join(SPREADSHEET_SUFFIXES)}); path {path!r} is not one"
-                )
-            if not values["sheet"].strip():
-                raise ConfigError(f"{where}: [ledger] sheet must name a sheet, not be blank")
-        for word, status in values.get("status_map", {}).items():
-            if status not in _LEDGER_STATUSES:
-                raise ConfigError(
-                    f"{where}: [ledger.status_map] {word} must be one of "
-                    f"{', '.join(_LEDGER_STATUSES)}, not {status!r}"
-                )
-    if name == "email":
-        if values.get("timeout_seconds", 1) <= 0:
-            raise ConfigError(f"{where}: [email] timeout_seconds must be more than 0")
-        if "ca_file" in values and not values["ca_file"].is_file():
-            raise ConfigError(f"{where}: [email] ca_file {values['ca_file']} is not a file")
-        if values.get("starttls", True) and values.get("implicit_tls"):
+                f"{where}: [ledger] {key} {values[key]!r} is not an "
+                "IANA time zone (like Europe/Berlin or UTC)"
+            ) from None
+
+
+def _column_keys(values: dict[str, Any], where: str) -> None:
+    unknown = sorted(set(values.get("columns", {})) - set(LEDGER_COLUMN_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} in [ledger.columns]; known "
+            f"keys: {', '.join(LEDGER_COLUMN_KEYS)}"
+        )
+    _validate_amount_columns(values.get("columns", {}), where)
+
+
+def _sheet(values: dict[str, Any], where: str) -> None:
+    if "sheet" not in values:
+        return
+    path = values.get("path", LedgerConfig.path)
+    if Path(path).suffix.lower() not in SPREADSHEET_SUFFIXES:
+        raise ConfigError(
+            f"{where}: [ledger] sheet applies only to spreadsheet exports "
+            f"({', '.join(SPREADSHEET_SUFFIXES)}); path {path!r} is not one"
+        )
+    if not values["sheet"].strip():
+        raise ConfigError(f"{where}: [ledger] sheet must name a sheet, not be blank")
+
+
+def _status_map(values: dict[str, Any], where: str) -> None:
+    for word, status in values.get("status_map", {}).items():
+        if status not in _LEDGER_STATUSES:
             raise ConfigError(
-                f"{where}: [email] starttls and implicit_tls exclude each other "
-                "(587 uses STARTTLS, 465 implicit TLS)"
+                f"{where}: [ledger.status_map] {word} must be one of "
+                f"{', '.join(_LEDGER_STATUSES)}, not {status!r}"
             )
-        if not values.get("to"):
-            raise ConfigError(f"{where}: [email] to must name at least one recipient")
-    if name == "checks":
-        if "discount_sheet" in values:
-            discounts.read(values["discount_sheet"])  # refused now, not at 3 am
-        for currency, units in values.get("tolerance_minor_units", {}).items():
-            try:
-                minor_unit(currency)
-            except MoneyError as exc:
-                raise ConfigError(f"{where}: [checks.tolerance_minor_units] {exc}") from None
-            if units < 0:
-                raise ConfigError(
-                    f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
-                )
+
+
+def _mail_route(values: dict[str, Any], where: str) -> None:
+    if "ca_file" in values and not values["ca_file"].is_file():
+        raise ConfigError(f"{where}: [email] ca_file {values['ca_file']} is not a file")
+    if values.get("starttls", True) and values.get("implicit_tls"):
+        raise ConfigError(
+            f"{where}: [email] starttls and implicit_tls exclude each other "
+            "(587 uses STARTTLS, 465 implicit TLS)"
+        )
+    if not values.get("to"):
+        raise ConfigError(f"{where}: [email] to must name at least one recipient")
+
+
+def _discount_sheet(values: dict[str, Any], where: str) -> None:
+    if "discount_sheet" in values:
+        discounts.read(values["discount_sheet"])  # refused now, not at 3 am
+
+
+def _tolerances(values: dict[str, Any], where: str) -> None:
+    for currency, units in values.get("tolerance_minor_units", {}).items():
+        try:
+            minor_unit(currency)
+        except MoneyError as exc:
+            raise ConfigError(f"{where}: [checks.tolerance_minor_units] {exc}") from None
+        if units < 0:
+            raise ConfigError(
+                f"{where}: [checks.tolerance_minor_units] {currency} must not be negative"
+            )
 
 
 def _validate_amount_columns(columns: dict[str, str], where: str) -> None:
@@ -571,3 +616,13 @@ def _base_url_problem(url: str) -> str | None:
             "it is for a sandbox on 127.0.0.1 or localhost)"
         )
     return None
+
+
+# Each section's rules beyond _CHOICES and the bounds, in the order they are checked.
+_RULES: dict[str, tuple[Callable[[dict[str, Any], str], None], ...]] = {
+    "starship": (_base_url,),
+    "storage": (_memory_limit,),
+    "ledger": (_time_zones, _column_keys, _validate_shape, _sheet, _status_map),
+    "email": (_mail_route,),
+    "checks": (_discount_sheet, _tolerances),
+}

@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from iso4217 import Currency
 
-from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig, date_format_problem
+from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig, check_ledger
 from recon.errors import InputError
 from recon.resources import sql_literal, sql_text
 from recon.vocabulary import LEDGER_COLUMN_KEYS, LEDGER_STATUSES
@@ -76,9 +76,7 @@ MAX_LINE_BYTES = 2_097_152
 # past 128 KiB; a line may be longer (a memo), so its fields may be too.
 csv.field_size_limit(MAX_LINE_BYTES)
 _SCAN_CHUNK = 16 * 2**20
-AMOUNT_UNITS = ("major", "minor")
 DELIMITERS = (",", ";", "\t", "|")
-PURCHASE_SIGNS = ("positive", "negative")
 SUFFIXES = {
     ".csv": "csv",
     ".gz": "csv",
@@ -142,22 +140,9 @@ def require_export(ledger: LedgerConfig, day: date) -> Path:
 
 def load(con: duckdb.DuckDBPyConnection, ledger: LedgerConfig, day: date) -> LedgerLoad:
     """Read D's export into the views `ledger` and `quarantine` of `con`."""
-    if ledger.amount_unit not in AMOUNT_UNITS or ledger.purchase_sign not in PURCHASE_SIGNS:
-        # config.load refuses these; a LedgerConfig built in code must not be read as major
-        raise ValueError(
-            f"amount_unit {ledger.amount_unit!r} / purchase_sign {ledger.purchase_sign!r}: "
-            f"one of {AMOUNT_UNITS} / {PURCHASE_SIGNS}"
-        )
-    if (
-        ledger.delimiter not in DELIMITERS
-        or ledger.decimal_separator not in (".", ",")
-        or date_format_problem(ledger.date_format)
-    ):
-        # the same for the shape: config.load refuses these, and "tab" is its word for "\t"
-        raise ValueError(
-            f"delimiter {ledger.delimiter!r} / decimal_separator {ledger.decimal_separator!r} "
-            f"/ date_format {ledger.date_format!r}: see [ledger] in the README"
-        )
+    # config.load refuses a bad setting; a LedgerConfig built in code meets the same rules
+    # (an unknown amount_unit must not be read as major units)
+    check_ledger(ledger)
     path = require_export(ledger, day)
     kind = SUFFIXES.get(path.suffix.lower())
     if kind is None:

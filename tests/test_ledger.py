@@ -32,7 +32,7 @@ import pytest
 from recon import config, ledger, pipeline
 from recon.config import LedgerConfig
 from recon.demo import run_demo
-from recon.errors import InputError
+from recon.errors import ConfigError, InputError
 from recon.lake import Lake
 from recon.ledger import LedgerLoad
 
@@ -1118,7 +1118,7 @@ def test_a_ledger_config_built_in_code_with_an_unknown_setting_is_refused(
 ) -> None:
     write_csv(csv_day(tmp_path), [row()])
     bad = dataclasses.replace(make_config(tmp_path), **changes)
-    with pytest.raises(ValueError, match=next(iter(changes.values()))):
+    with pytest.raises(ConfigError, match=next(iter(changes.values()))):
         ledger.load(con, bad, DAY)
 
 
