@@ -186,6 +186,10 @@ PRODUCTS: tuple[Product, ...] = (
     ),
 )
 PRODUCTS_BY_ID = {product.product_id: product for product in PRODUCTS}
+_USD, _KWD = (
+    PRODUCTS_BY_ID["amazon-gift-usd"],
+    PRODUCTS_BY_ID["talabat-kwd"],
+)  # the plants' usual two
 
 # Seed 000: "CPD changes without notice". From noon on D, Starship charges this product at
 # another discount than the partner's sheet says: a silent drift only discount_drift sees.
@@ -566,6 +570,30 @@ class _Builder:
 
     # -- findings ------------------------------------------------------------------------------
 
+    def expect_order(
+        self,
+        check: str,
+        note: str,
+        order: Order,
+        *,
+        amount: bool = True,
+        status: bool = True,
+        **keys: Any,
+    ) -> None:
+        """A finding about `order`: its id, reference and currency, Starship's amount and
+        status unless told not, then `keys`."""
+        self.expect(
+            check,
+            note,
+            state=keys.pop("state", "new"),
+            order_id=order.order_id,
+            reference=order.client_reference,
+            currency=order.currency,
+            starship_amount=format_amount(order.total_amount, order.currency) if amount else None,
+            starship_status=order.status if status else None,
+            **keys,
+        )
+
     def expect(self, check: str, note: str, **keys: Any) -> None:
         finding = {"check": check, "severity": SEVERITY[check], "state": keys.pop("state", "new")}
         finding.update({key: value for key, value in keys.items() if value is not None})
@@ -758,13 +786,11 @@ def _expect_discount_drifts(b: _Builder) -> None:
         if b.day_start <= order.created_at < b.day_end and order.discount != product.discount:
             face = order.denomination * order.quantity
             agreed = discounted(face, product.discount, order.currency)
-            b.expect(
+            b.expect_order(
                 "discount_drift",
                 f"charged {order.discount} % off; the sheet says {product.discount} %",
-                order_id=order.order_id,
-                reference=order.client_reference,
-                currency=order.currency,
-                starship_amount=format_amount(order.total_amount, order.currency),
+                order,
+                status=False,
                 delta=format_amount(order.total_amount - agreed, order.currency),
             )
 
@@ -826,159 +852,120 @@ def _plant_starship_side(b: _Builder, d: date) -> None:
         (bulk, "bulk order (qty 60) never allocated"),
         (partial, "1 of 3 vouchers delivered two days ago"),
     ):
-        b.expect(
-            "stuck_pending",
-            why,
-            order_id=order.order_id,
-            reference=order.client_reference,
-            currency=order.currency,
-            starship_amount=format_amount(order.total_amount, order.currency),
-            starship_status=order.status,
-            starship_sub_status=order.sub_status,
-        )
+        b.expect_order("stuck_pending", why, order, starship_sub_status=order.sub_status)
 
 
-def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]]]:
-    """D's orders as the partner booked them, with a planted discrepancy of each kind.
+# A plant: it places D's orders (and transactions) that carry one discrepancy, says in the
+# answer key what recon must find, and returns the ledger rows the partner books for them
+# (order, overrides) and the orders it planted, which the ordinary bookings leave alone.
+Planted = tuple[list[tuple[Order, dict[str, str]]], set[str]]
 
-    Returns (order, overrides) pairs in booking order; an override changes what the ledger row
-    says (amount, currency, status, order id) or drops the row.
-    """
-    rng = b.rng
-    day_clean = [
-        o
-        for o in b.orders
-        if b.day_start <= o.created_at < b.day_end
-        and o.path in ("instant", "gv_link", "reconciled")
-    ]
-    usd, kwd = PRODUCTS_BY_ID["amazon-gift-usd"], PRODUCTS_BY_ID["talabat-kwd"]
-    entries: list[tuple[Order, dict[str, str]]] = []
-    planted: set[str] = set()
 
-    def fresh(product: Product | None = None, **kwargs: Any) -> Order:
-        order = b.place(b.moment(d), product=product, **kwargs)
-        b.deliver(order)
-        return order
+def _delivered(b: _Builder, d: date, product: Product | None = None) -> Order:
+    order = b.place(b.moment(d), product=product)
+    b.deliver(order)
+    return order
 
-    # missing_in_ledger: charged at Starship, never booked.
-    lost = fresh(usd)
-    planted.add(lost.order_id)
-    b.expect(
-        "missing_in_ledger",
-        "delivered and charged; no ledger entry",
-        order_id=lost.order_id,
-        reference=lost.client_reference,
-        currency=lost.currency,
-        starship_amount=format_amount(lost.total_amount, lost.currency),
-        starship_status=lost.status,
-    )
 
-    # ... and one placed three minutes before midnight: tomorrow's export will carry it.
-    late_night = b.place(b.cut_off - timedelta(minutes=3), product=usd)
+def _plant_missing_in_ledger(b: _Builder, d: date) -> Planted:
+    """Charged at Starship, never booked; and one placed three minutes before the cut-off,
+    which the next export will carry."""
+    lost = _delivered(b, d, _USD)
+    b.expect_order("missing_in_ledger", "delivered and charged; no ledger entry", lost)
+    late_night = b.place(b.cut_off - timedelta(minutes=3), product=_USD)
     b.deliver(late_night)
-    planted.add(late_night.order_id)
     b.late_night = late_night
-    b.expect(
+    b.expect_order(
         "missing_in_ledger",
         "placed 3 minutes before the cut-off; expected on the next export",
+        late_night,
         state="expected",
-        order_id=late_night.order_id,
-        reference=late_night.client_reference,
-        currency=late_night.currency,
-        starship_amount=format_amount(late_night.total_amount, late_night.currency),
-        starship_status=late_night.status,
     )
+    return [], {lost.order_id, late_night.order_id}
 
-    # amount_mismatch: 0.05 too much in USD; one minor unit (0.001) short in KWD.
-    for product, delta in ((usd, Decimal("0.05")), (kwd, Decimal("-0.001"))):
-        order = fresh(product)
+
+def _plant_amount_mismatch(b: _Builder, d: date) -> Planted:
+    """0.05 too much in USD; one minor unit (0.001) short in KWD."""
+    entries = []
+    for product, delta in ((_USD, Decimal("0.05")), (_KWD, Decimal("-0.001"))):
+        order = _delivered(b, d, product)
         booked = order.total_amount + delta
         entries.append((order, {"amount": format_amount(booked, order.currency)}))
-        planted.add(order.order_id)
-        b.expect(
+        b.expect_order(
             "amount_mismatch",
             f"ledger off by {delta} {order.currency}",
-            order_id=order.order_id,
-            reference=order.client_reference,
-            currency=order.currency,
-            starship_amount=format_amount(order.total_amount, order.currency),
+            order,
+            status=False,
             ledger_amount=format_amount(booked, order.currency),
             delta=format_amount(booked - order.total_amount, order.currency),
         )
+    return entries, {order.order_id for order, _ in entries}
 
-    # currency_mismatch: booked in EUR, charged in USD.
-    wrong_ccy = fresh(usd)
-    entries.append((wrong_ccy, {"currency": "EUR"}))
-    planted.add(wrong_ccy.order_id)
-    b.expect(
+
+def _plant_currency_mismatch(b: _Builder, d: date) -> Planted:
+    """Booked in EUR, charged in USD."""
+    order = _delivered(b, d, _USD)
+    b.expect_order(
         "currency_mismatch",
         "charged in USD, booked in EUR",
-        order_id=wrong_ccy.order_id,
-        reference=wrong_ccy.client_reference,
-        currency=wrong_ccy.currency,
-        starship_amount=format_amount(wrong_ccy.total_amount, "USD"),
-        ledger_amount=format_amount(wrong_ccy.total_amount, "USD"),
+        order,
+        status=False,
+        ledger_amount=format_amount(order.total_amount, "USD"),
     )
+    return [(order, {"currency": "EUR"})], {order.order_id}
 
-    # status_mismatch: delivered in the morning, cancelled and refunded in the afternoon; the
-    # partner missed the order.cancelled webhook and still books it delivered.
-    recalled = b.place(b.moment(d, time(2), time(6)), product=usd)
+
+def _plant_status_mismatch(b: _Builder, d: date) -> Planted:
+    """Delivered in the morning, cancelled and refunded in the afternoon; the partner missed
+    the order.cancelled webhook and still books it delivered."""
+    recalled = b.place(b.moment(d, time(2), time(6)), product=_USD)
     b.deliver(recalled)
     b.cancel(recalled, b.moment(d, time(14), time(18)))
-    entries.append((recalled, {"status": "delivered"}))
-    planted.add(recalled.order_id)
-    b.expect(
+    b.expect_order(
         "status_mismatch",
         "Starship cancelled and refunded it; ledger says delivered",
-        order_id=recalled.order_id,
-        reference=recalled.client_reference,
-        currency=recalled.currency,
-        starship_status="CANCELLED",
+        recalled,
+        amount=False,
         starship_sub_status="REFUNDED",
         ledger_status="DELIVERED",
     )
+    return [(recalled, {"status": "delivered"})], {recalled.order_id}
 
-    # duplicate_order: a timed-out POST retried with a fresh Idempotency-Key: two orders for one
-    # reference, both charged. The ledger booked the order whose response arrived.
-    first = fresh(usd)
+
+def _plant_duplicate_order(b: _Builder, d: date) -> Planted:
+    """A timed-out POST retried with a fresh Idempotency-Key: two orders for one reference,
+    both charged. The ledger booked the order whose response arrived."""
+    first = _delivered(b, d, _USD)
     retry = b.place(
         first.created_at + timedelta(seconds=31),
-        product=usd,
+        product=_USD,
         quantity=first.quantity,
         reference=first.client_reference,
         denomination=first.denomination,
     )
     b.deliver(retry)
-    entries.append((retry, {}))
-    planted.update((first.order_id, retry.order_id))
-    b.expect(
+    b.expect_order(
         "duplicate_order",
         "retry without the original Idempotency-Key charged twice",
-        order_id=first.order_id,
-        reference=first.client_reference,
-        currency=first.currency,
-        starship_amount=format_amount(first.total_amount, first.currency),
+        first,
+        status=False,
     )
+    return [(retry, {})], {first.order_id, retry.order_id}
 
-    # wallet_mismatch: cancelled, but the refund never came (NOT_REFUNDED). The ledger agrees
-    # it is cancelled; only the wallet shows the money is still owed.
-    unrefunded = fresh(PRODUCTS_BY_ID["starbucks-eur"])
+
+def _plant_wallet_mismatch(b: _Builder, d: date) -> Planted:
+    """Cancelled, but the refund never came (NOT_REFUNDED): the ledger agrees it is cancelled,
+    only the wallet shows the money is still owed. And a debit for an order Starship does not
+    list."""
+    unrefunded = _delivered(b, d, PRODUCTS_BY_ID["starbucks-eur"])
     cancelled_at = min(unrefunded.created_at + timedelta(hours=2), b.day_end - timedelta(minutes=1))
     b.cancel(unrefunded, cancelled_at, refunded=False)
-    entries.append((unrefunded, {}))
-    planted.add(unrefunded.order_id)
-    b.expect(
+    b.expect_order(
         "wallet_mismatch",
         "cancelled NOT_REFUNDED: the debit was never credited back",
-        order_id=unrefunded.order_id,
-        reference=unrefunded.client_reference,
-        currency=unrefunded.currency,
-        starship_amount=format_amount(unrefunded.total_amount, unrefunded.currency),
-        starship_status="CANCELLED",
+        unrefunded,
         starship_sub_status="NOT_REFUNDED",
     )
-
-    # wallet_mismatch: a debit for an order Starship does not list.
     ghost = Transaction(
         b.new_id("txn"),
         "ORDER_DEBIT",
@@ -997,19 +984,18 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
         currency="USD",
         starship_amount="-25.00",
     )
+    return [(unrefunded, {})], {unrefunded.order_id}
 
-    # unknown_status: a sub-status seed 004 does not know; and a transaction type.
-    novel = fresh(PRODUCTS_BY_ID["apple-jpy"])
+
+def _plant_unknown_status(b: _Builder, d: date) -> Planted:
+    """A sub-status the documented table does not list; and a transaction type."""
+    novel = _delivered(b, d, PRODUCTS_BY_ID["apple-jpy"])
     novel.sub_status = UNKNOWN_SUB_STATUS
-    entries.append((novel, {}))
-    planted.add(novel.order_id)
-    b.expect(
+    b.expect_order(
         "unknown_status",
         f"sub-status {UNKNOWN_SUB_STATUS} is not in seed 004's table",
-        order_id=novel.order_id,
-        reference=novel.client_reference,
-        currency=novel.currency,
-        starship_status=novel.status,
+        novel,
+        amount=False,
         starship_sub_status=UNKNOWN_SUB_STATUS,
     )
     fx = Transaction(
@@ -1029,21 +1015,58 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
         currency="EUR",
         starship_amount="0.37",
     )
+    return [(novel, {})], {novel.order_id}
 
-    # A PENDING placed this evening: 4 hours old at the cut-off, booked pending. Clean.
-    evening = b.place(datetime.combine(d, time(20), tzinfo=UTC), product=kwd)
+
+def _plant_evening_pending(b: _Builder, d: date) -> Planted:
+    """A PENDING placed this evening: 4 hours old at the cut-off, booked pending. Clean."""
+    evening = b.place(datetime.combine(d, time(20), tzinfo=UTC), product=_KWD)
     evening.path = "pending"
     b.park(evening)
-    entries.append((evening, {}))
-    planted.add(evening.order_id)
+    return [(evening, {})], {evening.order_id}
 
-    # discount_drift: a Zalando order after noon, when Starship's CPD for it changed (the
-    # ledger books what was charged, so only the discount sheet tells). Every other Zalando
-    # order of D after noon drifts too; generate() lists them all in the answer key.
+
+def _plant_discount_drift(b: _Builder, d: date) -> Planted:
+    """A Zalando order after noon, when Starship's CPD for it changed (the ledger books what
+    was charged, so only the discount sheet tells). Every other Zalando order of D after noon
+    drifts too; generate() lists them all in the answer key."""
     repriced = b.place(b.moment(d, time(12, 30), time(20)), product=PRODUCTS_BY_ID["zalando-eur"])
     b.deliver(repriced)
-    entries.append((repriced, {}))
-    planted.add(repriced.order_id)
+    return [(repriced, {})], {repriced.order_id}
+
+
+# In this order: each draws from the scenario's random source, so the order is the scenario's.
+LEDGER_PLANTS = (
+    _plant_missing_in_ledger,
+    _plant_amount_mismatch,
+    _plant_currency_mismatch,
+    _plant_status_mismatch,
+    _plant_duplicate_order,
+    _plant_wallet_mismatch,
+    _plant_unknown_status,
+    _plant_evening_pending,
+    _plant_discount_drift,
+)
+
+
+def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]]]:
+    """D's orders as the partner booked them, with a planted discrepancy of each kind.
+
+    Returns (order, overrides) pairs in booking order; an override changes what the ledger row
+    says (amount, currency, status, order id) or drops the row.
+    """
+    day_clean = [
+        o
+        for o in b.orders
+        if b.day_start <= o.created_at < b.day_end
+        and o.path in ("instant", "gv_link", "reconciled")
+    ]
+    entries: list[tuple[Order, dict[str, str]]] = []
+    planted: set[str] = set()
+    for plant in LEDGER_PLANTS:
+        booked, orders = plant(b, d)
+        entries += booked
+        planted |= orders
 
     # Earlier orders Starship cancelled on D: the partner reverses each sale on D's export
     # (amount negated), except the one it missed.
@@ -1059,7 +1082,7 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
     # missing_at_starship: the partner booked an order Starship never created.
     phantom = Order(
         b.new_id("ord"),
-        usd.product_id,
+        _USD.product_id,
         Decimal("50.00"),
         1,
         "USD",
@@ -1079,7 +1102,7 @@ def _plant_ledger_side(b: _Builder, d: date) -> list[tuple[Order, dict[str, str]
         o for o in b.orders if b.day_start <= o.created_at < b.day_end and o.order_id not in planted
     ]
     entries.extend((order, {}) for order in ordinary)
-    twice, no_id = rng.sample([o for o in day_clean if o.order_id not in planted], 2)
+    twice, no_id = b.rng.sample([o for o in day_clean if o.order_id not in planted], 2)
     entries.append((twice, {"again": "yes"}))
     no_id_index = next(i for i, (o, _) in enumerate(entries) if o is no_id)
     entries[no_id_index] = (no_id, {"order_id": ""})
