@@ -131,11 +131,8 @@ def describe(check: str) -> CheckText:
 
 
 def _for_readers(text: str) -> str:
-    """A header's words for an analyst: without the developers' pointers to the Starship
-    documentation seeds and without code quotes."""
-    text = re.sub(r"\s*\(seed \d+\)", "", text)
-    text = re.sub(r"seed \d+ says (\w)", lambda m: m.group(1).upper(), text)
-    text = re.sub(r"Seed \d+ asks for this alert\.\s*", "", text)
+    """A header's words for an analyst: without code quotes. (Pointers to docs/ for developers
+    go in a header's later paragraphs, which the report does not show.)"""
     return text.replace("`", "").strip()
 
 

@@ -1,8 +1,8 @@
 """Load and validate `recon.toml` before any work starts.
 
-Every key of the design's configuration is declared here with its type; an unknown key, a
-wrong type or a missing required key is a `ConfigError` naming the key and the file. Paths are
-relative to the configuration file's folder. Secrets are never in the file: it names the
+Every key of the configuration (the README's Configuration) is declared here with its type; an
+unknown key, a wrong type or a missing required key is a `ConfigError` naming the key and the file.
+Paths are relative to the configuration file's folder. Secrets are never in the file: it names the
 environment variables that hold them.
 """
 

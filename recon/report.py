@@ -3,11 +3,11 @@
     report = build(history, date(2026, 4, 14))   # the model: computed here, only formatted later
     files = write(report, Path("reports"))        # reports/2026-04-14/, replaced atomically
 
-`D/` holds the design's output contract, `report.html` (the e-mail body), `discrepancies.csv`,
-`summary.json` and `quarantine.csv`, plus `report.txt`, the e-mail's plain-text part, and
-`discrepancies.xlsx` (recon/sheet.py: the same findings, typed, for `recon breaks apply`). The
-templates in `reports/templates/` only format: every figure is computed here. Partner
-references and API strings are hostile input, so HTML is autoescaped and every CSV text cell
+`D/` holds the output contract (docs/design.md, The finding columns), `report.html` (the e-mail
+body), `discrepancies.csv`, `summary.json` and `quarantine.csv`, plus `report.txt`, the e-mail's
+plain-text part, and `discrepancies.xlsx` (recon/sheet.py: the same findings, typed, for `recon
+breaks apply`). The templates in `reports/templates/` only format: every figure is computed here.
+Partner references and API strings are hostile input, so HTML is autoescaped and every CSV text cell
 that a spreadsheet would read as a formula is neutralised.
 """
 
@@ -77,7 +77,8 @@ TREND_NIGHTS = 30
 # tallest night's unexplained breaks, and each currency's largest drift either side of zero.
 TREND_BREAKS_PX = 40
 TREND_DRIFT_PX = 12
-ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")  # seed 000's alerts
+# the alerts Starship asks an integration for (docs/starship-api.md, Integration journey)
+ALERT_CHECKS = ("stuck_pending", "low_wallet_balance", "wallet_runway")
 
 # OWASP's rule for CSV injection: a text cell starting with one of these is a formula to a
 # spreadsheet; a leading apostrophe makes it text again.

@@ -127,7 +127,7 @@ served_options = _options(
         flag_value="planned",
         default="off",
         show_default=True,
-        help="Serve the planned GET /reconciliation/{date}: seed 001's shape (planned, the "
+        help="Serve the planned GET /reconciliation/{date}: the documented shape (planned, the "
         "default of a bare --reconciliation), a later shape, a broken body or 501. Off: 404.",
     ),
     click.option(

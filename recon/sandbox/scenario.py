@@ -3,8 +3,8 @@
 One `Scenario` holds both sides of the books for a scenario date D:
 
 * Starship's side, as the sandbox serves it: the orders of D and the six days before it (every
-  lifecycle path of seed 004), the wallet transactions with `balance_after`, the wallet balances,
-  and the planned `/reconciliation/D` answer;
+  path of docs/starship-api.md, Order lifecycle), the wallet transactions with `balance_after`,
+  the wallet balances, and the planned `/reconciliation/D` answer;
 * the partner's side: its ledger export for D, with planted discrepancies of every check in the
   design's vocabulary, plus dirty rows that must be quarantined;
 * the answer key: exactly which findings a correct reconciliation of D reports.
@@ -14,10 +14,10 @@ same arguments: same bytes, always (no wall clock, no set ordering, one `random.
 
 Sandbox rules, stated because the docs leave them open: an order's `total_amount` is its
 denomination x quantity x (1 - the partner's discount on the product), rounded half-up to the
-currency's minor unit (seed 000: every partner has a negotiated discount per product, so a
-total below face value is normal); the wallet is debited that total when an order is created,
-on both the cache-hit and the PENDING path; a cancellation credits it back (`REFUND`) unless the
-sub-status is `NOT_REFUNDED`. Transaction amounts are signed.
+currency's minor unit (docs/starship-api.md, Integration journey: every partner has a negotiated
+discount per product, so a total below face value is normal); the wallet is debited that total
+when an order is created, on both the cache-hit and the PENDING path; a cancellation credits it
+back (`REFUND`) unless the sub-status is `NOT_REFUNDED`. Transaction amounts are signed.
 
 The partner's books are movements, exported every night: each day's export books the orders
 created that day in their state at the end of the day, and a later day's export books a
@@ -191,8 +191,9 @@ _USD, _KWD = (
     PRODUCTS_BY_ID["talabat-kwd"],
 )  # the plants' usual two
 
-# Seed 000: "CPD changes without notice". From noon on D, Starship charges this product at
-# another discount than the partner's sheet says: a silent drift only discount_drift sees.
+# "CPD changes without notice" (docs/starship-api.md, Integration journey). From noon on D,
+# Starship charges this product at another discount than the partner's sheet says: a silent
+# drift only discount_drift sees.
 CPD_CHANGE = ("zalando-eur", time(12), Decimal("4.5"))
 
 # Opening balances: large enough that no week goes negative, except KWD, which is meant to sit
@@ -204,14 +205,14 @@ RUNWAY_CURRENCY = "EUR"
 RUNWAY_DAYS = 2  # [checks] wallet_runway_days, the default
 RUNWAY_WINDOW_DAYS = 7  # [checks] wallet_runway_window_days, the default
 
-BACKGROUND_PATHS = (  # (path, weight): the common shapes of seed 004
+BACKGROUND_PATHS = (  # (path, weight): the common shapes of the order lifecycle
     ("instant", 60),
     ("pending_delivered", 15),
     ("pending_cancelled", 10),
     ("gv_link", 8),
     ("reconciled", 7),
 )
-UNKNOWN_SUB_STATUS = "VOUCHER_REISSUED"  # not in seed 004's table: recon must keep it
+UNKNOWN_SUB_STATUS = "VOUCHER_REISSUED"  # not in the documented table: recon must keep it
 UNKNOWN_TRANSACTION_TYPE = "FX_ADJUSTMENT"
 
 
@@ -536,7 +537,7 @@ class _Builder:
             )
 
     def background_order(self, day: date, path: str | None = None) -> Order:
-        """One order of an ordinary day, on one of seed 004's common paths; always clean."""
+        """One order of an ordinary day, on one of the lifecycle's common paths; always clean."""
         path = (
             path
             or self.rng.choices(
@@ -720,10 +721,11 @@ PARTIAL_DELIVERY_SEED = 0x9A271A1  # the partial delivery's own random (Builder.
 
 
 def _partial_delivery(b: _Builder, d: date) -> Order:
-    """Seed 004's path 3: an order of three vouchers placed early on D, two delivered and the
-    third pending (PARTIALLY_DELIVERED), cancelled later on D: Starship keeps the two delivered
-    vouchers' share and refunds the third. Clean: the partner books the sale and the refund of
-    the third (`_book_partial_delivery`), a partial reversal, matched with no finding."""
+    """Path 3 of docs/starship-api.md, Order lifecycle: an order of three vouchers placed early
+    on D, two delivered and the third pending (PARTIALLY_DELIVERED), cancelled later on D:
+    Starship keeps the two delivered vouchers' share and refunds the third. Clean: the
+    partner books the sale and the refund of the third (`_book_partial_delivery`), a partial
+    reversal, matched with no finding."""
     with b.drawing_from(random.Random(b.seed ^ PARTIAL_DELIVERY_SEED)):
         order = b.place(
             b.moment(d, time(2), time(4)),
@@ -836,7 +838,7 @@ def _plant_starship_side(b: _Builder, d: date) -> None:
         quantity=60,
         denomination=Decimal("10.00"),  # 600.00: no seed may drain the wallet with it
     )
-    bulk.path = "bulk"  # qty > 50: PENDING with no items yet (seed 002)
+    bulk.path = "bulk"  # qty > 50: PENDING with no items yet (docs/starship-api.md, Fulfilment)
     b.park(bulk, "INITIAL")
     partial = b.place(
         b.moment(d - timedelta(days=2), time(8), time(10)),
@@ -993,7 +995,7 @@ def _plant_unknown_status(b: _Builder, d: date) -> Planted:
     novel.sub_status = UNKNOWN_SUB_STATUS
     b.expect_order(
         "unknown_status",
-        f"sub-status {UNKNOWN_SUB_STATUS} is not in seed 004's table",
+        f"sub-status {UNKNOWN_SUB_STATUS} is not in the documented table",
         novel,
         amount=False,
         starship_sub_status=UNKNOWN_SUB_STATUS,
@@ -1229,14 +1231,15 @@ def _plant_low_balance(b: _Builder, wallets: dict[str, Decimal]) -> None:
 
 
 def vouchers_allocated(orders: list[Order]) -> int:
-    """The reconciliation summary's `vouchers_allocated` for `orders`. Assumed (seed 001 does
+    """The reconciliation summary's `vouchers_allocated` for `orders`. Assumed (the docs do
     not say): the vouchers delivered and still standing, which is what recon can count in
     the lake."""
     return sum(1 for o in orders for i in o.items if i.status == "DELIVERED")
 
 
 def _reconciliation(b: _Builder, d: date) -> dict[str, Any]:
-    """Seed 001's planned /reconciliation/{date} answer, with one drifted allocation."""
+    """The planned /reconciliation/{date} answer (docs/starship-api.md), with one drifted
+    allocation."""
     day_orders = [o for o in b.orders if b.day_start <= o.created_at < b.day_end]
     delivered = [o for o in day_orders if o.status == "DELIVERED" and o.items and not o.planted]
     vouchers = vouchers_allocated(day_orders)

@@ -51,7 +51,7 @@ log = logging.getLogger("recon.sandbox")
 API_PREFIX = "/api/v1"
 DEFAULT_API_KEY = "pk_test_sandbox"
 DEFAULT_API_SECRET = "sk_test_sandbox"  # a sandbox secret, public on purpose
-BULK_THRESHOLD = 50  # qty > 50: PENDING with no items (seed 002)
+BULK_THRESHOLD = 50  # qty > 50: PENDING with no items (docs/starship-api.md, Fulfilment)
 MAX_QUANTITY = 500  # above this: rejected (the bulk cap)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 INVENTORY_PER_DENOMINATION = 25
@@ -71,7 +71,7 @@ class SandboxOptions:
     rate_limit: float = 0.0  # requests a second per key; 0 turns it off
     burst: int = 20
     retry_after_format: Literal["seconds", "http-date"] = "seconds"
-    # GET /reconciliation/{date}: off (404, as today), planned (seed 001's shape), changed (a
+    # GET /reconciliation/{date}: off (404, as today), planned (the documented shape), changed (a
     # later shape: an envelope, camelCase, counts as strings, new keys and values), malformed
     # (a cut-off body) or not-implemented (501).
     reconciliation: Literal["off", "planned", "changed", "malformed", "not-implemented"] = "off"
@@ -673,7 +673,7 @@ class Sandbox:
         return self._json(changed_shape(body) if mode == "changed" else body)
 
     def reconciliation_json(self, day: date) -> dict[str, Any]:
-        """Seed 001's shape: the scenario's planted answer for its date, else counted live."""
+        """The documented shape: the scenario's planted answer for its date, else counted live."""
         if day == self.scenario.date:
             return self.scenario.reconciliation
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -789,7 +789,7 @@ class Sandbox:
                 )
                 for _ in range(order.quantity)
             ]
-        else:  # cache miss: parked, no vendor call (seed 002)
+        else:  # cache miss: parked, no vendor call (Fulfilment)
             order.status, order.sub_status, order.fulfilled_from = (
                 "PENDING",
                 "VENDOR_ORDER_PENDING",

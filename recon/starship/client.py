@@ -74,7 +74,8 @@ def is_sandbox_host(host: str) -> bool:
 def check_environment(base_url: str, api_key: str, api_secret: str) -> None:
     """Refuse sandbox credentials against production and live ones against the sandbox.
 
-    Seed 000, stage 3: sandbox traffic must not hit production through an env-var typo.
+    Sandbox traffic must not hit production through an env-var typo (docs/starship-api.md,
+    Integration journey).
     """
     host = urlsplit(api_root(base_url)).hostname or ""
     sandbox = is_sandbox_host(host)
@@ -392,8 +393,8 @@ class StarshipClient:
     # -- writes ------------------------------------------------------------------------------
 
     def create_order(self, order: dict[str, Any], *, idempotency_key: str) -> dict[str, Any]:
-        """POST /orders, signed as seed 001 says. The key makes every retry safe: a replay
-        returns the original order and never charges twice."""
+        """POST /orders, signed as docs/starship-api.md says (Requests). The key makes every retry
+        safe: a replay returns the original order and never charges twice."""
         if not idempotency_key:
             raise ValueError("an Idempotency-Key is required: without one a retry pays twice")
         body = json.dumps(order, separators=(",", ":"), default=str).encode()

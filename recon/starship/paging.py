@@ -1,9 +1,9 @@
 """Paginators: small classes behind one interface, chosen by name from the configuration.
 
-The list endpoints' paging is not documented (the API contract's assumptions): page numbers
-with `page` and `limit`, a `meta` in snake_case or camelCase that may carry `total`,
-`current_page`, `last_page` and `next_page_url`, or a `next_cursor`. Each paginator yields
-`Page`s; it never trusts `total` to decide when to stop.
+The list endpoints' paging is not documented (docs/starship-api.md, What recon assumes): page
+numbers with `page` and `limit`, a `meta` in snake_case or camelCase that may carry `total`,
+`current_page`, `last_page` and `next_page_url`, or a `next_cursor`. Each paginator yields `Page`s;
+it never trusts `total` to decide when to stop.
 """
 
 from __future__ import annotations

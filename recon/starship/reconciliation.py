@@ -1,4 +1,6 @@
-"""Starship's own daily reconciliation, `GET /reconciliation/{date}` (seed 001: planned).
+"""Starship's own daily reconciliation, `GET /reconciliation/{date}` (planned).
+
+docs/starship-api.md, The planned reconciliation endpoint, says what is documented of it.
 
 The endpoint is not built yet and its shape is "subject to change", so everything here is
 tolerant:

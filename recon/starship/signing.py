@@ -1,4 +1,5 @@
-"""Seed 001's request signing, shared by the client (signs) and the sandbox (verifies).
+"""Starship's request signing, shared by the client (signs) and the sandbox (verifies); what
+the docs say of it is in docs/starship-api.md, Requests.
 
     msg = timestamp + METHOD + path + body          (all text, concatenated)
     X-Timestamp: <unix seconds>

@@ -1,10 +1,13 @@
 -- discount_drift (warning): Starship charged a total other than the partner's discount sheet says.
 --
 -- Why it matters: Starship charges each partner a negotiated discount (CPD) per product, so a
--- total below face value is normal; seed 000 says CPD changes without notice, so a changed
+-- total below face value is normal; CPD changes without notice, so a changed
 -- discount is a silent drift in the partner's margin that no other check sees (the ledger
 -- books what was charged). What to do: compare with the discount agreed for the product; if
 -- Starship changed it, update `[checks] discount_sheet`, else raise the difference with Starship.
+--
+-- That CPD changes without notice is Starship's own warning (docs/starship-api.md, Integration
+-- journey).
 --
 -- Expected total: denomination x quantity x (1 - the sheet's discount), rounded half-up to the
 -- currency's minor unit; the sheet's row for the product and currency with the latest

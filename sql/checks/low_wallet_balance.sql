@@ -1,8 +1,10 @@
 -- low_wallet_balance (warning): a wallet is below its configured floor.
 --
 -- Why it matters: orders against an empty prepaid wallet fail (E_INSUFFICIENT_BALANCE), so
--- tomorrow's customers get no vouchers. Seed 000 asks for this alert. What to do: top the
--- wallet up before the floor is reached; the floors live in [checks.low_wallet_balance].
+-- tomorrow's customers get no vouchers. What to do: top the wallet up before the floor is
+-- reached; the floors live in [checks.low_wallet_balance].
+--
+-- Starship's integration journey asks for this alert (docs/starship-api.md, Integration journey).
 --
 -- Scope: the wallets snapshot taken when D was extracted.
 SELECT

@@ -5,7 +5,7 @@
 -- vendor honours. What to do: open a ticket with Starship quoting the order id, the trace id
 -- and the allocation fingerprints; a drift Starship marks resolved is listed as expected.
 --
--- Rows come from `GET /reconciliation/{date}` (seed 001, planned), extracted into the lake's
+-- Rows come from `GET /reconciliation/{date}` (planned: docs/starship-api.md), extracted into the lake's
 -- `reconciliation` partition of D; `our_allocation` and `vendor_record` are keyed fingerprints,
 -- never the voucher codes. An order recon never extracted still gets its finding, without
 -- the order's amount and reference.

@@ -2,8 +2,10 @@
 --
 -- Why it matters: the common case is a delivered order that Starship later cancelled and
 -- refunded (a vendor recall, a fraud flag): the partner missed the order.cancelled webhook and
--- still books revenue for a voucher that no longer works. What to do: seed 004 says handle a
--- late cancellation even for an order already marked done: reverse the sale, book the refund.
+-- still books revenue for a voucher that no longer works. What to do: Handle a late
+-- cancellation even for an order already marked done: reverse the sale, book the refund.
+--
+-- The action is the one Starship's order lifecycle gives (docs/starship-api.md, Order lifecycle).
 --
 -- The books' status is the order's net booking across the ledger's stream, as it stands on
 -- night D: cancelled once a row reverses the sale (or the sale was booked cancelled), else the

@@ -1,10 +1,12 @@
 -- stuck_pending (warning): PLACED, PENDING or PARTIALLY_DELIVERED longer than the threshold.
 --
 -- Why it matters: the wallet was debited when the order was placed, but no voucher (or not
--- every voucher) reached the customer. Seed 000 asks for this alert. What to do: by sub-status
--- (seed 004): VENDOR_ORDER_PENDING and PENDING_REPROCESS wait on Starship or the vendor, so
--- open a ticket; PARTIAL means read the order's items; a bulk order still INITIAL was never
--- allocated.
+-- every voucher) reached the customer. What to do: by sub-status: VENDOR_ORDER_PENDING and
+-- PENDING_REPROCESS wait on Starship or the vendor, so open a ticket; PARTIAL means read the
+-- order's items; a bulk order still INITIAL was never allocated.
+--
+-- Starship's integration journey asks for this alert, and its lifecycle says what each
+-- sub-status waits on (docs/starship-api.md, Integration journey and Order lifecycle).
 --
 -- Ages are measured at the end of D, so a re-run gives the same answer. Scope: orders created
 -- in the look-back window (their status was refreshed tonight) and open breaks from earlier

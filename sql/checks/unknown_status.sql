@@ -1,8 +1,11 @@
 -- unknown_status (info): a status, sub-status or transaction type recon does not know yet.
 --
--- Why it matters: seed 004 says sub-statuses are added over time; treat an unknown one as
--- informational, never as an error. Recon keeps the row and carries on. What to do: read the
--- Starship changelog and teach recon the new value (sql/setup/vocabulary.sql).
+-- Why it matters: Sub-statuses are added over time; treat an unknown one as informational,
+-- never as an error. Recon keeps the row and carries on. What to do: read the Starship
+-- changelog and teach recon the new value (sql/setup/vocabulary.sql).
+--
+-- Starship's order lifecycle and versioning pages say so (docs/starship-api.md, Order lifecycle and
+-- Versioning and stability).
 --
 -- Scope: the orders and transactions of D; with a discount sheet, also each product of D's
 -- orders the sheet does not price (one row per product and night: add it to the sheet): one

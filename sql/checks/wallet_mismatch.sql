@@ -2,8 +2,10 @@
 --
 -- Why it matters: the wallet is prepaid money. A cancelled order whose refund never came
 -- (NOT_REFUNDED), a refund twice, or a debit for an order Starship does not list are all money
--- the partner is owed or owes. What to do: seed 004 says flag NOT_REFUNDED for ops; open a
--- ticket with Starship quoting the order, the transaction ids and the trace id.
+-- the partner is owed or owes. What to do: Flag NOT_REFUNDED for ops; open a ticket with
+-- Starship quoting the order, the transaction ids and the trace id.
+--
+-- NOT_REFUNDED's action is the one Starship's order lifecycle gives (docs/starship-api.md, Order lifecycle).
 --
 -- Expected net per order: minus the total, and once cancelled or failed, what Starship keeps:
 -- nothing (debit and refund), or for an order cancelled after a partial delivery the share of

@@ -1,4 +1,5 @@
--- What recon knows of Starship's enums (seed 004's tables, the API contract's transaction types).
+-- What recon knows of Starship's enums: the order lifecycle's status tables, and the transaction
+-- types recon assumes (docs/starship-api.md, Order lifecycle and What recon assumes).
 -- A value outside these lists is kept and reported as `unknown_status` (info), never an error:
 -- Starship adds sub-statuses over time.
 
