@@ -2,6 +2,7 @@
 
     queries.execute_script(con, "setup/match.sql", parameters, seconds)
     queries.fetch(con, "history/trend.sql", {"day": day, "nights": 30})
+    queries.relation(con, "history/breaks.sql", {"today": today}).to_arrow_table()
 
 A file's `$name` parameters are bound from the values given (DuckDB refuses a value the
 statement does not name, and recon refuses a name it was not given), never formatted into the
@@ -42,6 +43,15 @@ def fetch(
     """Execute the one statement of `sql/<name>` with what it binds; fetch from the result."""
     sql = sql_text(name)
     return con.execute(sql, bind(sql, available or {}))
+
+
+def relation(
+    con: duckdb.DuckDBPyConnection, name: str, available: Mapping[str, Any] | None = None
+) -> duckdb.DuckDBPyRelation:
+    """The one statement of `sql/<name>` as a relation, with what it binds: for Arrow output,
+    which a DB-API result (`fetch`'s) would copy once more."""
+    sql = sql_text(name)
+    return con.sql(sql, params=bind(sql, available or {}))
 
 
 def execute_script(
