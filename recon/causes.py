@@ -28,6 +28,8 @@ from typing import Any
 
 import duckdb
 
+from recon import queries
+
 # Fewer rows than this are what a night's real breaks look like, not a setting's.
 MIN_ROWS = 5
 # The share of the rows a cause is measured against that it must explain.
@@ -90,7 +92,7 @@ def _mapping(
     con: duckdb.DuckDBPyConnection, counts: dict[str, int], settings: dict[str, str]
 ) -> list[Cause]:
     rows = counts.get("ledger_rows", 0)
-    reasons = con.sql("SELECT reason, count(*) FROM quarantine GROUP BY reason").fetchall()
+    reasons = queries.fetch(con, "causes/reasons.sql").fetchall()
     causes = []
     for start, key, hint in REASON_KEYS:
         hits = sum(n for reason, n in reasons if reason.startswith(start))
@@ -110,9 +112,7 @@ def _mapping(
 
 
 def _missing_orders(con: duckdb.DuckDBPyConnection) -> int:
-    [(n,)] = con.sql(
-        "SELECT count(*) FROM findings WHERE \"check\" = 'missing_in_ledger' AND NOT expected"
-    ).fetchall()
+    [(n,)] = queries.fetch(con, "causes/missing_orders.sql").fetchall()
     return int(n)
 
 
@@ -127,11 +127,7 @@ def _swap(
     if not _books_none(counts):
         return []
     # the ledger's "order ids" that are Starship references: the columns are crossed
-    [(rows, references)] = con.sql(
-        "SELECT count(*), count(*) FILTER (WHERE order_id IN "
-        "(SELECT client_reference FROM orders_all WHERE client_reference IS NOT NULL)) "
-        "FROM findings WHERE \"check\" = 'missing_at_starship' AND order_id IS NOT NULL"
-    ).fetchall()
+    [(rows, references)] = queries.fetch(con, "causes/references.sql").fetchall()
     if references < MIN_ROWS or references < NEARLY_ALL * rows:
         return []
     column = settings.get("columns.order_id")
@@ -180,24 +176,8 @@ def _amounts(
     con: duckdb.DuckDBPyConnection, counts: dict[str, int], settings: dict[str, str]
 ) -> list[Cause]:
     matched = counts.get("ledger_matched", 0)
-    # each amount_mismatch's factor: 10^n when the ledger's amount is exactly the charge
-    # times a power of ten (n = 0 the same size), and whether the signs are opposite
-    rows = con.sql(
-        """
-        WITH pairs AS (
-            SELECT abs(ledger_amount) AS l, abs(starship_amount) AS s,
-                sign(ledger_amount) <> sign(starship_amount) AS flipped
-            FROM findings
-            WHERE "check" = 'amount_mismatch' AND NOT expected
-                AND ledger_amount <> 0 AND starship_amount <> 0
-        )
-        SELECT n, flipped, count(*)
-        FROM pairs, (SELECT unnest(range(-4, 5)) AS n)
-        WHERE CASE WHEN n >= 0 THEN l = s * CAST(10 ** n AS DECIMAL(18, 0))
-            ELSE s = l * CAST(10 ** -n AS DECIMAL(18, 0)) END
-        GROUP BY ALL
-        """
-    ).fetchall()
+    # each amount_mismatch's factor 10^n, and whether the signs are opposite
+    rows = queries.fetch(con, "causes/factors.sql").fetchall()
     causes = []
     for larger in (True, False):
         factors = sorted({n for n, _, _ in rows if (n > 0 if larger else n < 0)}, key=abs)
@@ -236,9 +216,8 @@ def _amounts(
 def _orders_of_the_day(
     con: duckdb.DuckDBPyConnection, day_start: datetime, day_end: datetime
 ) -> int:
-    [(n,)] = con.execute(
-        "SELECT count(*) FROM orders_all WHERE created_at >= $start AND created_at < $end",
-        {"start": day_start, "end": day_end},
+    [(n,)] = queries.fetch(
+        con, "causes/orders_of_the_day.sql", {"start": day_start, "end": day_end}
     ).fetchall()
     return int(n)
 
@@ -251,31 +230,9 @@ def _zone(
 ) -> list[Cause]:
     if _missing_orders(con) < MIN_ROWS:
         return []
-    # A day cut in another zone misses a band of orders at one end: every order created before
-    # the last missing one (or after the first) is missing, and the day's others are not.
-    [(orders, missing, first, last, up_to_last, from_first)] = con.execute(
-        """
-        WITH day AS (
-            SELECT o.created_at, m.order_id IS NOT NULL AS missing
-            FROM orders_all AS o
-            LEFT JOIN (
-                SELECT DISTINCT order_id FROM findings
-                WHERE "check" = 'missing_in_ledger' AND NOT expected
-            ) AS m USING (order_id)
-            WHERE o.created_at >= $start AND o.created_at < $end
-        ),
-        band AS (
-            SELECT count(*) AS orders, count(*) FILTER (WHERE missing) AS missing,
-                min(created_at) FILTER (WHERE missing) AS first,
-                max(created_at) FILTER (WHERE missing) AS last
-            FROM day
-        )
-        SELECT orders, missing, first, last,
-            (SELECT count(*) FROM day WHERE created_at <= last),
-            (SELECT count(*) FROM day WHERE created_at >= first)
-        FROM band
-        """,
-        {"start": day_start, "end": day_end},
+    # a day cut in another zone misses a band of orders at one end (causes/zone.sql)
+    [(orders, missing, first, last, up_to_last, from_first)] = queries.fetch(
+        con, "causes/zone.sql", {"start": day_start, "end": day_end}
     ).fetchall()
     if missing < MIN_ROWS or missing == orders:
         return []

@@ -33,7 +33,7 @@ from recon.frames import dataframe, scratch
 from recon.history import History
 from recon.lake import DATASETS, Lake, empty_select
 from recon.money import amount_text
-from recon.queries import arrow, execute_script, fetch
+from recon.queries import execute_script, fetch, relation
 from recon.resources import sql_literal, sql_text
 
 # The views the queries read: every partition of these datasets, with the dataset's name.
@@ -61,10 +61,12 @@ def explain(lake: Lake, history: History, id: str) -> Explanation:
                 f"reference, transaction id or break id of that name in {lake.root.parent})"
             )
         execute_script(con, "explain/about.sql", keys)
-        found = {side: arrow(con, f"explain/{side}.sql", keys) for side in SIDES}
+        found = {
+            side: relation(con, f"explain/{side}.sql", keys).to_arrow_table() for side in SIDES
+        }
         # a break's state today is history/breaks.sql's, as `recon breaks` lists it
-        breaks = arrow(con, "history/breaks.sql", {"today": datetime.now(UTC).date()})
-        found["breaks"] = _of_breaks(breaks, found["findings"])
+        breaks = relation(con, "history/breaks.sql", {"today": datetime.now(UTC).date()})
+        found["breaks"] = _of_breaks(breaks.to_arrow_table(), found["findings"])
     found["orders"] = _with_extraction_times(lake, found["orders"])
     return Explanation(wanted, kind, **{side: dataframe(t) for side, t in found.items()})
 

@@ -30,7 +30,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from recon import __version__
+from recon import __version__, queries
 from recon.checks import Diff, Scope
 from recon.config import Config
 from recon.errors import InputError, ReconError
@@ -100,6 +100,7 @@ class History:
             else:
                 _migrate(con)
             con.execute(sql_text("report/drift.sql"))
+            con.execute(sql_text("history/open_before.sql"))
             yield con
         finally:
             con.close()
@@ -142,15 +143,8 @@ class History:
         if not self.path.exists():
             return []
         with self.connect() as con:
-            rows = con.execute(
-                'SELECT b."check", b.order_id, b.ledger_status, b.ledger_entry_id, b.line, '
-                "b.ledger_amount, "
-                "CASE WHEN b.line IS NOT NULL THEN coalesce(b.ledger_source, r.ledger_path) END "
-                f"FROM ({sql_text('history/open_before.sql')}) AS b "
-                "LEFT JOIN runs AS r USING (run_date) "
-                'WHERE b."check" IN (SELECT unnest($checks)) AND b.order_id IS NOT NULL '
-                'ORDER BY b."check", b.order_id',
-                {"day": day, "checks": list(CARRIED_CHECKS)},
+            rows = queries.fetch(
+                con, "history/carried.sql", {"day": day, "checks": list(CARRIED_CHECKS)}
             ).fetchall()
         return [Carried(*row) for row in rows]
 
@@ -166,11 +160,9 @@ class History:
         if not self.path.exists():
             return []
         with self.connect() as con:
-            rows = con.execute(
-                'SELECT order_id, bool_or("check" IN (SELECT unnest($checks))) '
-                f"FROM ({sql_text('history/open_before.sql')}) "
-                "WHERE order_id IS NOT NULL AND created_at < $before "
-                "GROUP BY order_id ORDER BY order_id",
+            rows = queries.fetch(
+                con,
+                "history/open_orders.sql",
                 {"day": day, "checks": list(CARRIED_CHECKS), "before": _naive(created_before)},
             ).fetchall()
         return [(order_id, bool(carried)) for order_id, carried in rows]
@@ -183,35 +175,13 @@ class History:
             con.register("tonight_quarantine", diff.quarantine)
             con.execute("BEGIN TRANSACTION")
             try:
-                for table in ("findings", "quarantine", "resolutions", "runs"):
-                    con.execute(f"DELETE FROM {table} WHERE run_date = $day", {"day": day})
-                con.execute(
-                    "INSERT INTO findings BY NAME SELECT $day AS run_date, "
-                    'left(sha256("check" || chr(31) || key), 12) AS break_id, * FROM tonight',
-                    {"day": day},
-                )
-                con.execute(
-                    "INSERT INTO quarantine BY NAME SELECT $day AS run_date, * "
-                    "FROM tonight_quarantine",
-                    {"day": day},
-                )
-                con.execute(
-                    "INSERT INTO resolutions SELECT $day, break_id "
-                    f"FROM ({sql_text('history/open_before.sql')}) "
-                    'WHERE "check" IN (SELECT unnest($checks)) AND break_id NOT IN '
-                    "(SELECT break_id FROM findings WHERE run_date = $day)",
-                    {"day": day, "checks": list(NIGHTLY_CHECKS)},
-                )
-                con.execute(
-                    "INSERT INTO runs BY NAME SELECT $day AS run_date, $started AS started_at, "
-                    "$finished AS finished_at, $complete AS complete, $counts AS counts, "
-                    "$path AS ledger_path, $totals AS totals, $reconciliation AS reconciliation, "
-                    "$incomplete AS incomplete, $missing_exports AS missing_exports, "
-                    "$wallets AS wallets, $causes AS causes",
+                queries.execute_script(
+                    con,
+                    "history/record.sql",
                     {
                         "day": day,
+                        "checks": list(NIGHTLY_CHECKS),
                         "started": _naive(started_at),
-                        "finished": _naive(datetime.now(UTC)),
                         "complete": diff.complete,
                         "counts": json.dumps(diff.counts, sort_keys=True),
                         "path": str(diff.ledger.path),
@@ -221,6 +191,8 @@ class History:
                         "missing_exports": json.dumps(diff.missing_exports),
                         "wallets": json.dumps(diff.wallets, default=str),
                         "causes": json.dumps(diff.causes),
+                        # the rows are written in the milliseconds that follow
+                        "finished": _naive(datetime.now(UTC)),
                     },
                 )
                 con.execute("COMMIT")
@@ -232,12 +204,8 @@ class History:
         """`day`'s findings with state, first_seen, age_hours, the analyst's note, and the
         drift and money at risk each one stands for (report/drift.sql)."""
         with self.connect() as con:
-            return con.sql(
-                "SELECT *, "
-                'drift("check", delta, starship_amount, ledger_amount) AS drift, '
-                'at_risk("check", delta, starship_amount, ledger_amount) AS at_risk '
-                f'FROM ({sql_text("history/states.sql")}) ORDER BY "check", key',
-                params=_day_parameters(day),
+            return queries.relation(
+                con, "history/states.sql", _day_parameters(day)
             ).to_arrow_table()
 
     def run(self, day: date) -> dict[str, Any] | None:
@@ -245,7 +213,7 @@ class History:
         if not self.path.exists():
             return None
         with self.connect() as con:
-            rows = _dicts(con.execute("SELECT * FROM runs WHERE run_date = $day", {"day": day}))
+            rows = _dicts(queries.fetch(con, "history/run.sql", {"day": day}))
         if not rows:
             return None
         run = rows[0]
@@ -263,13 +231,7 @@ class History:
     def quarantine(self, day: date) -> list[dict[str, Any]]:
         """The input rows `day` could not use, in file order."""
         with self.connect() as con:
-            return _dicts(
-                con.execute(
-                    "SELECT source, line, entry_id, reason, raw FROM quarantine "
-                    "WHERE run_date = $day ORDER BY source, line",
-                    {"day": day},
-                )
-            )
+            return _dicts(queries.fetch(con, "history/quarantine.sql", {"day": day}))
 
     def trend(self, day: date, nights: int = 30) -> list[dict[str, Any]]:
         """The last `nights` diffed dates up to `day`, oldest first (history/trend.sql):
@@ -277,9 +239,7 @@ class History:
         currency ({currency: Decimal}) of its findings (`drift`) and of those nothing explains
         (`unexplained_drift`)."""
         with self.connect() as con:
-            rows = _dicts(
-                con.execute(sql_text("history/trend.sql"), {"day": day, "nights": nights})
-            )
+            rows = _dicts(queries.fetch(con, "history/trend.sql", {"day": day, "nights": nights}))
         for row in rows:
             row["drift"] = dict(row["drift"] or {})
             row["unexplained_drift"] = dict(row["unexplained_drift"] or {})
@@ -291,7 +251,7 @@ class History:
         and the streak of such nights ending on D (`streak` nights, `since` its first); a
         night never diffed ends the streak, as it cannot show that the books agreed."""
         with self.connect() as con:
-            rows = con.execute(sql_text("history/canary.sql"), {"day": day}).fetchall()
+            rows = queries.fetch(con, "history/canary.sql", {"day": day}).fetchall()
         nights = {row[0]: {"complete": bool(row[1]), "unexplained": int(row[2])} for row in rows}
 
         def clean(night: date) -> bool:
@@ -316,23 +276,15 @@ class History:
     def resolved(self, day: date) -> list[dict[str, Any]]:
         """The breaks `day` resolved, each as its last finding (with the night it was seen)."""
         with self.connect() as con:
-            return _dicts(
-                con.execute(
-                    "SELECT f.* FROM resolutions AS r "
-                    f"JOIN ({sql_text('history/open_before.sql')}) AS f USING (break_id) "
-                    'WHERE r.run_date = $day ORDER BY f."check", f.key',
-                    {"day": day},
-                )
-            )
+            return _dicts(queries.fetch(con, "history/resolved.sql", {"day": day}))
 
     def breaks(self, today: date | None = None) -> pa.Table:
         """Every break ever found, one row each (history/breaks.sql): state (open, expected,
         acknowledged, snoozed or resolved as of `today`, default the current date), first and
         last seen, nights, age and the analyst's latest note."""
         with self.connect() as con:
-            return con.sql(
-                sql_text("history/breaks.sql"),
-                params={"today": today or datetime.now(UTC).date()},
+            return queries.relation(
+                con, "history/breaks.sql", {"today": today or datetime.now(UTC).date()}
             ).to_arrow_table()
 
     def open_breaks(self) -> list[dict[str, Any]]:
@@ -349,14 +301,10 @@ class History:
         The caller holds the data directory's lock, so an attempt still `running` belongs to
         a process that was killed: it is marked so."""
         with self.connect() as con:
-            con.execute(
-                "UPDATE attempts SET status = 'killed', "
-                "error = 'the process ended without finishing the run' WHERE status = 'running'"
-            )
-            [(number,)] = con.execute(
-                "INSERT INTO attempts (run_date, command, started_at, status, host, pid, version) "
-                "VALUES ($day, $command, $at, 'running', $host, $pid, $version) "
-                "RETURNING number",
+            queries.execute_script(con, "history/killed_attempts.sql", {})
+            [(number,)] = queries.fetch(
+                con,
+                "history/begin_attempt.sql",
                 {
                     "day": day,
                     "command": command,
@@ -378,9 +326,9 @@ class History:
         error: str | None = None,
     ) -> None:
         with self.connect() as con:
-            con.execute(
-                "UPDATE attempts SET finished_at = $at, status = $status, exit_code = $code, "
-                "error = $error, seconds = $seconds WHERE number = $number",
+            queries.execute_script(
+                con,
+                "history/finish_attempt.sql",
                 {
                     "at": _naive(datetime.now(UTC)),
                     "status": status,
@@ -399,17 +347,14 @@ class History:
 
     def attempts_table(self, limit: int = 50) -> pa.Table:
         with self.connect() as con:
-            return con.sql(
-                "SELECT * FROM attempts ORDER BY number DESC LIMIT $limit",
-                params={"limit": limit},
-            ).to_arrow_table()
+            return queries.relation(con, "history/attempts.sql", {"limit": limit}).to_arrow_table()
 
     def diffed(self) -> set[date]:
         """The dates whose diff is recorded: the nights that have judged their ledger rows."""
         if not self.path.exists():
             return set()
         with self.connect() as con:
-            return {row[0] for row in con.execute("SELECT run_date FROM runs").fetchall()}
+            return {row[0] for row in queries.fetch(con, "history/diffed.sql").fetchall()}
 
     def succeeded(self, since: date, until: date) -> set[date]:
         """The dates in [since, until] with a run that finished: the books agree or not, but
@@ -417,10 +362,8 @@ class History:
         if not self.path.exists():
             return set()
         with self.connect() as con:
-            rows = con.execute(
-                "SELECT DISTINCT run_date FROM attempts WHERE run_date BETWEEN $since AND $until "
-                "AND exit_code IN (0, 1)",
-                {"since": since, "until": until},
+            rows = queries.fetch(
+                con, "history/succeeded.sql", {"since": since, "until": until}
             ).fetchall()
         return {row[0] for row in rows}
 
@@ -441,9 +384,8 @@ class History:
         with self.connect() as con:
             matches = [
                 row[0]
-                for row in con.execute(
-                    "SELECT DISTINCT break_id FROM findings WHERE starts_with(break_id, $prefix)",
-                    {"prefix": wanted},
+                for row in queries.fetch(
+                    con, "history/break_prefix.sql", {"prefix": wanted}
                 ).fetchall()
             ]
             if len(matches) != 1:
@@ -466,10 +408,8 @@ class History:
         with self.connect() as con:
             known = {
                 row[0]
-                for row in con.execute(
-                    "SELECT DISTINCT break_id FROM findings "
-                    "WHERE break_id IN (SELECT unnest($ids))",
-                    {"ids": [break_id for break_id, *_ in wanted]},
+                for row in queries.fetch(
+                    con, "history/known_breaks.sql", {"ids": [break_id for break_id, *_ in wanted]}
                 ).fetchall()
             }
             unknown = [break_id for break_id, *_ in wanted if break_id not in known]
@@ -512,9 +452,9 @@ def _record_action(
     note: str | None,
     until: date | None,
 ) -> None:
-    con.execute(
-        "INSERT INTO actions (break_id, action, note, until, acted_at, by_user) "
-        "VALUES ($id, $action, $note, $until, $at, $user)",
+    queries.execute_script(
+        con,
+        "history/action.sql",
         {
             "id": break_id,
             "action": action,

@@ -2,7 +2,7 @@
 
     queries.execute_script(con, "setup/match.sql", parameters, seconds)
     queries.fetch(con, "history/trend.sql", {"day": day, "nights": 30})
-    queries.arrow(con, "explain/orders.sql", {"orders": [...], "references": [...]})
+    queries.relation(con, "history/breaks.sql", {"today": today}).to_arrow_table()
 
 A file's `$name` parameters are bound from the values given (DuckDB refuses a value the
 statement does not name, and recon refuses a name it was not given), never formatted into the
@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from recon.errors import ReconError
 from recon.resources import sql_text
@@ -46,13 +45,13 @@ def fetch(
     return con.execute(sql, bind(sql, available or {}))
 
 
-def arrow(
+def relation(
     con: duckdb.DuckDBPyConnection, name: str, available: Mapping[str, Any] | None = None
-) -> pa.Table:
-    """The result of the one statement of `sql/<name>` as an Arrow table (`fetch` would copy
-    it once more on the way)."""
+) -> duckdb.DuckDBPyRelation:
+    """The one statement of `sql/<name>` as a relation, with what it binds: for Arrow output,
+    which a DB-API result (`fetch`'s) would copy once more."""
     sql = sql_text(name)
-    return con.sql(sql, params=bind(sql, available or {})).to_arrow_table()
+    return con.sql(sql, params=bind(sql, available or {}))
 
 
 def execute_script(
