@@ -1,6 +1,6 @@
 -- low_wallet_balance (warning): a wallet is below its configured floor.
 --
--- Why it matters: orders against an empty prepaid wallet fail (E_INSUFFICIENT_BALANCE), so
+-- Why it matters: orders against an empty prepaid wallet fail (PAYMENT_REQUIRED), so
 -- tomorrow's customers get no vouchers. What to do: top the wallet up before the floor is
 -- reached; the floors live in [checks.low_wallet_balance].
 --
