@@ -1,7 +1,8 @@
 """`recon bench extract`: extraction measured on synthetic books, each run in its own process.
 
 Figures are medians of `repeat` runs; peak RSS is the measured process's own high-water mark
-(`ru_maxrss`), so the data generator and the sandbox never count against the extractor.
+(`measure.peak_rss_mb`), so the data generator and the sandbox never count against the
+extractor.
 
     recon bench extract --orders 1000000 --page-size 100
 

@@ -51,7 +51,8 @@ class Paginator(Protocol):
 
 class PageNumberPaginator:
     """`page` = 1, 2, ...; follows `next_page_url` when the server gives one. Stops on an
-    empty page, a null `next_page_url`, or `current_page >= last_page`."""
+    empty page or at `last_page`; a page without `next_page_url` is not taken for the last
+    (the next page number is asked for, and comes back empty at the end)."""
 
     name: ClassVar[str] = "page_number"
 
