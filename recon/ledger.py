@@ -304,19 +304,19 @@ def header(
     naming the file if it cannot be read."""
     kind = SUFFIXES.get(path.suffix.lower())
     if kind == "spreadsheet":
-        return _sheet_header(_sheet_cells(path, sheet, max_unpacked_mb, rows=1))
+        return sheet_header(sheet_cells(path, sheet, max_unpacked_mb, rows=1))
     if kind == "csv":
-        return _csv_header(path, delimiter)
+        return csv_header(path, delimiter)
     if kind == "parquet":
         return list(_parquet_schema(path).names)
     if kind == "jsonl":
-        return list(dict.fromkeys(key for _, row in _jsonl_rows(path) for key in row))
+        return list(dict.fromkeys(key for _, row in jsonl_rows(path) for key in row))
     raise InputError(f"{path}: {_FORMATS}")
 
 
-def _csv_header(path: Path, delimiter: str) -> list[str]:
+def csv_header(path: Path, delimiter: str) -> list[str]:
     try:
-        with _csv_open(path) as handle:
+        with csv_open(path) as handle:
             return next(csv.reader(handle, delimiter=delimiter), [])
     except UnicodeDecodeError as exc:
         _csv_scan(path)  # names the line and the byte
@@ -325,7 +325,7 @@ def _csv_header(path: Path, delimiter: str) -> list[str]:
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
 
 
-def _csv_open(path: Path) -> IO[str]:
+def csv_open(path: Path) -> IO[str]:
     if path.suffix.lower() == ".gz":
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open(encoding="utf-8-sig", newline="")
@@ -411,7 +411,7 @@ def _csv_records(path: Path, delimiter: str) -> list[int]:
     width = None
     start = read = 0
     try:
-        with _csv_open(path) as handle:
+        with csv_open(path) as handle:
             reader = csv.reader(handle, strict=True, delimiter=delimiter)
             for fields in reader:
                 start, read = read + 1, reader.line_num
@@ -449,7 +449,7 @@ def _parquet_schema(path: Path) -> pa.Schema:
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; numbers exact (Decimal)."""
     number = 0
     try:
@@ -476,7 +476,7 @@ def _csv_text(
     """The view `ledger_text` of a CSV; the line each data record starts on, or None when the
     records are the lines after the header."""
     shifted = _csv_scan(path)
-    header = _csv_header(path, delimiter)
+    header = csv_header(path, delimiter)
     _require_columns(path, header, columns, delimiter)
     starts = _csv_records(path, delimiter) if shifted else None
     # The dialect is recon's, not the sniffer's (which may take a lone quote for no quoting, or
@@ -539,11 +539,11 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
         columns[name]: [] for name in ("amount", "debit", "credit") if name in columns
     }
     present: set[str] = set()
-    for number, row in _jsonl_rows(path):
+    for number, row in jsonl_rows(path):
         lines.append(number)
         present.update(row)
         for name in values:
-            values[name].append(_json_text(row.get(name)))
+            values[name].append(json_text(row.get(name)))
         for name in flags:
             flags[name].append(isinstance(row.get(name), Decimal))
     if lines:
@@ -551,7 +551,7 @@ def _jsonl_text(con: duckdb.DuckDBPyConnection, path: Path, columns: dict[str, s
     _register_text(con, "ledger_jsonl", lines, values, flags, columns)
 
 
-def _json_text(value: object) -> str | None:
+def json_text(value: object) -> str | None:
     """A JSON value as the text a CSV cell would hold: 1.5E+2 as 150, [12.5] as JSON."""
     if value is None:
         return None
@@ -562,13 +562,13 @@ def _json_text(value: object) -> str | None:
     return json.dumps(value, default=str)
 
 
-def _sheet_cells(
+def sheet_cells(
     path: Path, sheet: str | None, max_unpacked_mb: int, rows: int | None = None
 ) -> Any:
     """The sheet's cells (the first `rows` rows, or all) as a numpy array of objects."""
     import pandas as pd  # only a spreadsheet export needs it
 
-    _require_unpacked_size(path, max_unpacked_mb)
+    require_unpacked_size(path, max_unpacked_mb)
     try:
         with pd.ExcelFile(path, engine=EXCEL_ENGINE) as book:
             names = [str(name) for name in book.sheet_names]
@@ -596,7 +596,7 @@ def _sheet_cells(
     return grid.to_numpy(dtype=object)
 
 
-def _require_unpacked_size(path: Path, max_unpacked_mb: int) -> None:
+def require_unpacked_size(path: Path, max_unpacked_mb: int) -> None:
     """InputError if an .xlsx (a zip) says it unpacks to more than `max_unpacked_mb`: the
     reader holds a sheet's XML whole, so a zip bomb would take the host's memory. The sizes
     are the ones the zip declares; a reader that unpacks more than a member declares fails on
@@ -615,8 +615,8 @@ def _require_unpacked_size(path: Path, max_unpacked_mb: int) -> None:
         )
 
 
-def _sheet_header(cells: Any) -> list[str]:
-    return [_cell_text(value) or "" for value in cells[0]] if len(cells) else []
+def sheet_header(cells: Any) -> list[str]:
+    return [cell_text(value) or "" for value in cells[0]] if len(cells) else []
 
 
 def _spreadsheet_text(
@@ -628,8 +628,8 @@ def _spreadsheet_text(
 ) -> None:
     import numpy as np  # only a spreadsheet export needs it
 
-    cells = _sheet_cells(path, sheet, max_unpacked_mb)
-    header = _sheet_header(cells)
+    cells = sheet_cells(path, sheet, max_unpacked_mb)
+    header = sheet_header(cells)
     _require_columns(path, header, columns)
     # a row with no cell at all is no row, as a blank line in a CSV is none (calamine gives an
     # empty cell as "")
@@ -641,7 +641,7 @@ def _spreadsheet_text(
     for name in mapped_fields(columns):
         column = columns[name]
         if column not in values:
-            convert = _booked_at_text if name == "booked_at" else _cell_text
+            convert = _booked_at_text if name == "booked_at" else cell_text
             column_cells = cells[rows, header.index(column)].tolist()
             # most cells of a text column are text: they skip the call
             values[column] = [v if type(v) is str and v else convert(v) for v in column_cells]
@@ -684,7 +684,7 @@ def _register_text(
     )
 
 
-def _cell_text(value: object) -> str | None:
+def cell_text(value: object) -> str | None:
     """A spreadsheet cell as the text a CSV of the sheet would hold.
 
     A number is the decimal the cell shows. Excel shows 15 significant digits, so the double a
@@ -723,7 +723,7 @@ def _booked_at_text(value: object) -> str | None:
     ):
         milliseconds = round(Decimal(format(value, ".15g")) * 86_400_000)
         return (EXCEL_EPOCH + timedelta(milliseconds=milliseconds)).isoformat(sep=" ")
-    return _cell_text(value)
+    return cell_text(value)
 
 
 def _require_columns(

@@ -174,11 +174,11 @@ def read_cells(path: Path, sheet: str | None = None, max_unpacked_mb: int = 512)
     if kind == "csv":
         return _csv_cells(path)
     if kind == "jsonl":
-        rows = [row for _, row in ledger._jsonl_rows(path)]
+        rows = [row for _, row in ledger.jsonl_rows(path)]
         header = list(dict.fromkeys(key for row in rows for key in row))
         return Cells(
             header,
-            {name: [ledger._json_text(row.get(name)) for row in rows] for name in header},
+            {name: [ledger.json_text(row.get(name)) for row in rows] for name in header},
             {name: [isinstance(row.get(name), Decimal) for row in rows] for name in header},
         )
     if kind == "parquet":
@@ -191,7 +191,7 @@ def read_cells(path: Path, sheet: str | None = None, max_unpacked_mb: int = 512)
 def sniff_delimiter(path: Path) -> tuple[str, str]:
     """A CSV's delimiter among , ; tab |: the one that splits the first lines into the same
     number of fields, more than one (csv.Sniffer, restricted to those four)."""
-    with ledger._csv_open(path) as handle:
+    with ledger.csv_open(path) as handle:
         sample = handle.read(64 * 1024)
     lines = [line for line in sample.splitlines()[:50] if line.strip()]
     if len(lines) > 1 and len(sample) == 64 * 1024:
@@ -219,9 +219,9 @@ def sniff_delimiter(path: Path) -> tuple[str, str]:
 
 def _csv_cells(path: Path) -> Cells:
     delimiter, evidence = sniff_delimiter(path)
-    header = ledger._csv_header(path, delimiter)
+    header = ledger.csv_header(path, delimiter)
     text: dict[str, list[str | None]] = {name: [] for name in header}
-    with ledger._csv_open(path) as handle:
+    with ledger.csv_open(path) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         next(reader, None)
         for fields in reader:
@@ -262,15 +262,15 @@ def _sheet_cells(path: Path, sheet: str | None, max_unpacked_mb: int) -> Cells:
             names = [str(name) for name in book.sheet_names]
     except Exception as exc:  # python-calamine's errors share no base class with pandas'
         raise InputError(f"{path}: cannot read the ledger export: {exc}") from None
-    cells = ledger._sheet_cells(path, sheet, max_unpacked_mb)
-    header = ledger._sheet_header(cells)
+    cells = ledger.sheet_cells(path, sheet, max_unpacked_mb)
+    header = ledger.sheet_header(cells)
     body = [row for row in cells[1:] if any(v != "" for v in row)]
     text: dict[str, list[str | None]] = {}
     native: dict[str, list[bool]] = {}
     moments: dict[str, list[datetime | None]] = {}
     for i, name in enumerate(header):
         values = [row[i] for row in body]
-        text[name] = [ledger._cell_text(v) for v in values]
+        text[name] = [ledger.cell_text(v) for v in values]
         native[name] = [type(v) is not str for v in values]
         if any(isinstance(v, datetime) for v in values):
             moments[name] = [_as_datetime(v) if isinstance(v, datetime) else None for v in values]

@@ -38,35 +38,7 @@ from recon.history import EXPLAINED, History, exit_code, unexplained
 from recon.money import amount_text
 from recon.resources import resource_dir
 from recon.strings import clip, neutral
-from recon.vocabulary import QUARANTINE_COLUMNS, SEVERITY, STATES
-
-# discrepancies.csv: the contract's columns in its order; new ones go at the end, never between.
-CSV_COLUMNS = (
-    "check",
-    "severity",
-    "state",
-    "order_id",
-    "ledger_entry_id",
-    "reference",
-    "currency",
-    "starship_amount",
-    "ledger_amount",
-    "delta",
-    "starship_status",
-    "starship_sub_status",
-    "ledger_status",
-    "created_at",
-    "age_hours",
-    "first_seen",
-    "detail",
-    # added after the contract's first version
-    "break_id",
-    "transaction_id",
-    "line",
-    "trace_id",
-    "note",
-)
-MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")
+from recon.vocabulary import CSV_COLUMNS, MONEY_COLUMNS, QUARANTINE_COLUMNS, SEVERITY, STATES
 
 # Gmail clips a message whose HTML passes 102 KB, hiding the rest behind a link; the report
 # keeps under this, showing fewer rows per check until it fits (the CSV has them all).
@@ -523,7 +495,7 @@ def write(report: Report, out_dir: Path) -> ReportFiles:
         files.text.write_text(render_text(report), encoding="utf-8")
         files.discrepancies.write_text(discrepancies_csv(report), encoding="utf-8", newline="")
         files.quarantine.write_text(quarantine_csv(report), encoding="utf-8", newline="")
-        from recon.sheet import write_workbook  # it reads this module's columns
+        from recon.sheet import write_workbook  # openpyxl-free until a workbook is written
 
         write_workbook(report, files.workbook)
         files.summary.write_text(
@@ -554,7 +526,7 @@ def discrepancies_csv(report: Report) -> str:
 def quarantine_csv(report: Report) -> str:
     return _csv(
         QUARANTINE_COLUMNS,
-        ([_text_cell(row[c]) for c in QUARANTINE_COLUMNS] for row in report.quarantine),
+        ([text_cell(row[c]) for c in QUARANTINE_COLUMNS] for row in report.quarantine),
     )
 
 
@@ -572,7 +544,7 @@ def _csv_finding(finding: dict[str, Any]) -> list[str]:
         elif column == "age_hours":
             cells.append(f"{Decimal(str(value)).normalize():f}")
         else:
-            cells.append(_text_cell(value))
+            cells.append(text_cell(value))
     return cells
 
 
@@ -584,7 +556,7 @@ def _csv(columns: Iterable[str], rows: Iterable[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def _text_cell(value: Any) -> str:
+def text_cell(value: Any) -> str:
     """A text cell a spreadsheet will not run: OWASP's leading apostrophe before a formula."""
     if value is None:
         return ""

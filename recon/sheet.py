@@ -34,7 +34,7 @@ from recon.errors import InputError
 from recon.history import ACTIONS, History, check_action, history_of, snooze_passed
 from recon.money import amount_text
 from recon.strings import clip, neutral
-from recon.vocabulary import QUARANTINE_COLUMNS, STATES
+from recon.vocabulary import CSV_COLUMNS, MONEY_COLUMNS, QUARANTINE_COLUMNS, STATES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,8 +68,6 @@ def write_workbook(report: Report, path: Path) -> None:
     idempotent; report.write writes it into its staging folder, so it is swapped in with the
     rest, atomically."""
     import xlsxwriter
-
-    from recon.report import CSV_COLUMNS
 
     options = {
         "constant_memory": True,  # rows are flushed as written: 100,000 findings stay small
@@ -115,7 +113,6 @@ def _header(sheet: Any, columns: tuple[str, ...], styles: _Styles) -> None:
 
 
 def _write_findings(sheet: Any, report: Report, columns: tuple[str, ...], styles: _Styles) -> None:
-    from recon.report import MONEY_COLUMNS
 
     where = {name: n for n, name in enumerate(columns)}
     typed = {"until": styles.day, "note": styles.text, "action": styles.text}
@@ -288,17 +285,17 @@ def read_marks(path: Path) -> list[Mark]:
 
     marks = []
     for number, values in rows:
-        action = _cell_text(cell(values, "action"))
+        action = cell_text(cell(values, "action"))
         if action is None:
             continue
         marks.append(
             Mark(
                 row=number,
-                break_id=_cell_text(cell(values, "break_id")),
+                break_id=cell_text(cell(values, "break_id")),
                 action=action,
-                note=_cell_text(cell(values, "note"), csv=suffix == ".csv"),
+                note=cell_text(cell(values, "note"), csv=suffix == ".csv"),
                 until=cell(values, "until"),
-                state=_cell_text(cell(values, "state")),
+                state=cell_text(cell(values, "state")),
                 night=cell(values, "night") if "night" in at else folder_night,
             )
         )
@@ -308,9 +305,9 @@ def read_marks(path: Path) -> list[Mark]:
 def _workbook_rows(path: Path) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
     import pandas as pd
 
-    from recon.ledger import EXCEL_ENGINE, _require_unpacked_size
+    from recon.ledger import EXCEL_ENGINE, require_unpacked_size
 
-    _require_unpacked_size(path, MAX_UNPACKED_MB)
+    require_unpacked_size(path, MAX_UNPACKED_MB)
     try:
         with pd.ExcelFile(path, engine=EXCEL_ENGINE) as book:
             names = [str(name) for name in book.sheet_names]
@@ -355,14 +352,14 @@ def _folder_night(path: Path) -> date | None:
 
 
 def _column_name(cell: Any) -> str:
-    name = _cell_text(cell) or ""
+    name = cell_text(cell) or ""
     return name.removesuffix(" (UTC)").strip()
 
 
-def _cell_text(value: Any, *, csv: bool = False) -> str | None:
+def cell_text(value: Any, *, csv: bool = False) -> str | None:
     """A cell as text, None when blank. A CSV's text cell neutralised with OWASP's apostrophe
-    (report._text_cell) is read without it."""
-    from recon.ledger import _cell_text as as_text
+    (report.text_cell) is read without it."""
+    from recon.ledger import cell_text as as_text
 
     text = as_text(value)
     if text is None or not text.strip():
@@ -378,7 +375,7 @@ def _cell_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _cell_text(value)
+    text = cell_text(value)
     if text is None:
         return None
     return date.fromisoformat(text[:10] if len(text) > 10 and text[10] in " T" else text)
@@ -496,7 +493,7 @@ def _judge(
         until = _cell_date(mark.until) if action == "snooze" else None
         bad_until = None
     except (ValueError, TypeError):
-        until, bad_until = None, _cell_text(mark.until) or repr(mark.until)
+        until, bad_until = None, cell_text(mark.until) or repr(mark.until)
 
     def refused(reason: str) -> Outcome:
         return Outcome(mark.row, break_id or mark.break_id, action, note, until, "refused", reason)

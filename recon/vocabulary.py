@@ -155,3 +155,32 @@ DUCKDB_TYPES = {
 def duckdb_columns(schema: pa.Schema) -> dict[str, str]:
     """{column: DuckDB type} of an Arrow schema recon declares."""
     return {f.name: DUCKDB_TYPES[f.type] for f in schema}
+
+
+# discrepancies.csv: the contract's columns in its order; new ones go at the end, never between.
+CSV_COLUMNS = (
+    "check",
+    "severity",
+    "state",
+    "order_id",
+    "ledger_entry_id",
+    "reference",
+    "currency",
+    "starship_amount",
+    "ledger_amount",
+    "delta",
+    "starship_status",
+    "starship_sub_status",
+    "ledger_status",
+    "created_at",
+    "age_hours",
+    "first_seen",
+    "detail",
+    # added after the contract's first version
+    "break_id",
+    "transaction_id",
+    "line",
+    "trace_id",
+    "note",
+)
+MONEY_COLUMNS = ("starship_amount", "ledger_amount", "delta")

@@ -43,9 +43,9 @@ from recon.frames import dataframe, scratch
 from recon.history import history_of
 from recon.lake import Lake
 from recon.lock import exclusive
-from recon.report import CSV_COLUMNS, finding_order
+from recon.report import finding_order
 from recon.resources import sql_literal
-from recon.vocabulary import AMOUNT, QUARANTINE_SCHEMA, RUNWAY_SCHEMA
+from recon.vocabulary import AMOUNT, CSV_COLUMNS, QUARANTINE_SCHEMA, RUNWAY_SCHEMA
 
 Day = date | str
 BREAK_STATES = ("open", "expected", "acknowledged", "snoozed", "resolved")

@@ -214,10 +214,10 @@ def test_html_escapes_partner_text(demo: DemoResult, tmp_path: Path) -> None:
 
 def test_csv_text_cells_are_neutralised_and_numbers_are_not() -> None:
     for start in ("=", "+", "-", "@", "\t", "\r"):
-        assert report._text_cell(start + "x") == "'" + start + "x"
-    assert report._text_cell(None) == ""
-    assert report._text_cell(date(2026, 4, 14)) == "2026-04-14"
-    assert report._text_cell("po-1") == "po-1"
+        assert report.text_cell(start + "x") == "'" + start + "x"
+    assert report.text_cell(None) == ""
+    assert report.text_cell(date(2026, 4, 14)) == "2026-04-14"
+    assert report.text_cell("po-1") == "po-1"
     cells = dict(
         zip(
             report.CSV_COLUMNS,
