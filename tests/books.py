@@ -621,13 +621,13 @@ class Books:
             day = first + timedelta(days=offset)
             orders = [o for o in self.orders if o.created_at.date() == day]
             txns = [t for t in chain if t[0].created_at.date() == day and t[0].served]
-            _publish(lake, "orders", day, [_order_row(o) for o in orders])
-            _publish(lake, "transactions", day, [_txn_row(t, balance) for t, balance in txns])
+            publish(lake, "orders", day, [order_row(o) for o in orders])
+            publish(lake, "transactions", day, [_txn_row(t, balance) for t, balance in txns])
             balances: dict[str, Decimal] = {}
             for txn, balance in chain:
                 if txn.created_at.date() <= day:
                     balances[txn.currency] = balance
-            _publish(
+            publish(
                 lake,
                 "wallets",
                 day,
@@ -783,7 +783,8 @@ def _cell(name: str, value: str | None) -> object:
     return value
 
 
-def _order_row(order: Order) -> dict[str, object]:
+def order_row(order: Order) -> dict[str, object]:
+    """`order` as a row of the lake's `orders` dataset, as an extraction stages it."""
     delivered = order.quantity if order.status == "DELIVERED" else order.delivered or 0
     return {
         "order_id": order.order_id,
@@ -816,7 +817,8 @@ def _txn_row(txn: Txn, balance: Decimal) -> dict[str, object]:
     }
 
 
-def _publish(lake: Lake, dataset: str, day: date, rows: list[dict[str, object]]) -> None:
+def publish(lake: Lake, dataset: str, day: date, rows: list[dict[str, object]]) -> None:
+    """`rows` as `dataset`'s complete partition for `day` (a column a row lacks is null)."""
     from recon.lake import DATASETS
 
     schema = DATASETS[dataset].schema

@@ -23,8 +23,7 @@ from recon.money import quantum
 from recon.sandbox.scenario import DEFAULT_ORDERS_PER_DAY, DEFAULT_SEED, Cut, generate
 from tests.books import Books, Profile
 from tests.conftest import MakeSandbox
-from tests.test_diff import subject
-from tests.test_report import credentials
+from tests.helpers import credentials, subject
 
 # The US changes back to standard time on Sunday 2026-11-01 at 09:00 UTC: the Pacific day of
 # 1 November is 25 hours long, 07:00 UTC on 1 November to 08:00 UTC on 2 November.

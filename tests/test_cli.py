@@ -12,8 +12,7 @@ from click.testing import CliRunner
 
 from recon.cli import cli
 from recon.errors import InputError
-from tests.helpers import free_port, serving
-from tests.test_scenario import FIXTURES
+from tests.helpers import FIXTURES, free_port, serving
 
 
 def all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

@@ -26,8 +26,7 @@ import pytest
 from recon import config, pipeline
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
-from tests.helpers import free_port
-from tests.test_report import DAY, credentials, run_config
+from tests.helpers import DAY, credentials, free_port, run_config
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "cron" / "recon-nightly"

@@ -28,8 +28,8 @@ from recon.lake import Lake
 from recon.money import format_amount, quantum
 from recon.sandbox import scenario
 from recon.vocabulary import SEVERITY
-from tests.books import FORMATS, PLANTS, Books, Profile, _order_row, _publish
-from tests.test_scenario import FIXTURES
+from tests.books import FORMATS, PLANTS, Books, Profile, order_row, publish
+from tests.helpers import FIXTURES, subject
 
 D = date(2026, 4, 14)
 ANSWER_KEY = json.loads((FIXTURES / f"answer-key-{D}.json").read_text())
@@ -42,16 +42,6 @@ TEXT_FIELDS = (
     "ledger_status",
     "line",
 )
-
-
-def subject(finding: dict[str, Any]) -> str:
-    """What a finding is about, the way the answer key names it."""
-    ledger_side = finding["check"] in ("missing_at_starship", "duplicate_ledger_entry")
-    names = ("transaction_id", "ledger_entry_id") if ledger_side else ("transaction_id",)
-    for name in (*names, "order_id", "currency"):
-        if finding.get(name):
-            return str(finding[name])
-    raise AssertionError(f"a finding about nothing: {finding}")
 
 
 @pytest.fixture(scope="module")
@@ -389,8 +379,8 @@ def test_a_reversal_of_a_sale_older_than_the_memory_is_matched(
     if starship_row == "read again by id":
         lake = Lake(settings_.storage.data_dir / "lake")
         stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
-        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])
-        _publish(lake, "refreshed_orders", D, [_order_row(old)])
+        publish(lake, "orders", old.created_at.date(), [order_row(stale)])
+        publish(lake, "refreshed_orders", D, [order_row(old)])
     night = pipeline.diff(settings_, D)
     assert found_keys(night) == set()
     assert night.diff.counts["ledger_reversals"] == 1
@@ -575,13 +565,13 @@ def test_a_reversal_against_a_stale_older_order_resolves_once_it_is_read_again(
     books.reverse(old)
     stale = replace(old, status="DELIVERED", sub_status="COMPLETED", updated_at=None)
 
-    def publish(night: date) -> config.Config:
+    def write_night(night: date) -> config.Config:
         settings_ = books.write(tmp_path, nights=(night,))
         lake = Lake(settings_.storage.data_dir / "lake")
-        _publish(lake, "orders", old.created_at.date(), [_order_row(stale)])  # as last paged
+        publish(lake, "orders", old.created_at.date(), [order_row(stale)])  # as last paged
         return settings_
 
-    night1 = pipeline.diff(publish(D), D)
+    night1 = pipeline.diff(write_night(D), D)
     assert states(night1) == {("status_mismatch", old.order_id): ("new", str(D))}
     assert night1.findings.to_pylist()[0]["detail"] == (
         "the books reverse a sale Starship has DELIVERED"
@@ -589,12 +579,12 @@ def test_a_reversal_against_a_stale_older_order_resolves_once_it_is_read_again(
 
     d1 = D + timedelta(days=1)
     books.day = d1
-    settings_ = publish(d1)
+    settings_ = write_night(d1)
     night2 = pipeline.diff(settings_, d1)
     assert states(night2) == {("status_mismatch", old.order_id): ("persisting", str(D))}
     assert "Starship has DELIVERED" in night2.findings.to_pylist()[0]["detail"]
 
-    _publish(Lake(settings_.storage.data_dir / "lake"), "refreshed_orders", d1, [_order_row(old)])
+    publish(Lake(settings_.storage.data_dir / "lake"), "refreshed_orders", d1, [order_row(old)])
     night2 = pipeline.diff(settings_, d1)  # D+1 again, as `recon run` does after extracting
     assert states(night2) == {}
     assert [(r["check"], r["key"]) for r in night2.resolved] == [("status_mismatch", old.order_id)]

@@ -24,9 +24,8 @@ from recon.cli import cli
 from recon.lock import exclusive
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
-from tests.helpers import free_port
-from tests.test_mail import CountingController, Handler
-from tests.test_report import DAY, credentials, run_config
+from tests.helpers import DAY, credentials, free_port, run_config
+from tests.smtp import CountingController, Handler
 
 SMTP_USER, SMTP_PASSWORD = "night-batch", "pw-Xr4!doctor-never-prints-it"
 LINE = re.compile(r"(ok|warn|FAIL|skip) +(\S+) +(.*)")

@@ -26,7 +26,7 @@ from recon import config, pipeline
 from recon.cli import cli
 from tests import hostile
 from tests.conftest import MakeSandbox
-from tests.test_report import DAY, credentials, run_config
+from tests.helpers import DAY, credentials, run_config
 
 # -- hostile answers ----------------------------------------------------------------------------
 

@@ -16,8 +16,7 @@ import pytest
 
 from recon import config, doctor, ledger
 from recon.errors import ConfigError, InputError
-from tests import test_ledger
-from tests.test_ledger import (
+from tests.ledger_files import (
     DAY,
     FIELDS,
     csv_day,
@@ -32,9 +31,6 @@ from tests.test_ledger import (
     write_xlsx,
     xlsx_day,
 )
-
-# test_ledger's fixture, by its name: a fresh DuckDB connection set to UTC, as recon opens one
-con = test_ledger.con
 
 # -- hostile ledger files ---
 

@@ -1,10 +1,10 @@
 """recon.mail against a real SMTP server on loopback (aiosmtpd), plain and over TLS.
 
 Nothing in smtplib is replaced: every test composes the report `recon demo` wrote and sends it
-over a socket to an aiosmtpd relay, whose handler records what arrived and answers what the
-test asks it to. A throwaway CA (trustme) signs the relay's certificate for STARTTLS and
-implicit TLS. Waits between attempts go through `send`'s own `sleep` argument, recorded
-instead of slept.
+over a socket to an aiosmtpd relay, whose handler (tests/smtp.py) records what arrived and
+answers what the test asks it to. A throwaway CA (trustme) signs the relay's certificate for
+STARTTLS and implicit TLS. Waits between attempts go through `send`'s own `sleep` argument,
+recorded instead of slept.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import shutil
 import ssl
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,8 +27,6 @@ from typing import Any, cast
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from click.testing import CliRunner
 
 from recon import report
@@ -41,87 +39,17 @@ from recon.mail import COMPRESS_ABOVE_BYTES, MailError, compose, send
 from recon.report import EMAIL_BYTES, TREND_NIGHTS, ReportFiles
 from tests.helpers import free_port
 from tests.nights import CURRENCIES, record_nights
+from tests.smtp import PASSWORD, USER, CountingController, Handler
 
 DAY = "2026-04-14"
 SENDER = "recon@example.com"
 RECIPIENTS = ["finance@example.com", "ops@example.com"]
-USER, PASSWORD = "night-batch", "pw-Zq7!never-in-the-message"
 LOGIN_ENV = {"RECON_SMTP_USER": USER, "RECON_SMTP_PASSWORD": PASSWORD}
 SANDBOX_SECRET = "sk_test_sandbox"
 VOUCHER_CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{4}(?:-[A-HJ-NP-Z2-9]{4}){3}\b")
 
 
 # -- the relay -------------------------------------------------------------------------------
-
-
-@dataclass
-class Delivery:
-    """One message the relay accepted."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-    tls: str | None  # the TLS version the message came over, None in the clear
-
-
-@dataclass
-class Handler:
-    """Answers DATA with `data_replies` in turn (then '250 OK'), and records what it saw."""
-
-    data_replies: list[str] = field(default_factory=list)
-    refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address: reply
-    quit_reply: str | None = None  # instead of '221 Bye'
-    data_calls: int = 0
-    delivered: list[Delivery] = field(default_factory=list)
-    logins: list[tuple[str, str, bool]] = field(default_factory=list)  # user, password, TLS?
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
-    ) -> str:
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.data_calls += 1
-        reply = self.data_replies.pop(0) if self.data_replies else "250 OK"
-        if reply.startswith("250"):
-            assert server.transport is not None
-            tls = server.transport.get_extra_info("ssl_object")
-            self.delivered.append(
-                Delivery(
-                    str(envelope.mail_from),
-                    list(envelope.rcpt_tos),
-                    cast(bytes, envelope.original_content),
-                    tls.version() if tls else None,
-                )
-            )
-        return reply
-
-    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        return self.quit_reply or "221 Bye"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        user, password = data.login.decode(), data.password.decode()
-        assert server.transport is not None
-        self.logins.append(
-            (user, password, server.transport.get_extra_info("ssl_object") is not None)
-        )
-        return AuthResult(success=(user, password) == (USER, PASSWORD), handled=False)
-
-
-class CountingController(Controller):
-    """A Controller that counts the connections made to it."""
-
-    connections = 0
-
-    def factory(self) -> SMTP:
-        self.connections += 1
-        return super().factory()
 
 
 @dataclass

@@ -29,7 +29,7 @@ from recon.demo import DEMO_TOML
 from recon.sandbox.scenario import generate
 from recon.sandbox.server import Sandbox, SandboxOptions
 from tests.books import Books, Profile
-from tests.test_scenario import FIXTURES
+from tests.helpers import FIXTURES
 
 D = date(2026, 4, 14)
 PLANTED = ("amount_mismatch", "missing_in_ledger", "duplicate_ledger_entry", "status_mismatch")

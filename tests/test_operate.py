@@ -28,7 +28,7 @@ from recon.lake import Lake
 from recon.lock import Busy, exclusive
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
-from tests.test_report import DAY, credentials, run_config
+from tests.helpers import DAY, credentials, free_port, header_only_ledger, hold_lock, run_config
 
 RECON = str(Path(sys.executable).with_name("recon"))
 
@@ -39,12 +39,6 @@ def recon(sandbox: Sandbox, *args: str) -> Any:
 
 # A partner that exports every day: a night without its export fails (exit 2) at once.
 EVERY_DAY = "max_export_gap_days = 0"
-
-
-def header_only_ledger(folder: Path, day: Any) -> None:
-    """A ledger export for `day` with no rows: the night runs and reports every order."""
-    fixture = (folder / f"ledger-{DAY}.csv").read_text(encoding="utf-8")
-    (folder / f"ledger-{day}.csv").write_text(fixture.splitlines()[0] + "\n", encoding="utf-8")
 
 
 def attempts(path: Path) -> list[dict[str, Any]]:
@@ -156,27 +150,6 @@ def test_backfill_refuses_an_empty_range(make_sandbox: MakeSandbox, tmp_path: Pa
 
 
 # -- the lock and concurrent runs -------------------------------------------------------------
-
-
-HOLD = """
-import sys, time
-from pathlib import Path
-from recon.lock import exclusive
-with exclusive(Path(sys.argv[1]), "run --date 2026-04-14"):
-    print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
-"""
-
-
-def hold_lock(data_dir: Path, seconds: float) -> subprocess.Popen[str]:
-    """Another process holding the data directory's lock for `seconds`."""
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(data_dir), str(seconds)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
 
 
 def test_a_run_exits_2_naming_the_holder_while_another_holds_the_lock(
@@ -300,8 +273,6 @@ def test_fail_on_warning_on_the_command_line(make_sandbox: MakeSandbox, tmp_path
 
 
 def test_json_logs_are_one_object_a_line_and_name_the_failure(tmp_path: Path) -> None:
-    from tests.helpers import free_port
-
     root = f"http://127.0.0.1:{free_port()}/api/v1"
     path = run_config(tmp_path, root, "max_attempts = 2")
     secret = "sk_test_do-not-log-this-0123456789"

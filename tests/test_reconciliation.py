@@ -17,8 +17,7 @@ from recon.sandbox.scenario import Scenario, generate
 from recon.sandbox.server import Sandbox, changed_shape
 from recon.starship import reconciliation
 from tests.conftest import MakeSandbox
-from tests.test_diff import subject
-from tests.test_report import DAY, recon_run, run_config
+from tests.helpers import DAY, recon_run, run_config, subject
 
 
 def night(

@@ -23,10 +23,9 @@ from recon.sandbox.faults import Faults
 from recon.sandbox.scenario import Item, Order
 from recon.sandbox.server import Sandbox
 from recon.starship.client import StarshipClient
-from tests.books import Books, _publish
+from tests.books import Books, publish
 from tests.conftest import MakeSandbox
-from tests.test_operate import header_only_ledger
-from tests.test_report import DAY, credentials, run_config
+from tests.helpers import DAY, credentials, header_only_ledger, run_config
 
 VOUCHER = "SBX-REFRESHSECRET1"
 
@@ -247,12 +246,12 @@ def test_orders_all_takes_the_latest_refreshed_row_and_stays_plain_without_any(
     plain_sql, plain = orders_all(settings, night)
     assert "refreshed" not in plain_sql
 
-    _publish(lake, "refreshed_orders", next_day, [])  # a night with nothing to read again
+    publish(lake, "refreshed_orders", next_day, [])  # a night with nothing to read again
     assert orders_all(settings, night) == (plain_sql, plain)
 
     target = plain[0]  # created on B; read again on the nights after it
     early = {**target, "status": "CANCELLED", "sub_status": "REFUNDED", "trace_id": "trc_early"}
-    _publish(lake, "refreshed_orders", next_day, [early])  # that night run again: replaced
+    publish(lake, "refreshed_orders", next_day, [early])  # that night run again: replaced
     late = {  # a later night's row wins, even with an older updated_at
         **target,
         "status": "DELIVERED",
@@ -260,8 +259,8 @@ def test_orders_all_takes_the_latest_refreshed_row_and_stays_plain_without_any(
         "updated_at": target["updated_at"] - timedelta(hours=1),
         "trace_id": "trc_late",
     }
-    _publish(lake, "refreshed_orders", night, [late])
-    _publish(lake, "refreshed_orders", night + timedelta(days=1), [{**target, "status": "FAILED"}])
+    publish(lake, "refreshed_orders", night, [late])
+    publish(lake, "refreshed_orders", night + timedelta(days=1), [{**target, "status": "FAILED"}])
 
     sql, rows = orders_all(settings, night)
     assert "refreshed_orders" in sql

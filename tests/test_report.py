@@ -25,14 +25,12 @@ from click.testing import CliRunner
 
 from recon import config, pipeline, report
 from recon.cli import cli
-from recon.demo import DEMO_TOML, DemoResult, run_demo
+from recon.demo import DemoResult, run_demo
 from recon.history import History
-from recon.sandbox.scenario import DEFAULT_DATE
-from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
+from tests.helpers import DAY, free_port, recon_run, run_config
 
 GOLDEN = Path(__file__).parent / "golden"
-DAY = DEFAULT_DATE
 
 # design.md's output contract, copied here on purpose: the test is the contract's guard.
 CONTRACT_COLUMNS = [
@@ -335,35 +333,6 @@ def test_display_money() -> None:
 # -- recon run --------------------------------------------------------------------------------
 
 
-def run_config(tmp_path: Path, base_url: str, starship: str = "", ledger: str = "") -> Path:
-    """A working folder like the demo's, whose recon.toml points at `base_url` (with the extra
-    `starship` and `ledger` keys)."""
-    # the week's exports (D remembers the earlier ones) and the discount sheet, as the demo lays
-    for fixture in (Path(__file__).parents[1] / "data" / "fixtures").glob("*.csv"):
-        shutil.copyfile(fixture, tmp_path / fixture.name)
-    path = tmp_path / "recon.toml"
-    text = DEMO_TOML.format(base_url=base_url)
-    text = text.replace("[starship]\n", f"[starship]\n{starship}\n")
-    path.write_text(text.replace("[ledger]\n", f"[ledger]\n{ledger}\n"), encoding="utf-8")
-    return path
-
-
-def credentials(sandbox: Sandbox | None = None) -> dict[str, str]:
-    """The environment that names `sandbox`'s key and secret (test ones without a sandbox)."""
-    return {
-        "STARSHIP_API_KEY": sandbox.options.api_key if sandbox else "pk_test_sandbox",
-        "STARSHIP_API_SECRET": sandbox.options.api_secret if sandbox else "sk_test_sandbox",
-    }
-
-
-def recon_run(path: Path, sandbox: Sandbox | None = None, *extra: str) -> Any:
-    return CliRunner().invoke(
-        cli,
-        ["run", "--date", DAY.isoformat(), "--config", str(path), *extra],
-        env=credentials(sandbox),
-    )
-
-
 def test_recon_run_exits_1_then_0_once_every_break_is_explained(
     make_sandbox: MakeSandbox, tmp_path: Path
 ) -> None:
@@ -392,8 +361,6 @@ def test_recon_run_exits_1_then_0_once_every_break_is_explained(
 
 
 def test_recon_run_exits_2_when_starship_cannot_be_reached(tmp_path: Path) -> None:
-    from tests.helpers import free_port
-
     root = f"http://127.0.0.1:{free_port()}/api/v1"
     path = run_config(tmp_path, root, "max_attempts = 1")
     result = recon_run(path, None)

@@ -23,7 +23,7 @@ from recon.lake import Lake
 from recon.ledger import LedgerLoad
 from recon.report import Report
 from recon.vocabulary import FINDING_SCHEMA, QUARANTINE_SCHEMA
-from tests.books import _publish
+from tests.books import publish
 
 D = date(2026, 4, 14)
 LEDGER_HEADER = "entry_id,order_id,reference,amount,currency,status,booked_at\n"
@@ -72,10 +72,10 @@ def diff_night(root: Path, moves: list[Move], **checks: Any) -> pipeline.Night:
         )
     for back in range(9, -1, -1):
         day = D - timedelta(days=back)
-        _publish(lake, "orders", day, [])
-        _publish(lake, "transactions", day, [t for t in chained if t["created_at"].date() == day])
+        publish(lake, "orders", day, [])
+        publish(lake, "transactions", day, [t for t in chained if t["created_at"].date() == day])
         (root / f"ledger-{day}.csv").write_text(LEDGER_HEADER)
-    _publish(
+    publish(
         lake,
         "wallets",
         D,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
 
 import pytest
 import requests
@@ -12,25 +11,7 @@ import requests
 from recon.sandbox.scenario import iso
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox, day_window
-
-
-def page_through(
-    session: requests.Session, url: str, params: dict[str, Any], id_key: str = "order_id"
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """Naive page-number paging (no de-duplication): the ids in the order they came."""
-    ids: list[str] = []
-    metas: list[dict[str, Any]] = []
-    page = 1
-    while True:
-        answer = session.get(url, params={**params, "page": page})
-        assert answer.status_code == 200, answer.text
-        body = answer.json()
-        metas.append(body["meta"])
-        if not body["data"]:
-            break
-        ids.extend(row[id_key] for row in body["data"])
-        page += 1
-    return ids, metas
+from tests.helpers import page_through
 
 
 def test_every_request_needs_the_key_and_secret(sandbox: Sandbox) -> None:

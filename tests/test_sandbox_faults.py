@@ -15,7 +15,7 @@ import requests
 from recon.sandbox.faults import Faults
 from recon.sandbox.server import SandboxOptions
 from tests.conftest import MakeSandbox, day_window
-from tests.test_sandbox_api import page_through
+from tests.helpers import USD_25, page_through, signed_post
 
 
 def get(sandbox, path: str = "/wallets", **params: object) -> requests.Response:
@@ -76,8 +76,6 @@ def test_server_errors_some_in_html(make_sandbox: MakeSandbox) -> None:
 
 
 def test_a_lost_answer_still_created_the_order(make_sandbox: MakeSandbox) -> None:
-    from tests.test_sandbox_orders import USD_25, signed_post
-
     sandbox = make_sandbox(faults=Faults(error_rate=1.0))
     assert signed_post(sandbox, USD_25, key="lost").status_code >= 500
     sandbox.faults.error_rate = 0.0

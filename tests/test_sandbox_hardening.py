@@ -17,7 +17,7 @@ import requests
 
 from recon.sandbox.server import Sandbox, SandboxOptions
 from tests.conftest import MakeSandbox, day_window
-from tests.test_sandbox_orders import USD_25, signed_post
+from tests.helpers import USD_25, signed_post
 
 
 def raw_request(sandbox: Sandbox, text: bytes) -> bytes:

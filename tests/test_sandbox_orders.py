@@ -1,12 +1,11 @@
 """POST /orders over HTTP: HMAC exactly as seed 001 says, idempotency, both fulfilment paths.
 
-Signatures here are computed with hmac/hashlib in the test, independently of recon's signer.
+Signatures are computed with hmac/hashlib (`signed_post` in tests/helpers.py), independently
+of recon's signer.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from decimal import Decimal
@@ -16,34 +15,7 @@ import requests
 
 from recon.sandbox.server import Sandbox
 from tests.conftest import MakeSandbox
-
-PATH = "/api/v1/orders"
-
-
-def signed_post(
-    sandbox: Sandbox,
-    order: dict[str, Any],
-    *,
-    key: str | None = "k-1",
-    ts: int | None = None,
-    body: bytes | None = None,
-    sign_body: bytes | None = None,
-) -> requests.Response:
-    """POST /orders signed over `sign_body` (default: the body sent)."""
-    body = body if body is not None else json.dumps(order).encode()
-    ts = int(time.time()) if ts is None else ts
-    secret = sandbox.options.api_secret.encode()
-    message = f"{ts}POST{PATH}".encode() + (sign_body if sign_body is not None else body)
-    digest = hmac.new(secret, message, hashlib.sha256).hexdigest()
-    headers = {
-        **sandbox.auth_headers(),
-        "X-Timestamp": str(ts),
-        "X-Signature": f"t={ts},v1={digest}",
-        "Content-Type": "application/json",
-    }
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    return requests.post(f"{sandbox.base_url}/orders", data=body, headers=headers)
+from tests.helpers import USD_25, signed_post
 
 
 def debits(sandbox: Sandbox, order_id: str) -> list[dict[str, Any]]:
@@ -57,14 +29,6 @@ def debits(sandbox: Sandbox, order_id: str) -> list[dict[str, Any]]:
 def wallet(sandbox: Sandbox, currency: str) -> Decimal:
     wallets = requests.get(f"{sandbox.base_url}/wallets", headers=sandbox.auth_headers())
     return next(Decimal(w["balance"]) for w in wallets.json()["data"] if w["currency"] == currency)
-
-
-USD_25 = {
-    "product_id": "amazon-gift-usd",
-    "denomination": "25.00",
-    "quantity": 2,
-    "client_reference": "po-test-1",
-}
 
 
 def test_cache_hit_delivers_at_once_and_debits_the_wallet(sandbox: Sandbox) -> None:

@@ -31,8 +31,8 @@ from recon.sandbox.scenario import (
     generate,
 )
 from tests.conftest import default_scenario
+from tests.helpers import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent.parent / "data" / "fixtures"
 DESIGN_CHECKS = {
     "missing_in_ledger",
     "missing_at_starship",

