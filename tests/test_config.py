@@ -15,7 +15,7 @@ import pytest
 from recon import config
 from recon.errors import ConfigError
 
-# The design's example (design.md, "Configuration"), verbatim.
+# The configuration example the project's design started from, verbatim: a user's file.
 DESIGN_EXAMPLE = """\
 [starship]
 base_url = "https://api-playground.starshiprewards.com/api/v1"

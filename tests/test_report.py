@@ -32,7 +32,8 @@ from tests.helpers import DAY, free_port, recon_run, run_config
 
 GOLDEN = Path(__file__).parent / "golden"
 
-# design.md's output contract, copied here on purpose: the test is the contract's guard.
+# The output contract (docs/design.md, The finding columns), copied here on purpose: the test
+# is the contract's guard.
 CONTRACT_COLUMNS = [
     "check",
     "severity",

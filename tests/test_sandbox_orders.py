@@ -1,4 +1,5 @@
-"""POST /orders over HTTP: HMAC exactly as seed 001 says, idempotency, both fulfilment paths.
+"""POST /orders over HTTP: HMAC exactly as Starship documents it, idempotency, both fulfilment
+paths (docs/starship-api.md, Requests and Fulfilment).
 
 Signatures are computed with hmac/hashlib (`signed_post` in tests/helpers.py), independently
 of recon's signer.

@@ -1,4 +1,5 @@
-"""Seed 001's signature, checked against HMACs computed here with hashlib, not recon's code."""
+"""Starship's request signature (docs/starship-api.md, Requests), checked against HMACs computed
+here with hashlib, not recon's code."""
 
 import hashlib
 import hmac
