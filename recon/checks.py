@@ -32,7 +32,7 @@ from recon.config import Config
 from recon.errors import ReconError
 from recon.lake import Lake, diff_views, reconciliation_views
 from recon.money import quantum
-from recon.queries import bind, execute_script, timed
+from recon.queries import bind, execute_script, fetch, timed
 from recon.resources import resource_dir, sql_literal, sql_text
 from recon.vocabulary import (
     AMOUNT,
@@ -427,27 +427,10 @@ def _conserve(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
     The ledger's rows are those tonight judges; D's orders are matched when any row of the
     stream books them (a row judged on another night is checked then)."""
-    # D's orders carry whether the stream books them (setup/facts.sql): no second pass over
-    # the orders; the reported rows and orders are the few in the findings.
-    [counted] = con.sql(
-        """
-            SELECT
-                (SELECT count(*) FROM matches),
-                (SELECT count(*) FROM matches WHERE role IN ('sale', 'reversal')),
-                (SELECT count(*) FROM matches WHERE row_id IN (
-                    SELECT row_id FROM findings
-                    WHERE "check" IN (SELECT unnest($entries)))),
-                (SELECT count(*) FROM quarantine),
-                (SELECT count(*) FROM orders_day),
-                count(*),
-                count(*) FILTER (WHERE booked),
-                count(*) FILTER (WHERE NOT booked AND order_id IN (
-                    SELECT order_id FROM findings
-                    WHERE "check" IN (SELECT unnest($orders))))
-            FROM order_facts
-            WHERE on_day
-            """,
-        params={"entries": accounts_for("entries"), "orders": accounts_for("orders")},
+    [counted] = fetch(
+        con,
+        "setup/conservation.sql",
+        {"entries": accounts_for("entries"), "orders": accounts_for("orders")},
     ).fetchall()
     judged, matched_rows, reported_rows, quarantined, orders, judged_orders = counted[:6]
     matched_orders, reported_orders = counted[6:]
