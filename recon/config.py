@@ -419,8 +419,17 @@ def _validate(name: str, values: dict[str, Any], where: str) -> None:
 def check_ledger(ledger: LedgerConfig) -> None:
     """ConfigError if a LedgerConfig built in code breaks a rule config.load enforces on the
     shape of the rows it types (units, sign, delimiter, decimal separator, date format)."""
-    shape = ("amount_unit", "purchase_sign", "delimiter", "decimal_separator", "date_format")
+    shape = (
+        "path",
+        "amount_unit",
+        "purchase_sign",
+        "delimiter",
+        "decimal_separator",
+        "date_format",
+    )
     _validate("ledger", {key: getattr(ledger, key) for key in shape}, "LedgerConfig")
+    if ledger.delimiter not in LEDGER_DELIMITERS.values():  # "tab" is the file's word for it
+        raise ConfigError(f"LedgerConfig: delimiter {ledger.delimiter!r} is not one character")
 
 
 def _base_url(values: dict[str, Any], where: str) -> None:

@@ -87,7 +87,7 @@ def run_demo(out_dir: Path) -> DemoResult:
             sandbox.base_url, sandbox.options.api_key, sandbox.options.api_secret
         )
         extractor = Extractor(settings, client)
-        extraction = extractor.run(scenario.date)
+        extraction = extractor.run(scenario.date, open_orders=())  # a fresh history: none
     config_file = out_dir / "recon.toml"
     config_file.write_text(DEMO_TOML.format(base_url=sandbox.base_url), encoding="utf-8")
     night = pipeline.diff(settings, scenario.date)

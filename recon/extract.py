@@ -248,7 +248,7 @@ class Extractor:
         self.progress = progress
         self.refresh_limit = REFRESH_LIMIT
 
-    def run(self, day: date, open_orders: Sequence[tuple[str, bool]] = ()) -> ExtractResult:
+    def run(self, day: date, open_orders: Sequence[tuple[str, bool]]) -> ExtractResult:
         """Extract `day` and its look-back window, and read again `open_orders` (order id,
         carried: what `History.open_orders` answers); each partition is replaced atomically."""
         requests_before, retries_before = self.client.stats.requests, self.client.stats.retries
@@ -540,7 +540,7 @@ def extract(
     *,
     client: StarshipClient | None = None,
     progress: Progress | None = None,
-    open_orders: Sequence[tuple[str, bool]] = (),
+    open_orders: Sequence[tuple[str, bool]],
 ) -> ExtractResult:
     """D's partitions of the lake, with `open_orders` read again (`Extractor.run`)."""
     extractor = Extractor(config, client or StarshipClient.from_config(config), progress=progress)

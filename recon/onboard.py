@@ -336,7 +336,10 @@ def propose(
     if not lake.part("orders", day).is_file():
         from recon import extract as extraction
 
-        (extract or extraction.extract)(settings, day)
+        if extract is not None:
+            extract(settings, day)
+        else:  # only to read the shape of D's orders: no break is open before `recon init`
+            extraction.extract(settings, day, open_orders=())
         proposal.notes.append(f"extracted Starship's {day} into the lake first (it lacked it)")
     orders = lake_orders(settings)
     if not orders:

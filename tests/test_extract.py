@@ -51,7 +51,7 @@ def settings(sandbox: Sandbox, data_dir: Path, **starship: object) -> config.Con
 def run(sandbox: Sandbox, data_dir: Path, day: date = D, **starship: object):
     chosen = settings(sandbox, data_dir, **starship)
     client = StarshipClient.from_config(chosen, CREDENTIALS, sleep=lambda _: None)
-    return extract(chosen, day, client=client)
+    return extract(chosen, day, client=client, open_orders=())
 
 
 def served_orders(sandbox: Sandbox, day: date) -> dict[str, Decimal]:

@@ -982,7 +982,13 @@ def test_parquet_float_amounts_are_refused_in_minor_units_too(
 
 
 @pytest.mark.parametrize(
-    "changes", [{"amount_unit": "cents"}, {"purchase_sign": "reversed"}, {"amount_unit": "Minor"}]
+    "changes",
+    [
+        {"amount_unit": "cents"},
+        {"purchase_sign": "reversed"},
+        {"amount_unit": "Minor"},
+        {"delimiter": "tab"},  # the file's word for "\\t", not a delimiter
+    ],
 )
 def test_a_ledger_config_built_in_code_with_an_unknown_setting_is_refused(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, changes: dict[str, str]
