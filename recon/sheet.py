@@ -285,17 +285,17 @@ def read_marks(path: Path) -> list[Mark]:
 
     marks = []
     for number, values in rows:
-        action = cell_text(cell(values, "action"))
+        action = _cell_text(cell(values, "action"))
         if action is None:
             continue
         marks.append(
             Mark(
                 row=number,
-                break_id=cell_text(cell(values, "break_id")),
+                break_id=_cell_text(cell(values, "break_id")),
                 action=action,
-                note=cell_text(cell(values, "note"), csv=suffix == ".csv"),
+                note=_cell_text(cell(values, "note"), csv=suffix == ".csv"),
                 until=cell(values, "until"),
-                state=cell_text(cell(values, "state")),
+                state=_cell_text(cell(values, "state")),
                 night=cell(values, "night") if "night" in at else folder_night,
             )
         )
@@ -352,11 +352,11 @@ def _folder_night(path: Path) -> date | None:
 
 
 def _column_name(cell: Any) -> str:
-    name = cell_text(cell) or ""
+    name = _cell_text(cell) or ""
     return name.removesuffix(" (UTC)").strip()
 
 
-def cell_text(value: Any, *, csv: bool = False) -> str | None:
+def _cell_text(value: Any, *, csv: bool = False) -> str | None:
     """A cell as text, None when blank. A CSV's text cell neutralised with OWASP's apostrophe
     (report.text_cell) is read without it."""
     from recon.ledger import cell_text as as_text
@@ -375,7 +375,7 @@ def _cell_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = cell_text(value)
+    text = _cell_text(value)
     if text is None:
         return None
     return date.fromisoformat(text[:10] if len(text) > 10 and text[10] in " T" else text)
@@ -493,7 +493,7 @@ def _judge(
         until = _cell_date(mark.until) if action == "snooze" else None
         bad_until = None
     except (ValueError, TypeError):
-        until, bad_until = None, cell_text(mark.until) or repr(mark.until)
+        until, bad_until = None, _cell_text(mark.until) or repr(mark.until)
 
     def refused(reason: str) -> Outcome:
         return Outcome(mark.row, break_id or mark.break_id, action, note, until, "refused", reason)
