@@ -51,7 +51,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from iso4217 import Currency
 
-from recon.config import SPREADSHEET_SUFFIXES, LedgerConfig, check_ledger
+from recon.config import LEDGER_DELIMITERS, SPREADSHEET_SUFFIXES, LedgerConfig, check_ledger
 from recon.errors import InputError
 from recon.resources import sql_literal, sql_text
 from recon.vocabulary import LEDGER_COLUMN_KEYS, LEDGER_STATUSES
@@ -76,7 +76,8 @@ MAX_LINE_BYTES = 2_097_152
 # past 128 KiB; a line may be longer (a memo), so its fields may be too.
 csv.field_size_limit(MAX_LINE_BYTES)
 _SCAN_CHUNK = 16 * 2**20
-DELIMITERS = (",", ";", "\t", "|")
+# the separators a CSV may use: [ledger] delimiter's characters ("tab" is its word for "\t")
+DELIMITERS = tuple(dict.fromkeys(LEDGER_DELIMITERS.values()))
 SUFFIXES = {
     ".csv": "csv",
     ".gz": "csv",
